@@ -1,0 +1,190 @@
+"""Whoosh analysis for Vietnamese: one pipeline for documents and queries.
+
+normalize -> pyvi segmentation -> (words | syllables) -> lower-case or fold.
+
+The pipeline has two faces over the same core (`analyze`):
+
+* Whoosh tokenizers and filters (`VietnameseTokenizer`, `FoldFilter`, the
+  ``*_analyzer()`` factories) that live in the schema, so Whoosh can parse
+  queries and re-tokenize stored text for highlighting;
+* `postings`, which turns a text straight into the per-term tuples a Whoosh
+  field would produce.  Indexing uses it in worker processes so that the
+  writer process does no per-token work.
+
+Classes here are pickled into the index schema: keep their import path and
+keep them free of heavy state (the pyvi model loads lazily, per process).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from typing import NamedTuple
+
+from whoosh.analysis import Filter, LowercaseFilter, Token, Tokenizer
+from whoosh.system import pack_uint
+
+from .normalize import fold_word, normalize
+from .segment import syllable_spans, words_from_syllables
+
+__all__ = [
+    "Analysis", "analyze", "postings", "VietnameseTokenizer", "FoldFilter",
+    "word_analyzer", "syllable_analyzer", "folded_analyzer",
+]
+
+# A token is indexed only if it holds a letter or digit; abbreviations lose their final dot.
+_WORDISH = re.compile(r"[^\W_]")
+_ABBREV = re.compile(r"^[^\W\d_]+\.$")
+_term_cache: dict[str, str | None] = {}
+
+
+def _term(tok: str) -> str | None:
+    """Index term for a raw token (lower case), or None for punctuation."""
+    r = _term_cache.get(tok, "")
+    if r == "":
+        if not _WORDISH.search(tok):
+            r = None
+        else:
+            r = tok.lower()
+            if _ABBREV.match(r):
+                r = r[:-1]
+        if len(_term_cache) < 500_000:
+            _term_cache[tok] = r
+    return r
+
+
+class Analysis(NamedTuple):
+    """Terms of one normalized text with offsets into it (positions are list indexes)."""
+
+    text: str
+    words: list[tuple[str, int, int]]
+    syllables: list[tuple[str, int, int]]
+
+
+def analyze(text: str, *, normalized: bool = False) -> Analysis:
+    """Normalize `text` once and read both its word and its syllable terms."""
+    if not normalized:
+        text = normalize(text)
+    spans = syllable_spans(text)
+    return Analysis(text, _terms(*words_from_syllables(*spans)), _syllable_terms(*spans))
+
+
+def _terms(toks, starts, ends) -> list[tuple[str, int, int]]:
+    out = []
+    for tok, s, e in zip(toks, starts, ends):
+        t = _term(tok)
+        if t is not None:
+            if tok[-1] == "." and t[-1] != ".":
+                e -= 1
+            out.append((t, s, e))
+    return out
+
+
+def _syllable_terms(toks, starts, ends) -> list[tuple[str, int, int]]:
+    """Syllable terms; ``_`` (pre-segmented text) separates syllables too."""
+    if not any("_" in t for t in toks):
+        return _terms(toks, starts, ends)
+    out = []
+    for tok, s, e in zip(toks, starts, ends):
+        if "_" in tok:
+            off = s
+            for part in tok.split("_"):
+                t = _term(part) if part else None
+                if t is not None:
+                    out.append((t, off, off + len(part)))
+                off += len(part) + 1
+        else:
+            out.extend(_terms([tok], [s], [e]))
+    return out
+
+
+def syllables_of(text: str) -> list[tuple[str, int, int]]:
+    """Syllable terms of a normalized text."""
+    return _syllable_terms(*syllable_spans(text))
+
+
+def _positions(terms) -> dict[str, list[int]]:
+    poses: dict[str, list[int]] = defaultdict(list)
+    for i, t in enumerate(terms):
+        poses[t].append(i)
+    return poses
+
+
+def postings(field, terms: list[str]) -> list[tuple[bytes, int, float, bytes]]:
+    """What ``field.index()`` yields for this term stream, computed without Whoosh tokens.
+
+    `field` is the Whoosh field the terms are for; its format encodes the values,
+    so the bytes are exactly those the field's own analyzer path would store.
+    """
+    fmt = field.format
+    fb = fmt.field_boost
+    if fmt.__class__.__name__ == "Positions":
+        enc = fmt.encode
+        return [(t.encode("utf-8"), len(p), len(p) * 1.0 * fb, enc(p)) for t, p in _positions(terms).items()]
+    freqs: dict[str, int] = defaultdict(int)
+    for t in terms:
+        freqs[t] += 1
+    return [(t.encode("utf-8"), n, n * 1.0 * fb, pack_uint(n)) for t, n in freqs.items()]
+
+
+class VietnameseTokenizer(Tokenizer):
+    """Normalizes and segments text; emits words (pyvi's, ``_``-joined) or syllables.
+
+    Offsets refer to the normalized text, which is what vnsearch stores.
+    Punctuation is dropped and positions are consecutive over the kept tokens.
+    """
+
+    def __init__(self, unit: str = "word"):
+        if unit not in ("word", "syllable"):
+            raise ValueError("unit must be 'word' or 'syllable'")
+        self.unit = unit
+
+    def __eq__(self, other):
+        return type(self) is type(other) and self.unit == other.unit
+
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
+                 start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
+        text = normalize(value)
+        if not tokenize:
+            items = [(text.lower(), 0, len(text))]
+        elif self.unit == "word":
+            items = analyze(text, normalized=True).words
+        else:
+            items = syllables_of(text)
+        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        for i, (term, s, e) in enumerate(items):
+            t.text = term
+            t.boost = 1.0
+            t.stopped = False
+            if keeporiginal:
+                t.original = text[s:e]
+            if positions:
+                t.pos = start_pos + i
+            if chars:
+                t.startchar = start_char + s
+                t.endchar = start_char + e
+            yield t
+
+
+class FoldFilter(Filter):
+    """Accent-insensitive terms: lower case, no diacritics, đ -> d."""
+
+    def __call__(self, tokens):
+        for t in tokens:
+            t.text = fold_word(t.text)
+            yield t
+
+
+def word_analyzer():
+    """Words as pyvi segments them (``công_nghệ``), lower-cased."""
+    return VietnameseTokenizer("word") | LowercaseFilter()
+
+
+def syllable_analyzer():
+    """Syllables, lower-cased, with exact diacritics."""
+    return VietnameseTokenizer("syllable") | LowercaseFilter()
+
+
+def folded_analyzer():
+    """Syllables folded for accent-insensitive matching."""
+    return VietnameseTokenizer("syllable") | FoldFilter()

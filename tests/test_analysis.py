@@ -1,0 +1,77 @@
+import pickle
+
+import pytest
+
+from vnsearch.analysis import (
+    FoldFilter, VietnameseTokenizer, analyze, folded_analyzer, syllable_analyzer, word_analyzer,
+)
+from vnsearch.schema import build_schema
+
+TEXT = "Công nghệ thông tin ở Hà Nội.\nThuỷ điện Hoà Bình, TP. HCM à ạ ý"
+
+
+def terms(analyzer, text=TEXT):
+    return [t.text for t in analyzer(text)]
+
+
+def test_word_terms():
+    assert terms(word_analyzer()) == [
+        "công_nghệ", "thông_tin", "ở", "hà_nội", "thủy_điện", "hòa_bình", "tp", "hcm", "à", "ạ", "ý",
+    ]
+
+
+def test_syllable_and_folded_terms():
+    syl = terms(syllable_analyzer())
+    assert syl[:6] == ["công", "nghệ", "thông", "tin", "ở", "hà"]
+    assert "hòa" in syl and "thủy" in syl
+    assert terms(folded_analyzer()) == [
+        "cong", "nghe", "thong", "tin", "o", "ha", "noi", "thuy", "dien", "hoa", "binh", "tp", "hcm", "a", "a", "y",
+    ]
+
+
+def test_one_letter_words_are_kept():
+    assert terms(word_analyzer(), "ở à ạ ý") == ["ở", "à", "ạ", "ý"]
+
+
+def test_positions_and_chars_slice_normalized_text():
+    a = analyze(TEXT)
+    for analyzer in (word_analyzer(), syllable_analyzer()):
+        toks = [t.copy() for t in analyzer(TEXT, positions=True, chars=True)]  # Whoosh reuses its Token
+        assert [t.pos for t in toks] == list(range(len(toks)))
+        for t in toks:
+            assert a.text[t.startchar : t.endchar].lower().replace(" ", "_") == t.text
+
+
+def test_pre_segmented_text_splits_syllables():
+    assert terms(syllable_analyzer(), "công_nghệ thông_tin") == ["công", "nghệ", "thông", "tin"]
+
+
+def test_nfd_input_offsets_refer_to_normalized_text():
+    import unicodedata
+
+    nfd = unicodedata.normalize("NFD", "Hà Nội")
+    a = analyze(nfd)
+    assert a.text == "Hà Nội"
+    assert [a.text[s:e] for _, s, e in a.syllables] == ["Hà", "Nội"]
+
+
+@pytest.mark.parametrize("name", ["words", "syllables", "folded", "title", "title_folded"])
+def test_prepared_postings_equal_whoosh_field_index(name):
+    field = build_schema()[name]
+    a = analyze(TEXT * 3)
+    source = a.words if name == "words" else a.syllables
+    stream = [t for t, _, _ in source]
+    if "folded" in name:
+        from vnsearch.normalize import fold_word
+
+        stream = [fold_word(t) for t in stream]
+    assert sorted(field.prepare(stream).items) == sorted(field.index(TEXT * 3))
+
+
+def test_analyzers_pickle_small_and_equal():
+    for make in (word_analyzer, syllable_analyzer, folded_analyzer):
+        data = pickle.dumps(make())
+        assert len(data) < 1000  # no model inside
+        assert pickle.loads(data) == make()
+    assert VietnameseTokenizer("word") != VietnameseTokenizer("syllable")
+    assert isinstance(FoldFilter(), FoldFilter)
