@@ -18,7 +18,7 @@ keep them free of heavy state (the pyvi model loads lazily, per process).
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from pickle import dumps
 from typing import NamedTuple
 
 from whoosh.analysis import Filter, LowercaseFilter, Token, Tokenizer
@@ -35,22 +35,49 @@ __all__ = [
 # A token is indexed only if it holds a letter or digit; abbreviations lose their final dot.
 _WORDISH = re.compile(r"[^\W_]")
 _ABBREV = re.compile(r"^[^\W\d_]+\.$")
-_term_cache: dict[str, str | None] = {}
+_UINT = [pack_uint(i) for i in range(256)]
+# raw token -> index term, "" for punctuation (no term)
+_term_cache: dict[str, str] = {}
 
 
 def _term(tok: str) -> str | None:
     """Index term for a raw token (lower case), or None for punctuation."""
-    r = _term_cache.get(tok, "")
-    if r == "":
+    r = _term_cache.get(tok)
+    if r is None:
         if not _WORDISH.search(tok):
-            r = None
+            r = ""
         else:
             r = tok.lower()
             if _ABBREV.match(r):
                 r = r[:-1]
         if len(_term_cache) < 500_000:
             _term_cache[tok] = r
-    return r
+    return r or None
+
+
+def _term_list(toks: list[str]) -> list[str]:
+    """`_term` over a token list, dropping punctuation: the indexing fast path."""
+    ts = list(map(_term_cache.get, toks))
+    if None in ts:
+        ts = [t if t is not None else (_term(tok) or "") for t, tok in zip(ts, toks)]
+    return [t for t in ts if t]
+
+
+def index_terms(text: str) -> tuple[list[str], list[str]]:
+    """(word terms, syllable terms) of a normalized text: `analyze` without offsets, for indexing."""
+    toks, starts, ends = syllable_spans(text)
+    return _term_list(words_from_syllables(toks, starts, ends)[0]), _syllable_list(toks)
+
+
+def syllable_terms(text: str) -> list[str]:
+    """Syllable terms of a normalized text, without offsets."""
+    return _syllable_list(syllable_spans(text)[0])
+
+
+def _syllable_list(toks: list[str]) -> list[str]:
+    if any("_" in t for t in toks):
+        toks = [p for t in toks for p in t.split("_") if p]
+    return _term_list(toks)
 
 
 class Analysis(NamedTuple):
@@ -103,28 +130,34 @@ def syllables_of(text: str) -> list[tuple[str, int, int]]:
     return _syllable_terms(*syllable_spans(text))
 
 
-def _positions(terms) -> dict[str, list[int]]:
-    poses: dict[str, list[int]] = defaultdict(list)
-    for i, t in enumerate(terms):
-        poses[t].append(i)
-    return poses
+def postings(field, terms: list[str]) -> list[tuple[str, int, float, bytes]]:
+    """What ``field.index()`` yields for this term stream (terms left as text), without Whoosh tokens.
 
-
-def postings(field, terms: list[str]) -> list[tuple[bytes, int, float, bytes]]:
-    """What ``field.index()`` yields for this term stream, computed without Whoosh tokens.
-
-    `field` is the Whoosh field the terms are for; its format encodes the values,
-    so the bytes are exactly those the field's own analyzer path would store.
+    Supports the two formats vnsearch uses, Positions and Frequency, and
+    produces the same bytes as their ``word_values`` (tests check this).
+    This runs for every term of every document: keep it lean.
     """
     fmt = field.format
     fb = fmt.field_boost
-    if fmt.__class__.__name__ == "Positions":
-        enc = fmt.encode
-        return [(t.encode("utf-8"), len(p), len(p) * 1.0 * fb, enc(p)) for t, p in _positions(terms).items()]
-    freqs: dict[str, int] = defaultdict(int)
-    for t in terms:
-        freqs[t] += 1
-    return [(t.encode("utf-8"), n, n * 1.0 * fb, pack_uint(n)) for t, n in freqs.items()]
+    kind = type(fmt).__name__
+    if kind == "Positions":
+        poses: dict[str, list[int]] = {}
+        group = poses.setdefault
+        for i, t in enumerate(terms):
+            group(t, []).append(i)
+        out = []
+        for t, p in poses.items():
+            n = len(p)
+            if n > 1:
+                p = [p[0]] + [b - a for a, b in zip(p, p[1:])]
+            out.append((t, n, n * fb, (_UINT[n] if n < 256 else pack_uint(n)) + dumps(p, 2)))
+        return out
+    if kind == "Frequency":
+        freqs: dict[str, int] = {}
+        for t in terms:
+            freqs[t] = freqs.get(t, 0) + 1
+        return [(t, n, n * fb, _UINT[n] if n < 256 else pack_uint(n)) for t, n in freqs.items()]
+    raise TypeError(f"postings() does not know the {kind} format")
 
 
 class VietnameseTokenizer(Tokenizer):

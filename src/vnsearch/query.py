@@ -33,6 +33,7 @@ from __future__ import annotations
 import re
 
 from .analysis import analyze
+from .errors import QueryError
 from .normalize import has_diacritics, normalize
 
 __all__ = ["QueryError", "segment_query", "OPERATORS"]
@@ -45,23 +46,6 @@ _WORD = re.compile(r"[^\s()\[\]{}\"^~]+")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _PLAIN_TERM = re.compile(r"^\w+$")
 _COMPARE = re.compile(r"(>=|<=|>|<)")
-
-
-class QueryError(ValueError):
-    """A query that cannot be parsed: `position` is a 0-based offset into `query`."""
-
-    def __init__(self, message: str, query: str, position: int):
-        super().__init__(message)
-        self.message = message
-        self.query = query
-        self.position = max(0, min(position, len(query)))
-
-    def caret(self) -> str:
-        """The query and a caret under the offending position, for terminals."""
-        return f"{self.query}\n{' ' * self.position}^"
-
-    def __str__(self) -> str:
-        return f"{self.message} (at position {self.position + 1})"
 
 
 def _is_wildcard(word: str) -> bool:

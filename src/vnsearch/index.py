@@ -1,0 +1,317 @@
+"""The `Index`: vnsearch's Python API, which the CLI and REPL only wrap.
+
+    from vnsearch import Index
+    ix = Index.open("index", create=True)
+    ix.add_sources(["corpus/"])
+    result = ix.search("công nghệ")
+    for hit in result.hits:
+        print(hit.rank, hit.title, hit.score)
+
+Whoosh stays behind this class: nothing it returns is a Whoosh object.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Callable, Iterable
+
+from whoosh import query as Q
+from whoosh import scoring, sorting
+
+from . import storage
+from .errors import IndexCorruptError, VnsearchError
+from .expand import Expander, Ranking, parse, prune_common
+from .highlight import Fragment, MatchTerms, fragments, whole
+from .indexing import Indexer, IndexReport, Progress
+from .sources import Document, FieldMap, Source, open_source
+from .suggest import Vocabulary, suggest
+
+__all__ = ["Index", "Hit", "SearchResult", "IndexReport", "Document", "Ranking"]
+
+
+@dataclass
+class Hit:
+    rank: int
+    id: str
+    title: str
+    path: str
+    date: datetime | None
+    score: float
+    fragments: list[Fragment] = field(default_factory=list)
+    title_highlights: list[tuple[int, int]] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {
+            "rank": self.rank, "id": self.id, "title": self.title, "path": self.path,
+            "date": self.date.date().isoformat() if self.date else None,
+            "score": round(self.score, 4),
+            "snippet": " … ".join(f.text for f in self.fragments),
+            "fragments": [f.to_dict() for f in self.fragments],
+            "title_highlights": [list(h) for h in self.title_highlights],
+        }
+
+
+@dataclass
+class SearchResult:
+    query: str
+    total: int
+    took_ms: float
+    hits: list[Hit]
+    offset: int
+    limit: int
+    suggestion: str | None = None
+    parsed: str = ""
+    operator: str = "and"
+
+    @property
+    def page(self) -> int:
+        return self.offset // self.limit + 1 if self.limit else 1
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.limit)) if self.limit else 1
+
+
+class Index:
+    """A vnsearch index in a folder."""
+
+    def __init__(self, path: str | os.PathLike, ix, ranking: Ranking | None = None):
+        self.path = Path(path)
+        self._ix = ix
+        self.ranking = ranking or Ranking()
+        self._searcher = None
+        self._vocab: tuple[int, Vocabulary] | None = None
+
+    # -- opening ----------------------------------------------------------------
+    @classmethod
+    def open(cls, path: str | os.PathLike = "index", create: bool = False, ranking: Ranking | None = None) -> "Index":
+        """Open the index at `path`; with `create`, make it if the folder holds none."""
+        p = Path(path)
+        if create and not (p / storage.META).exists():
+            if p.exists() and not p.is_dir():
+                raise VnsearchError(f"{p} exists and is not a folder")
+            if p.exists() and any(x.name not in (".gitkeep",) for x in p.iterdir()):
+                raise IndexCorruptError(f"{p} is not empty and holds no vnsearch index; choose another --index")
+            return cls(p, storage.create(p), ranking)
+        return cls(p, storage.open_existing(p), ranking)
+
+    @classmethod
+    def rebuild(cls, path: str | os.PathLike, ranking: Ranking | None = None) -> "Index":
+        """Delete whatever index is at `path` and start an empty one (under the write lock)."""
+        p = Path(path)
+        if p.exists():
+            if not (p / storage.META).exists() and any(x.name != ".gitkeep" for x in p.iterdir()):
+                raise IndexCorruptError(f"refusing to clear {p}: it does not look like a vnsearch index")
+            with storage.WriteLock(p):
+                for child in p.iterdir():
+                    if child.name in (".gitkeep", storage.LOCK):
+                        continue
+                    if child.is_dir():
+                        shutil.rmtree(child)
+                    else:
+                        child.unlink()
+        return cls.open(p, create=True, ranking=ranking)
+
+    def close(self) -> None:
+        if self._searcher is not None:
+            self._searcher.close()
+            self._searcher = None
+
+    def __enter__(self) -> "Index":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- reading ----------------------------------------------------------------
+    def _get_searcher(self):
+        """A searcher on the latest committed state (refreshed when another process commits)."""
+        if self._searcher is None:
+            self._searcher = self._ix.searcher(weighting=self._weighting())
+        else:
+            fresh = self._searcher.refresh()
+            if fresh is not self._searcher:
+                self._searcher = fresh
+        return self._searcher
+
+    def _weighting(self):
+        return scoring.BM25F(B=self.ranking.b, K1=self.ranking.k1)
+
+    def reload(self) -> None:
+        """See documents committed since this Index was opened."""
+        self._get_searcher()
+
+    def __len__(self) -> int:
+        return self._get_searcher().doc_count()
+
+    def get(self, doc_id: str) -> dict | None:
+        """A document's stored fields (id, title, body, path, date, source), or None."""
+        s = self._get_searcher()
+        docnum = s.document_number(id=doc_id)
+        if docnum is None:
+            return None
+        d = s.stored_fields(docnum)
+        return {k: d.get(k) for k in ("id", "title", "body", "path", "date", "source")}
+
+    def _existing(self) -> dict[str, tuple[bytes, str]]:
+        """id -> (content hash, source) of every live document, read from columns."""
+        r = self._ix.reader()
+        try:
+            if r.doc_count_all() == 0:
+                return {}
+            ids = r.column_reader("id")
+            hashes = r.column_reader("hash")
+            srcs = r.column_reader("source")
+            out = {}
+            for d in r.all_doc_ids():
+                i = ids[d]
+                out[i.decode("utf-8") if isinstance(i, bytes) else i] = (
+                    hashes[d], (lambda s: s.decode("utf-8") if isinstance(s, bytes) else s)(srcs[d]))
+            return out
+        finally:
+            r.close()
+
+    # -- writing ----------------------------------------------------------------
+    def add_sources(self, specs: Iterable[str | Source], fields: FieldMap | None = None, jobs: int | None = None,
+                    include=None, exclude=(), lock_timeout: float = 10.0,
+                    progress: Callable[[Progress], None] | None = None, batch_docs: int = 2000,
+                    stdin=None) -> IndexReport:
+        """Index folders, JSONL/CSV files or ``-`` (stdin) incrementally; see `IndexReport`."""
+        from .sources import DEFAULT_INCLUDE
+
+        sources = [s if isinstance(s, Source) else open_source(s, fields, include or DEFAULT_INCLUDE, exclude, stdin)
+                   for s in specs]
+        return self.add_from(sources, jobs=jobs, lock_timeout=lock_timeout, progress=progress, batch_docs=batch_docs)
+
+    def add_from(self, sources: list[Source], jobs: int | None = None, lock_timeout: float = 10.0,
+                 progress: Callable[[Progress], None] | None = None, batch_docs: int = 2000) -> IndexReport:
+        with storage.WriteLock(self.path, lock_timeout):
+            indexer = Indexer(self._ix, self._existing(), jobs=jobs, batch_docs=batch_docs, progress=progress)
+            report = indexer.run(sources)
+            self._record_run(sources, report)
+        return report
+
+    def add(self, docs: Iterable[Document], lock_timeout: float = 10.0) -> IndexReport:
+        """Add or replace documents given directly (in this process)."""
+        src = _ListSource(list(docs))
+        return self.add_from([src], jobs=1, lock_timeout=lock_timeout)
+
+    update = add
+
+    def delete(self, ids: Iterable[str], lock_timeout: float = 10.0) -> int:
+        """Delete documents by id; returns how many existed."""
+        with storage.WriteLock(self.path, lock_timeout):
+            w = self._ix.writer()
+            n = 0
+            try:
+                for i in ids:
+                    n += w.delete_by_term("id", i)
+                w.commit(merge=False)
+            except BaseException:
+                w.cancel()
+                raise
+            self._record_run([], None)
+        return n
+
+    def _record_run(self, sources: list[Source], report: IndexReport | None) -> None:
+        meta = storage.read_meta(self.path)
+        meta["updated"] = storage.now_iso()
+        srcs = meta.setdefault("sources", {})
+        for s in sources:
+            if s.name and not isinstance(s, _ListSource):
+                srcs[s.name] = {"kind": type(s).__name__.replace("Source", "").lower(), "last_run": meta["updated"]}
+        storage.write_meta(self.path, meta)
+
+    # -- searching --------------------------------------------------------------
+    def build_query(self, text: str, since: datetime | None = None, until: datetime | None = None,
+                    filters: dict | None = None):
+        """(Whoosh query, filter query, segmented text, operator) for `text`; raises QueryError."""
+        q, segmented, used_and = parse(text, self.ranking)
+        q = Expander(self._ix.schema, self.ranking).expand(q)
+        if not used_and:
+            q = prune_common(q, self._get_searcher().reader(), self.ranking)
+        flt = []
+        if since or until:
+            flt.append(Q.DateRange("date", since, until))
+        for k, v in (filters or {}).items():
+            flt.append(Q.Term(k, v))
+        fq = Q.And(flt) if len(flt) > 1 else (flt[0] if flt else None)
+        return q.normalize(), fq, segmented, "and" if used_and else "or"
+
+    def search(self, text: str, limit: int = 10, page: int = 1, offset: int | None = None,
+               sort: str = "score", since: datetime | None = None, until: datetime | None = None,
+               filters: dict | None = None, highlight: bool = True, suggest_below: int = 3,
+               fragments_per_hit: int = 3) -> SearchResult:
+        """Search with Whoosh syntax over Vietnamese-segmented text; raises QueryError on bad syntax."""
+        t0 = time.perf_counter()
+        limit = max(1, int(limit))
+        offset = max(0, offset if offset is not None else (max(1, page) - 1) * limit)
+        s = self._get_searcher()
+        q, fq, segmented, op = self.build_query(text, since, until, filters)
+        hits: list[Hit] = []
+        total = 0
+        if q is not Q.NullQuery:
+            kwargs = {}
+            if sort == "date":
+                kwargs["sortedby"] = sorting.FieldFacet("date", reverse=True)
+            elif sort != "score":
+                raise VnsearchError(f"unknown sort '{sort}' (use score or date)")
+            results = s.search(q, limit=offset + limit, filter=fq, **kwargs)
+            total = len(results)
+            terms = MatchTerms.from_query(q) if highlight else MatchTerms()
+            for rank, h in enumerate(results[offset : offset + limit], offset + 1):
+                d = h.fields()
+                body = d.get("body") or ""
+                title = d.get("title") or ""
+                hit = Hit(rank, d.get("id", ""), title, d.get("path", ""), d.get("date"), float(h.score or 0.0))
+                if highlight:
+                    hit.fragments = fragments(body, terms, fragments_per_hit)
+                    hit.title_highlights = whole(title, terms).highlights
+                hits.append(hit)
+        suggestion = None
+        if suggest_below and total < suggest_below:
+            suggestion = self.suggest(text)
+        took = (time.perf_counter() - t0) * 1000
+        return SearchResult(text, total, took, hits, offset, limit, suggestion, segmented, op)
+
+    def suggest(self, text: str) -> str | None:
+        """A "did you mean" query from the index's own words, or None."""
+        s = self._get_searcher()
+        r = s.reader()
+        gen = self._ix.latest_generation()
+        if self._vocab is None or self._vocab[0] != gen:
+            self._vocab = (gen, Vocabulary(r))
+        return suggest(text, r, self._vocab[1])
+
+    # -- about ------------------------------------------------------------------
+    def stats(self) -> dict:
+        s = self._get_searcher()
+        r = s.reader()
+        meta = storage.read_meta(self.path)
+        terms = {}
+        for f in ("words", "syllables", "folded", "title"):
+            terms[f] = sum(1 for _ in r.lexicon(f))
+        size = sum(p.stat().st_size for p in self.path.iterdir() if p.is_file())
+        return {
+            "path": str(self.path), "documents": r.doc_count(), "deleted": r.doc_count_all() - r.doc_count(),
+            "segments": len(self._ix._segments()), "terms": terms, "size_bytes": size,
+            "updated": meta.get("updated"), "created": meta.get("created"),
+            "schema_version": meta.get("schema_version"), "sources": meta.get("sources", {}),
+        }
+
+
+class _ListSource(Source):
+    """Documents handed to `Index.add` directly."""
+
+    name = ""
+
+    def __init__(self, docs: list[Document]):
+        self.docs = docs
+
+    def __iter__(self):
+        return iter(self.docs)

@@ -1,0 +1,87 @@
+"""The bulk path must write exactly what Whoosh's own writer would."""
+
+import pytest
+from whoosh import index as whoosh_index
+from whoosh.writing import SegmentWriter
+
+from vnsearch.bulkwriter import BulkWriter
+from vnsearch.normalize import normalize
+from vnsearch.prepare import document_text, prepare_chunk
+from vnsearch.schema import INVERTED_FIELDS, build_schema
+from vnsearch.sources import Document
+
+
+def _docs(baomoi_texts=None):
+    docs = [
+        Document(id=f"d{i}", title=f"Tin số {i}: Hà Nội hoà bình", body=f"Công nghệ thông tin {i} ở Hà Nội. " * (1 + i % 7))
+        for i in range(300)  # 'hà' and 'nội' get posting lists longer than one 128-posting block
+    ]
+    docs.append(Document(id="nfd", title="Thuỷ điện", body=normalize("Hoà Bình") + " và ha noi"))
+    docs.append(Document(id="empty", title="", body="ở à ạ"))
+    return docs
+
+
+def _whoosh_written(path, docs):
+    path.mkdir()
+    ix = whoosh_index.create_in(str(path), build_schema())
+    w = SegmentWriter(ix)
+    for d in docs:
+        title, body = normalize(d.title), normalize(d.body)
+        text = document_text(title, body)
+        w.add_document(id=d.id, path="", source="", title=title, title_folded=title, body=body,
+                       words=text, syllables=text, folded=text, hash=b"x")
+    w.commit(merge=False)
+    return ix
+
+
+def _bulk_written(path, docs, chunk):
+    path.mkdir()
+    ix = whoosh_index.create_in(str(path), build_schema())
+    w = BulkWriter(ix)
+    items = [(d, "x") for d in docs]
+    for start in range(0, len(items), chunk):
+        w.add_chunk(*prepare_chunk(items[start : start + chunk], start))
+    w.commit()
+    return ix
+
+
+def _dump(ix):
+    out = {}
+    with ix.reader() as r:
+        for f in INVERTED_FIELDS:
+            out[("total", f)] = r.field_length(f)
+            out[("lengths", f)] = [r.doc_field_length(n, f) for n in range(r.doc_count_all())]
+            for t in r.lexicon(f):
+                ti = r.term_info(f, t)
+                m = r.postings(f, t)
+                posts = []
+                while m.is_active():
+                    posts.append((m.id(), m.weight(), m.value()))
+                    m.next()
+                out[(f, t)] = (posts, ti.weight(), ti.doc_frequency(), ti.min_length(), ti.max_length(),
+                               ti.max_weight(), ti.min_id(), ti.max_id())
+    return out
+
+
+@pytest.mark.parametrize("chunk", [1000, 97])
+def test_bulk_index_reads_back_like_whoosh(tmp_path, chunk):
+    docs = _docs()
+    a = _dump(_whoosh_written(tmp_path / "whoosh", docs))
+    b = _dump(_bulk_written(tmp_path / "bulk", docs, chunk))
+    assert a.keys() == b.keys()
+    for k in a:
+        assert a[k] == b[k], k
+
+
+def test_bulk_and_whoosh_score_alike(tmp_path):
+    from whoosh import query as Q
+    from whoosh.scoring import BM25F
+
+    docs = _docs()
+    ixa = _whoosh_written(tmp_path / "whoosh", docs)
+    ixb = _bulk_written(tmp_path / "bulk", docs, 64)
+    q = Q.Or([Q.Term("words", "hà_nội"), Q.Phrase("syllables", ["công", "nghệ"]), Q.Term("folded", "hoa")])
+    with ixa.searcher(weighting=BM25F()) as sa, ixb.searcher(weighting=BM25F()) as sb:
+        ra = [(h.docnum, round(h.score, 6)) for h in sa.search(q, limit=None)]
+        rb = [(h.docnum, round(h.score, 6)) for h in sb.search(q, limit=None)]
+    assert ra == rb and len(ra) > 100
