@@ -133,10 +133,12 @@ class Index:
         """A searcher on the latest committed state (refreshed when another process commits)."""
         if self._searcher is None:
             self._searcher = self._ix.searcher(weighting=self._weighting())
-        else:
-            fresh = self._searcher.refresh()
-            if fresh is not self._searcher:
-                self._searcher = fresh
+        elif not self._searcher.up_to_date():
+            if self._searcher.doc_count_all() == 0:  # Whoosh cannot refresh a searcher on an empty index
+                self._searcher.close()
+                self._searcher = self._ix.searcher(weighting=self._weighting())
+            else:
+                self._searcher = self._searcher.refresh()
         return self._searcher
 
     def _weighting(self):
@@ -261,7 +263,10 @@ class Index:
                 kwargs["sortedby"] = sorting.FieldFacet("date", reverse=True)
             elif sort != "score":
                 raise VnsearchError(f"unknown sort '{sort}' (use score or date)")
-            results = s.search(q, limit=offset + limit, filter=fq, **kwargs)
+            if fq is not None:
+                # Whoosh's Results counts hits without its `filter`: make the filter part of the query instead.
+                q = Q.And([q, Q.ConstantScoreQuery(fq, 0.0)])
+            results = s.search(q, limit=offset + limit, **kwargs)
             total = len(results)
             terms = MatchTerms.from_query(q) if highlight else MatchTerms()
             for rank, h in enumerate(results[offset : offset + limit], offset + 1):

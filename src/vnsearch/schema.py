@@ -35,7 +35,8 @@ def build_schema() -> fields.Schema:
         words=fields.TEXT(analyzer=word_analyzer(), phrase=False),
         syllables=fields.TEXT(analyzer=syllable_analyzer(), phrase=True),
         folded=fields.TEXT(analyzer=folded_analyzer(), phrase=True),
-        date=fields.DATETIME(stored=True, sortable=True),
+        # undated documents sort as oldest (Whoosh would sort them as newest)
+        date=fields.DATETIME(stored=True, sortable=columns.NumericColumn("Q", default=0)),
         hash=fields.COLUMN(columns.VarBytesColumn()),
         indexed_at=fields.STORED(),
     )

@@ -1,0 +1,138 @@
+"""Indexing throughput, memory and re-run time on baomoi-35k.
+
+    python bench/index.py [--limit N] [--jobs 1,2] [--keep DIR]
+
+Indexes the articles as JSONL and as a folder of .txt files written out from
+it, with each job count; each run is a fresh index in its own process, so
+its peak RSS (with its workers) is its own.  Then re-runs the last JSONL
+index with nothing changed.  In the same run, stock pyvi tokenization alone
+on one core (over the first 3,000 articles) gives the yardstick.  Ends with
+one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import unicodedata
+from pathlib import Path
+
+from _common import BAOMOI, finish, mb, read_jsonl_gz
+
+HERE = Path(__file__).resolve().parent
+
+
+def child(args) -> None:
+    """Run one indexing job and print its figures (called in a fresh process)."""
+    from vnsearch import Index
+    from vnsearch.sources import FieldMap
+
+    ix = Index.open(args.index, create=True)
+    t0 = time.perf_counter()
+    report = ix.add_sources([args.source], fields=FieldMap(id="name"), jobs=args.jobs)
+    seconds = time.perf_counter() - t0
+    size = sum(p.stat().st_size for p in Path(args.index).iterdir() if p.is_file())
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(json.dumps({
+        "seconds": seconds, "documents": report.indexed, "unchanged": report.unchanged,
+        "bytes": report.bytes, "rss_main_mb": own, "rss_worker_mb": kids,
+        "index_mb": size / 1e6, "segments": ix.stats()["segments"],
+    }))
+
+
+def run_child(source: str, index: str, jobs: int) -> dict:
+    out = subprocess.run(
+        [sys.executable, str(HERE / "index.py"), "--child", "--source", source, "--index", index, "--jobs", str(jobs)],
+        check=True, capture_output=True, text=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def write_inputs(records: list[dict], root: Path) -> tuple[Path, Path]:
+    jsonl = root / "baomoi.jsonl"
+    with open(jsonl, "w", encoding="utf-8") as f:
+        for r in records:
+            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+    folder = root / "txt"
+    folder.mkdir()
+    for r in records:
+        (folder / r["name"]).write_text(r["text"], encoding="utf-8")
+    return jsonl, folder
+
+
+def pyvi_yardstick(texts: list[str]) -> float:
+    from pyvi import ViTokenizer
+
+    ViTokenizer.tokenize("khởi động")
+    t0 = time.perf_counter()
+    for t in texts:
+        ViTokenizer.tokenize(t)
+    return mb(texts) / (time.perf_counter() - t0)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--limit", type=int, default=None, help="only the first N articles")
+    ap.add_argument("--jobs", default="1,2", help="job counts to try, comma-separated")
+    ap.add_argument("--keep", help="write inputs and indexes here and keep them")
+    ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--source", help=argparse.SUPPRESS)
+    ap.add_argument("--index", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        args.jobs = int(args.jobs)
+        child(args)
+        return
+
+    records = read_jsonl_gz(BAOMOI, args.limit)
+    size = mb(r["text"] for r in records)
+    root = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="vnsearch-bench-"))
+    root.mkdir(parents=True, exist_ok=True)
+    jsonl, folder = write_inputs(records, root)
+    print(f"{len(records):,} articles, {size:.1f} MB of text; inputs in {root}")
+
+    yard = pyvi_yardstick([unicodedata.normalize("NFC", r["text"]) for r in records[:3000]])
+    print(f"stock pyvi tokenization alone, one core: {yard:.2f} MB/s")
+
+    figures = {"bench": "index", "documents": len(records), "mb": round(size, 2), "pyvi_mb_s": round(yard, 3)}
+    print(f"{'source':8s} {'jobs':>4s} {'docs/s':>8s} {'MB/s':>6s} {'vs pyvi':>7s} {'peak RSS MB':>12s} {'index MB':>9s} {'seconds':>8s}")
+    last = None
+    for kind, src in (("jsonl", jsonl), ("folder", folder)):
+        for jobs in (int(j) for j in args.jobs.split(",")):
+            index = root / f"index-{kind}-{jobs}"
+            if index.exists():
+                import shutil
+
+                shutil.rmtree(index)
+            r = run_child(str(src), str(index), jobs)
+            mbs = r["bytes"] / 1e6 / r["seconds"]
+            rss = r["rss_main_mb"] + r["rss_worker_mb"] * jobs
+            print(f"{kind:8s} {jobs:>4d} {r['documents'] / r['seconds']:>8.0f} {mbs:>6.2f} {mbs / yard:>6.2f}x "
+                  f"{rss:>12.0f} {r['index_mb']:>9.0f} {r['seconds']:>8.1f}")
+            figures[f"{kind}_j{jobs}"] = {
+                "docs_s": round(r["documents"] / r["seconds"], 1), "mb_s": round(mbs, 3),
+                "peak_rss_mb": round(rss), "rss_main_mb": round(r["rss_main_mb"]),
+                "rss_worker_mb": round(r["rss_worker_mb"]), "index_mb": round(r["index_mb"], 1),
+                "seconds": round(r["seconds"], 1), "segments": r["segments"],
+            }
+            if kind == "jsonl":
+                last = (index, src, jobs, r["seconds"])
+    if last:
+        index, src, jobs, first = last
+        r = run_child(str(src), str(index), jobs)
+        print(f"re-run with nothing changed: {r['seconds']:.2f} s = {100 * r['seconds'] / first:.1f}% of the first run "
+              f"({r['unchanged']:,} unchanged)")
+        figures["rerun_seconds"] = round(r["seconds"], 2)
+        figures["rerun_pct_of_first"] = round(100 * r["seconds"] / first, 2)
+    finish(figures)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,290 @@
+"""The ``vnsearch`` command: parse arguments, call the `Index` API, render.
+
+Exit status follows grep: 0 when a search finds something, 1 when it finds
+nothing, 2 on any error (one line on stderr; ``--debug`` shows tracebacks).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from . import __version__
+from .errors import QueryError, VnsearchError
+from .sources import DEFAULT_INCLUDE, FieldMap, SourceError, parse_date
+
+EXIT_HITS, EXIT_NONE, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
+DEFAULT_INDEX = "index"
+
+
+def _console(stderr: bool = False) -> Console:
+    # rich already honours NO_COLOR and plain output when not a terminal
+    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+
+
+class Fail(click.ClickException):
+    """An error for the user: one line, exit 2."""
+
+    exit_code = EXIT_ERROR
+
+    def show(self, file=None) -> None:
+        click.echo(f"vnsearch: error: {self.format_message()}", err=True)
+
+
+class Group(click.Group):
+    """Turns every vnsearch error into one line and exit status 2."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except QueryError as e:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            click.echo(f"vnsearch: query error: {e}", err=True)
+            click.echo(e.caret(), err=True)
+            ctx.exit(EXIT_ERROR)
+        except (VnsearchError, SourceError) as e:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            raise Fail(str(e)) from None
+        except (click.exceptions.Exit, click.ClickException, click.Abort, KeyboardInterrupt):
+            raise
+        except Exception as e:  # a bug: still one line unless --debug
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            raise Fail(f"internal error: {type(e).__name__}: {e} (run with --debug for details)") from None
+
+
+def _open_index(ctx, create: bool = False):
+    from .index import Index
+
+    return Index.open(ctx.obj["index"], create=create)
+
+
+@click.group(cls=Group, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--index", "index_path", envvar="VNSEARCH_INDEX", default=DEFAULT_INDEX, show_default=True,
+              type=click.Path(file_okay=False, path_type=Path), help="Index folder (also $VNSEARCH_INDEX).")
+@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+@click.version_option(__version__, "--version", prog_name="vnsearch")
+@click.pass_context
+def main(ctx, index_path: Path, debug: bool):
+    """Full-text search for Vietnamese text.
+
+    \b
+    Examples:
+      vnsearch index corpus/                 index a folder of .txt/.md files
+      vnsearch search "công nghệ thông tin"   search it
+      vnsearch search "ha noi" --json        accent-insensitive, JSON for scripts
+      vnsearch                               interactive search (REPL)
+    """
+    ctx.ensure_object(dict)
+    ctx.obj.update(index=index_path, debug=debug)
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(repl)
+
+
+# -- index ----------------------------------------------------------------------
+@main.command()
+@click.argument("sources", nargs=-1, required=True)
+@click.option("--jobs", "-j", type=click.IntRange(1, 64), default=None, help="Worker processes (default: CPUs).")
+@click.option("--id-field", default="id", show_default=True, help="JSONL/CSV field holding the document id.")
+@click.option("--title-field", default="title", show_default=True, help="Field holding the title.")
+@click.option("--text-field", default="text", show_default=True, help="Field holding the text.")
+@click.option("--date-field", default="date", show_default=True, help="Field holding the date.")
+@click.option("--include", multiple=True, help=f"Glob of files to index in folders (default: {' '.join(DEFAULT_INCLUDE)}).")
+@click.option("--exclude", multiple=True, help="Glob of files to leave out (repeatable).")
+@click.option("--rebuild", is_flag=True, help="Delete the index first and index everything again.")
+@click.option("--lock-timeout", type=float, default=10.0, show_default=True, help="Seconds to wait for another indexing run.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress and no summary (errors still go to stderr).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
+@click.pass_context
+def index(ctx, sources, jobs, id_field, title_field, text_field, date_field, include, exclude, rebuild,
+          lock_timeout, quiet, as_json):
+    """Index folders, JSONL or CSV files, or - (JSONL on stdin), incrementally.
+
+    Re-running indexes only new and changed documents and removes documents
+    whose files are gone from indexed folders. Dotted field names reach into
+    nested JSON (--text-field article.body).
+
+    \b
+    Examples:
+      vnsearch index corpus/
+      vnsearch index news.jsonl --id-field name --jobs 2
+      vnsearch index articles.csv --text-field content --date-field published
+      zcat dump.jsonl.gz | vnsearch index -
+    """
+    from .index import Index
+    from .sources import open_source
+
+    fields = FieldMap(id=id_field, title=title_field, text=text_field, date=date_field)
+    opened = [open_source(s, fields, include or DEFAULT_INCLUDE, exclude) for s in sources]
+    ix = Index.rebuild(ctx.obj["index"]) if rebuild else _open_index(ctx, create=True)
+    err = _console(stderr=True)
+    progress = None if quiet else _progress_for(err, opened)
+    try:
+        report = ix.add_from(opened, jobs=jobs, lock_timeout=lock_timeout, progress=progress)
+    finally:
+        if progress is not None:
+            progress.close()
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
+    elif not quiet:
+        from .render import print_report
+
+        print_report(err if report.interrupted else _console(), report)
+    if report.interrupted:
+        click.echo(f"vnsearch: interrupted; {report.indexed:,} documents committed and kept. "
+                   f"Run the same command again to finish.", err=True)
+        ctx.exit(EXIT_INTERRUPTED)
+
+
+def _count_items(sources) -> int | None:
+    """How many items the sources will yield, when cheap to know (for an ETA)."""
+    from .sources import FolderSource, JsonlSource
+
+    total = 0
+    for s in sources:
+        if isinstance(s, FolderSource):
+            total += sum(1 for _ in s.files())
+        elif isinstance(s, JsonlSource) and s.stream is None and not s.path.endswith(".gz"):
+            with open(s.path, "rb") as f:
+                total += sum(1 for line in f if line.strip())
+        else:
+            return None
+    return total
+
+
+class _ProgressReporter:
+    """A rich progress bar on a terminal, a log line every few seconds otherwise."""
+
+    def __init__(self, console: Console, total: int | None):
+        self.console = console
+        self.total = total
+        self.bar = None
+        self.last_log = 0.0
+        if console.is_terminal:
+            from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self.bar = Progress(TextColumn("[bold]indexing"), BarColumn(), TextColumn("{task.completed:,} docs"),
+                                TextColumn("{task.fields[mbs]}"), TimeRemainingColumn(), console=console,
+                                transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task("index", total=total, mbs="")
+
+    def __call__(self, p) -> None:
+        mbs = f"{p.bytes / 1e6 / p.seconds:.2f} MB/s" if p.seconds > 0 and p.bytes else ""
+        if self.bar is not None:
+            self.bar.update(self.task, completed=p.seen, mbs=mbs)
+        elif p.seconds - self.last_log >= 5:
+            self.last_log = p.seconds
+            of = f"/{self.total:,}" if self.total else ""
+            self.console.print(f"indexing: {p.seen:,}{of} read, {p.indexed:,} indexed, {mbs or '-'}, {p.seconds:.0f} s")
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def _progress_for(console: Console, sources) -> _ProgressReporter:
+    return _ProgressReporter(console, _count_items(sources))
+
+
+# -- search ---------------------------------------------------------------------
+def _date_option(value, label):
+    if value is None:
+        return None
+    d = parse_date(value)
+    if d is None:
+        raise Fail(f"{label}: '{value}' is not a date (use YYYY, YYYY-MM or YYYY-MM-DD)")
+    return d
+
+
+@main.command()
+@click.argument("query", nargs=-1, required=True)
+@click.option("--limit", "-n", type=click.IntRange(1, 10_000), default=10, show_default=True, help="Results per page.")
+@click.option("--page", "-p", type=click.IntRange(1), default=1, show_default=True, help="Page of results.")
+@click.option("--sort", type=click.Choice(["score", "date"]), default="score", show_default=True, help="Order of results.")
+@click.option("--since", help="Only documents dated on or after this (YYYY[-MM[-DD]]).")
+@click.option("--until", help="Only documents dated on or before this (YYYY[-MM[-DD]]).")
+@click.option("--fields", default=",".join(("rank", "title", "path", "date", "score", "snippet")), show_default=True,
+              help="What to show of each hit: rank,id,title,path,date,score,snippet.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object with all results (shape in the README).")
+@click.option("--jsonl", "as_jsonl", is_flag=True, help="One JSON object per hit, one a line.")
+@click.pass_context
+def search(ctx, query, limit, page, sort, since, until, fields, as_json, as_jsonl):
+    """Search the index. Exit status: 0 with hits, 1 without, 2 on error.
+
+    Free text is segmented into Vietnamese words; accents are optional
+    (ha noi finds Hà Nội, exact accents rank first). Whoosh syntax works:
+    "quoted phrases", AND OR NOT, (groups), title:..., date:2023-07,
+    date:[2023-01 TO 2023-06], prefix*, word~ (fuzzy), term^2 (boost).
+
+    \b
+    Examples:
+      vnsearch search công nghệ thông tin
+      vnsearch search '"Sư đoàn 320"' --since 2023
+      vnsearch search 'title:Pleiku OR title:"Tam Kỳ"' --sort date
+      vnsearch search ha noi --json | jq '.hits[].title'
+    """
+    from .render import HIT_FIELDS, print_results, result_json, hit_json
+
+    wanted = tuple(f.strip() for f in fields.split(",") if f.strip())
+    bad = [f for f in wanted if f not in HIT_FIELDS]
+    if bad:
+        raise Fail(f"--fields: unknown field(s) {', '.join(bad)}; choose from {','.join(HIT_FIELDS)}")
+    ix = _open_index(ctx)
+    res = ix.search(" ".join(query), limit=limit, page=page, sort=sort,
+                    since=_date_option(since, "--since"), until=_date_option(until, "--until"))
+    if as_json:
+        click.echo(json.dumps(result_json(res, wanted), ensure_ascii=False))
+    elif as_jsonl:
+        for h in res.hits:
+            click.echo(json.dumps(hit_json(h, wanted), ensure_ascii=False))
+    else:
+        print_results(_console(), res, wanted)
+    ctx.exit(EXIT_HITS if res.hits else EXIT_NONE)
+
+
+# -- stats ----------------------------------------------------------------------
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@click.pass_context
+def stats(ctx, as_json):
+    """Documents, terms per field, size on disk, last update, schema version, sources."""
+    st = _open_index(ctx).stats()
+    if as_json:
+        click.echo(json.dumps(st, ensure_ascii=False))
+    else:
+        from .render import print_stats
+
+        print_stats(_console(), st)
+
+
+# -- repl -----------------------------------------------------------------------
+@main.command()
+@click.option("--limit", "-n", type=click.IntRange(1, 1000), default=10, show_default=True, help="Results per page.")
+@click.pass_context
+def repl(ctx, limit):
+    """Interactive search. Type a query; :help lists commands.
+
+    With standard input not a terminal, reads one query a line and prints
+    the results, so it can be scripted: printf 'hà nội\\n' | vnsearch repl
+    """
+    from .repl import Repl
+
+    r = Repl(_open_index(ctx), _console(), limit=limit)
+    if sys.stdin.isatty() and sys.stdout.isatty():
+        r.interactive()
+    else:
+        r.run_lines(sys.stdin)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,173 @@
+"""Turning API results into terminal output (rich) and JSON, for the CLI and the REPL alike.
+
+The JSON shape is a contract for scripts (see README, "JSON output"):
+
+    {"query", "total", "took_ms", "suggestion", "page", "limit",
+     "hits": [{"rank", "id", "title", "path", "date", "score",
+               "snippet", "snippet_highlights"}]}
+
+``snippet`` is plain text (fragments joined by `` … ``) and
+``snippet_highlights`` lists [start, end) character offsets into it.
+"""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from .highlight import Fragment
+from .index import Hit, SearchResult
+from .indexing import IndexReport
+
+HIT_FIELDS = ("rank", "id", "title", "path", "date", "score", "snippet")
+SEPARATOR = " … "
+MATCH_STYLE = "bold black on yellow"
+
+
+def snippet(fragments: list[Fragment]) -> tuple[str, list[list[int]]]:
+    """Fragments joined into one string, with highlight offsets into it."""
+    parts, spans, pos = [], [], 0
+    for i, f in enumerate(fragments):
+        if i:
+            parts.append(SEPARATOR)
+            pos += len(SEPARATOR)
+        text = " ".join(f.text.split())  # one line: collapse line breaks and runs of spaces
+        mapping = _collapse_map(f.text)
+        parts.append(text)
+        for a, b in f.highlights:
+            spans.append([pos + mapping[a], pos + mapping[b]])
+        pos += len(text)
+    return "".join(parts), spans
+
+
+def _collapse_map(text: str) -> list[int]:
+    """For each offset in `text`, its offset once white space runs collapse to one space and ends are stripped."""
+    out = []
+    j = 0
+    prev_space = True  # leading space is dropped
+    for ch in text:
+        out.append(j)
+        if ch.isspace():
+            if not prev_space:
+                j += 1
+            prev_space = True
+        else:
+            j += 1
+            prev_space = False
+    out.append(j)
+    collapsed = len(" ".join(text.split()))
+    return [min(x, collapsed) for x in out]
+
+
+def hit_json(hit: Hit, fields=HIT_FIELDS) -> dict:
+    snip, spans = snippet(hit.fragments)
+    full = {
+        "rank": hit.rank, "id": hit.id, "title": hit.title, "path": hit.path,
+        "date": hit.date.date().isoformat() if hit.date else None, "score": round(hit.score, 4),
+        "snippet": snip, "snippet_highlights": spans,
+    }
+    keep = set(fields) | ({"snippet_highlights"} if "snippet" in fields else set())
+    return {k: v for k, v in full.items() if k in keep}
+
+
+def result_json(res: SearchResult, fields=HIT_FIELDS) -> dict:
+    return {
+        "query": res.query, "total": res.total, "took_ms": round(res.took_ms, 2),
+        "suggestion": res.suggestion, "page": res.page, "limit": res.limit,
+        "hits": [hit_json(h, fields) for h in res.hits],
+    }
+
+
+def _marked(text: str, spans, base_style: str = "") -> Text:
+    t = Text(text, style=base_style)
+    for a, b in spans:
+        t.stylize(MATCH_STYLE, a, b)
+    return t
+
+
+def print_results(console: Console, res: SearchResult, fields=HIT_FIELDS) -> None:
+    if res.suggestion:
+        console.print(Text.assemble(("Did you mean: ", "italic"), (res.suggestion, "bold cyan"), "?"))
+    if not res.hits:
+        console.print(f"[yellow]No results[/] for [bold]{escape(res.query)}[/] ({res.took_ms:.0f} ms)")
+        return
+    first, last = res.offset + 1, res.offset + len(res.hits)
+    console.print(f"[bold]{res.total:,}[/] result{'s' if res.total != 1 else ''} for [bold]{escape(res.query)}[/], "
+                  f"showing {first}–{last} (page {res.page} of {res.pages}), {res.took_ms:.0f} ms")
+    for hit in res.hits:
+        console.print()
+        line = Text()
+        if "rank" in fields:
+            line.append(f"{hit.rank:>3}. ", style="bold")
+        if "title" in fields:
+            line.append_text(_marked(hit.title or "(untitled)", hit.title_highlights, "bold"))
+        console.print(line)
+        meta = []
+        if "path" in fields and hit.path:
+            meta.append((hit.path, "dim"))
+        if "id" in fields and hit.id and hit.id != hit.path:
+            meta.append((f"id {hit.id}", "dim"))
+        if "date" in fields and hit.date:
+            meta.append((hit.date.date().isoformat(), "green"))
+        if "score" in fields:
+            meta.append((f"score {hit.score:.2f}", "dim"))
+        if meta:
+            t = Text("     ")
+            for i, (s, style) in enumerate(meta):
+                if i:
+                    t.append("  ·  ", style="dim")
+                t.append(s, style=style)
+            console.print(t)
+        if "snippet" in fields and hit.fragments:
+            snip, spans = snippet(hit.fragments)
+            t = Text("     ")
+            t.append_text(_marked(snip, spans))
+            console.print(t)
+
+
+def print_document(console: Console, doc: dict, spans) -> None:
+    console.print(Text(doc.get("title") or "(untitled)", style="bold"))
+    meta = " · ".join(x for x in (doc.get("path") or "", doc.get("date").date().isoformat() if doc.get("date") else "") if x)
+    if meta:
+        console.print(Text(meta, style="dim"))
+    console.print()
+    console.print(_marked(doc.get("body") or "", spans))
+
+
+def print_report(console: Console, rep: IndexReport) -> None:
+    t = Table(show_header=False, box=None, pad_edge=False)
+    t.add_column(style="bold")
+    t.add_column(justify="right")
+    for name, n in (("added", rep.added), ("updated", rep.updated), ("unchanged", rep.unchanged),
+                    ("removed", rep.removed), ("skipped", len(rep.skipped))):
+        t.add_row(name, f"{n:,}")
+    mbs = rep.bytes / 1e6 / rep.seconds if rep.seconds else 0.0
+    t.add_row("time", f"{rep.seconds:.1f} s" + (f" ({mbs:.2f} MB/s)" if rep.bytes else ""))
+    console.print(t)
+    if rep.skipped:
+        console.print("[bold]skipped:[/]")
+        for reason, n in sorted(rep.skip_reasons().items(), key=lambda x: -x[1]):
+            console.print(f"  {n:>6,}  {escape(reason)}")
+        for s in rep.skipped[:10]:
+            console.print(f"          [dim]{escape(s.where)}: {escape(s.reason)}[/]")
+        if len(rep.skipped) > 10:
+            console.print(f"          [dim]… and {len(rep.skipped) - 10:,} more (use --json for all)[/]")
+
+
+def print_stats(console: Console, st: dict) -> None:
+    t = Table(show_header=False, box=None, pad_edge=False)
+    t.add_column(style="bold")
+    t.add_column()
+    t.add_row("index", st["path"])
+    t.add_row("documents", f"{st['documents']:,}")
+    for f, n in st["terms"].items():
+        t.add_row(f"terms ({f})", f"{n:,}")
+    t.add_row("size on disk", f"{st['size_bytes'] / 1e6:.1f} MB")
+    t.add_row("segments", str(st["segments"]))
+    t.add_row("last update", str(st["updated"] or "never"))
+    t.add_row("schema version", str(st["schema_version"]))
+    for i, (name, info) in enumerate(sorted(st["sources"].items())):
+        t.add_row("sources" if i == 0 else "", f"{name} ({info.get('kind')}, {info.get('last_run')})")
+    console.print(t)

@@ -1,0 +1,227 @@
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import unicodedata
+from datetime import datetime
+
+import pytest
+
+from vnsearch import Document, Index, QueryError
+from vnsearch.errors import IndexLockedError, IndexNotFoundError, IndexVersionError
+from vnsearch.normalize import fold
+from vnsearch.sources import FieldMap
+from vnsearch.storage import LOCK, WriteLock, read_meta, write_meta
+
+from conftest import BAOMOI, CORPUS, read_baomoi
+
+
+@pytest.fixture(scope="module")
+def news_index(tmp_path_factory):
+    """The seed articles plus 500 baomoi articles (seeds only when the data is absent)."""
+    path = tmp_path_factory.mktemp("news") / "index"
+    ix = Index.open(path, create=True)
+    ix.add_sources([str(CORPUS)], jobs=1)
+    if BAOMOI.exists():
+        src = tmp_path_factory.mktemp("src") / "b.jsonl"
+        import json
+
+        with open(src, "w", encoding="utf-8") as f:
+            for r in read_baomoi(500):
+                f.write(json.dumps(r, ensure_ascii=False) + "\n")
+        ix.add_sources([str(src)], fields=FieldMap(id="name"), jobs=2)
+    return ix
+
+
+def ids(res):
+    return [h.id for h in res.hits]
+
+
+def test_counts(news_index):
+    assert len(news_index) == (502 if BAOMOI.exists() else 2)
+
+
+def test_multi_syllable_word_unquoted(news_index):
+    res = news_index.search("Sư đoàn")
+    assert res.parsed == "sư_đoàn"
+    assert ids(res)[0].startswith("000_")
+
+
+def test_query_without_diacritics_finds_accented(news_index):
+    accented = news_index.search("phối hợp hoạt động", limit=5)
+    plain = news_index.search("phoi hop hoat dong", limit=5)
+    assert plain.total > 0
+    assert set(ids(plain)) & set(ids(accented))
+
+
+def test_tone_placement_variants_match(news_index):
+    a = news_index.search("thuỷ lợi hoà bình")
+    b = news_index.search("thủy lợi hòa bình")
+    assert ids(a) == ids(b)
+    assert a.parsed == b.parsed
+
+
+def test_phrase(news_index):
+    res = news_index.search('"Sư đoàn 320"')
+    assert ids(res) == ["000_57dfbb89b4543d5f.txt"]
+
+
+def test_title_filter(news_index):
+    assert ids(news_index.search("title:Pleiku")) == ["000_57dfbb89b4543d5f.txt"]
+    assert ids(news_index.search("title:tổng kết")) == ["004_dfb1a9a1891b3a08.txt"]
+
+
+def test_date_range(news_index):
+    assert ids(news_index.search("date:[2023-07 TO 2023-08] Pleiku")) == ["000_57dfbb89b4543d5f.txt"]
+    assert news_index.search("Pleiku", since=datetime(2024, 1, 1)).total == 0
+    assert news_index.search("Pleiku", until=datetime(2023, 12, 31)).total == 1
+    assert ids(news_index.search("date:2023-07")) == ["000_57dfbb89b4543d5f.txt"]
+
+
+def test_no_hits_gets_suggestion(news_index):
+    res = news_index.search("Pleikuu")
+    assert res.total == 0
+    assert res.suggestion == "pleiku"
+
+
+def test_accent_restoration_suggestion(news_index):
+    res = news_index.search("su doan")
+    assert res.total > 0
+    assert news_index.suggest("su doan") == "sư đoàn"
+
+
+def test_highlights_slice_stored_text(news_index):
+    res = news_index.search("phối hợp Pleiku", limit=5)
+    assert res.hits
+    for hit in res.hits:
+        body = news_index.get(hit.id)["body"]
+        for frag in hit.fragments:
+            assert body[frag.start : frag.end] == frag.text
+            for a, b in frag.highlights:
+                words = fold(frag.text[a:b]).split()
+                assert words and all(w in ("phoi", "hop", "pleiku") for w in words)
+
+
+def test_bad_query_is_a_query_error(news_index):
+    with pytest.raises(QueryError) as e:
+        news_index.search('"unterminated')
+    assert e.value.position == 0
+
+
+def test_paging_and_sorting(news_index):
+    first = news_index.search("hợp tác", limit=3, page=1)
+    second = news_index.search("hợp tác", limit=3, page=2)
+    assert not set(ids(first)) & set(ids(second))
+    by_date = news_index.search("Pleiku OR CHQS", sort="date")
+    assert by_date.hits[0].date is not None
+
+
+@pytest.fixture
+def small(tmp_path):
+    return Index.open(tmp_path / "ix", create=True)
+
+
+def test_exact_accents_rank_first(small):
+    small.add([
+        Document("flower", "Hoa", "Vườn hoa đẹp nhất thành phố, hoa nở quanh năm."),
+        Document("peace", "Hòa", "Hòa bình và hòa hợp dân tộc, hòa nhập cộng đồng."),
+    ])
+    assert ids(small.search("hòa"))[0] == "peace"
+    assert ids(small.search("hoa"))[0] == "flower"
+    assert set(ids(small.search("hoa"))) == {"flower", "peace"}
+
+
+def test_nfd_and_long_documents_highlight(small):
+    long_body = "Văn bản dài không liên quan. " * 3000 + "Cuối cùng là Hà Nội."
+    nfd = unicodedata.normalize("NFD", "Thủ đô Hà Nội mùa thu")
+    small.add([Document("long", "Dài", long_body), Document("nfd", "NFD", nfd)])
+    for doc_id in ("long", "nfd"):
+        res = small.search("Hà Nội", limit=5)
+        hit = next(h for h in res.hits if h.id == doc_id)
+        spans = [f.text[a:b] for f in hit.fragments for a, b in f.highlights]
+        assert "Hà Nội" in spans
+    assert len(long_body) > 32 * 1024
+
+
+def test_incremental_folder(tmp_path):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a.txt").write_text("Tiêu đề A\nNội dung về công nghệ.", encoding="utf-8")
+    (folder / "b.txt").write_text("Tiêu đề B\nNội dung về kinh tế.", encoding="utf-8")
+    ix = Index.open(tmp_path / "ix", create=True)
+    r = ix.add_sources([str(folder)], jobs=1)
+    assert (r.added, r.updated, r.unchanged, r.removed) == (2, 0, 0, 0)
+    r = ix.add_sources([str(folder)], jobs=1)
+    assert (r.added, r.updated, r.unchanged, r.removed) == (0, 0, 2, 0)
+    (folder / "a.txt").write_text("Tiêu đề A\nNội dung về nông nghiệp.", encoding="utf-8")
+    (folder / "b.txt").unlink()
+    (folder / "c.md").write_text("Tiêu đề C\nBáo cáo.", encoding="utf-8")
+    r = ix.add_sources([str(folder)], jobs=1)
+    assert (r.added, r.updated, r.unchanged, r.removed) == (1, 1, 0, 1)
+    assert len(ix) == 2
+    assert ids(ix.search("nông nghiệp")) == ["a.txt"]
+    assert ix.search("công nghệ").total == 0
+
+
+def test_missing_index_and_version(tmp_path):
+    with pytest.raises(IndexNotFoundError):
+        Index.open(tmp_path / "nothing")
+    ix = Index.open(tmp_path / "ix", create=True)
+    meta = read_meta(ix.path)
+    meta["schema_version"] = 999
+    write_meta(ix.path, meta)
+    with pytest.raises(IndexVersionError, match="rebuild|Rebuild"):
+        Index.open(tmp_path / "ix")
+
+
+def test_second_writer_waits_then_names_the_lock(small):
+    with WriteLock(small.path):
+        t0 = time.monotonic()
+        with pytest.raises(IndexLockedError) as e:
+            small.add([Document("x", "x", "y")], lock_timeout=0.5)
+        assert time.monotonic() - t0 >= 0.5
+    assert LOCK in str(e.value)
+    assert small.search("x").total == 0  # searches never wait for the lock
+    small.add([Document("x", "x", "y")])
+    assert len(small) == 1
+
+
+KILL_SCRIPT = """
+import sys
+from vnsearch import Index
+from vnsearch.sources import FieldMap
+ix = Index.open(sys.argv[1], create=True)
+ix.add_sources([sys.argv[2]], fields=FieldMap(id="name"), jobs=2, batch_docs=100)
+"""
+
+
+def test_sigkill_mid_run_keeps_index_and_rerun_completes(tmp_path):
+    import json
+
+    n = 1200
+    src = tmp_path / "b.jsonl"
+    records = read_baomoi(n)
+    with open(src, "w", encoding="utf-8") as f:
+        for r in records:
+            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+    path = tmp_path / "ix"
+    proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(path), str(src)], start_new_session=True)
+    deadline = time.time() + 120
+    # kill once at least one batch is committed, mid-run
+    while time.time() < deadline:
+        if (path / "vnsearch.json").exists() and any(p.name.endswith(".toc") and p.name != "_MAIN_0.toc" for p in path.iterdir()):
+            break
+        time.sleep(0.05)
+    time.sleep(0.3)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    ix = Index.open(path)
+    kept = len(ix)
+    assert 0 < kept < n
+    assert ix.search("Việt Nam").total > 0
+    r = ix.add_sources([str(src)], fields=FieldMap(id="name"), jobs=2)
+    assert r.unchanged == kept
+    ix.reload()
+    assert len(ix) == n
