@@ -7,10 +7,7 @@ nothing, 2 on any error (one line on stderr; ``--debug`` shows tracebacks).
 from __future__ import annotations
 
 import json
-import os
 import sys
-import time
-from datetime import datetime
 from pathlib import Path
 
 import click
@@ -213,8 +210,9 @@ def _date_option(value, label):
 @click.option("--sort", type=click.Choice(["score", "date"]), default="score", show_default=True, help="Order of results.")
 @click.option("--since", help="Only documents dated on or after this (YYYY[-MM[-DD]]).")
 @click.option("--until", help="Only documents dated on or before this (YYYY[-MM[-DD]]).")
-@click.option("--fields", default=",".join(("rank", "title", "path", "date", "score", "snippet")), show_default=True,
-              help="What to show of each hit: rank,id,title,path,date,score,snippet.")
+@click.option("--fields", default=None,
+              help="What to show of each hit, from rank,id,title,path,date,score,snippet "
+                   "(default: all in JSON; all but id on the terminal).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object with all results (shape in the README).")
 @click.option("--jsonl", "as_jsonl", is_flag=True, help="One JSON object per hit, one a line.")
 @click.pass_context
@@ -233,9 +231,12 @@ def search(ctx, query, limit, page, sort, since, until, fields, as_json, as_json
       vnsearch search 'title:Pleiku OR title:"Tam Kỳ"' --sort date
       vnsearch search ha noi --json | jq '.hits[].title'
     """
-    from .render import HIT_FIELDS, print_results, result_json, hit_json
+    from .render import HIT_FIELDS, TEXT_FIELDS, hit_json, print_results, result_json
 
-    wanted = tuple(f.strip() for f in fields.split(",") if f.strip())
+    if fields is None:
+        wanted = HIT_FIELDS if (as_json or as_jsonl) else TEXT_FIELDS
+    else:
+        wanted = tuple(f.strip() for f in fields.split(",") if f.strip())
     bad = [f for f in wanted if f not in HIT_FIELDS]
     if bad:
         raise Fail(f"--fields: unknown field(s) {', '.join(bad)}; choose from {','.join(HIT_FIELDS)}")
@@ -265,6 +266,42 @@ def stats(ctx, as_json):
         from .render import print_stats
 
         print_stats(_console(), st)
+
+
+# -- eval -----------------------------------------------------------------------
+@main.command("eval")
+@click.option("--queries", required=True, type=click.Path(exists=True, dir_okay=False), help="qid<TAB>query lines.")
+@click.option("--qrels", required=True, type=click.Path(exists=True, dir_okay=False), help="TREC qrels: qid 0 docid rel.")
+@click.option("--run", "run_file", type=click.Path(dir_okay=False), help="Also write a TREC run file here.")
+@click.option("--strip-accents", is_flag=True, help="Remove diacritics from every query first.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@click.pass_context
+def eval_(ctx, queries, qrels, run_file, strip_accents, as_json):
+    """Measure relevance: MRR@10, nDCG@10, Recall@1/@10/@100 (ir-measures).
+
+    Every query goes through the normal search path; only judged queries count.
+
+    \b
+    Example:
+      vnsearch eval --queries dev.tsv --qrels qrels-dev.txt --run run.txt
+    """
+    from .evaluate import evaluate, read_qrels, read_queries, write_run
+    from .normalize import fold
+
+    ix = _open_index(ctx)
+    ev = evaluate(ix, read_queries(queries), read_qrels(qrels), transform=fold if strip_accents else None)
+    if run_file:
+        write_run(ev.run, run_file)
+    if as_json:
+        click.echo(json.dumps(ev.to_dict(), ensure_ascii=False))
+        return
+    con = _console()
+    names = {"RR@10": "MRR@10", "nDCG@10": "nDCG@10", "R@1": "Recall@1", "R@10": "Recall@10", "R@100": "Recall@100"}
+    for k, v in ev.metrics.items():
+        con.print(f"{names[k]:<11} {v:.4f}")
+    con.print(f"[dim]{ev.queries} judged queries, {ev.mean_ms:.1f} ms each on average[/]")
+    for qid, why in ev.failed:
+        con.print(f"[yellow]query {qid} failed:[/] {why}")
 
 
 # -- repl -----------------------------------------------------------------------

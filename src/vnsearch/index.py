@@ -95,7 +95,7 @@ class Index:
         if create and not (p / storage.META).exists():
             if p.exists() and not p.is_dir():
                 raise VnsearchError(f"{p} exists and is not a folder")
-            if p.exists() and any(x.name not in (".gitkeep",) for x in p.iterdir()):
+            if p.exists() and any(x.name not in (".gitkeep", storage.LOCK) for x in p.iterdir()):
                 raise IndexCorruptError(f"{p} is not empty and holds no vnsearch index; choose another --index")
             return cls(p, storage.create(p), ranking)
         return cls(p, storage.open_existing(p), ranking)

@@ -22,6 +22,7 @@ from .index import Hit, SearchResult
 from .indexing import IndexReport
 
 HIT_FIELDS = ("rank", "id", "title", "path", "date", "score", "snippet")
+TEXT_FIELDS = ("rank", "title", "path", "date", "score", "snippet")
 SEPARATOR = " … "
 MATCH_STYLE = "bold black on yellow"
 
@@ -87,7 +88,7 @@ def _marked(text: str, spans, base_style: str = "") -> Text:
     return t
 
 
-def print_results(console: Console, res: SearchResult, fields=HIT_FIELDS) -> None:
+def print_results(console: Console, res: SearchResult, fields=TEXT_FIELDS) -> None:
     if res.suggestion:
         console.print(Text.assemble(("Did you mean: ", "italic"), (res.suggestion, "bold cyan"), "?"))
     if not res.hits:
