@@ -56,3 +56,69 @@ class Timer:
 def finish(figures: dict) -> None:
     """Every bench script ends with one JSON line of its figures, so runs can be compared."""
     print(json.dumps(figures, ensure_ascii=False, sort_keys=True))
+
+
+def xquad_records() -> list[dict]:
+    with open(require(XQUAD / "corpus.jsonl"), encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def read_questions(name: str = "queries-dev.tsv") -> list[tuple[str, str]]:
+    out = []
+    with open(require(XQUAD / name), encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                qid, text = line.rstrip("\n").split("\t", 1)
+                out.append((qid, text))
+    return out
+
+
+def baomoi_keyword_queries(records: list[dict], n: int = 500) -> list[str]:
+    """The first three words of `n` titles spread over the collection: what people type."""
+    step = max(1, len(records) // n)
+    out = []
+    for r in records[::step][:n]:
+        title = r["text"].split("\n", 1)[0]
+        words = [w for w in title.split() if any(c.isalnum() for c in w)][:3]
+        if words:
+            out.append(" ".join(words))
+    return out
+
+
+def build_eval_index(path: Path, baomoi: list[dict], jobs: int = 2):
+    """vnsearch index of the 240 XQuAD paragraphs plus the baomoi articles (reused when complete)."""
+    import tempfile
+
+    from vnsearch import Index
+    from vnsearch.sources import FieldMap
+
+    want = len(baomoi) + len(xquad_records())
+    if (path / "vnsearch.json").exists():
+        ix = Index.open(path)
+        if len(ix) == want:
+            return ix, 0.0
+        ix.close()
+        import shutil
+
+        shutil.rmtree(path)
+    ix = Index.open(path, create=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "baomoi.jsonl"
+        with open(src, "w", encoding="utf-8") as f:
+            for r in baomoi:
+                f.write(json.dumps(r, ensure_ascii=False) + "\n")
+        t0 = time.perf_counter()
+        ix.add_sources([str(XQUAD / "corpus.jsonl")], jobs=jobs)
+        ix.add_sources([str(src)], fields=FieldMap(id="name"), jobs=jobs)
+        seconds = time.perf_counter() - t0
+    return ix, seconds
+
+
+def percentile(values: list[float], p: float) -> float:
+    s = sorted(values)
+    if not s:
+        return 0.0
+    k = (len(s) - 1) * p / 100
+    lo = int(k)
+    hi = min(lo + 1, len(s) - 1)
+    return s[lo] + (s[hi] - s[lo]) * (k - lo)

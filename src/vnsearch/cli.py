@@ -99,11 +99,13 @@ def main(ctx, index_path: Path, debug: bool):
 @click.option("--exclude", multiple=True, help="Glob of files to leave out (repeatable).")
 @click.option("--rebuild", is_flag=True, help="Delete the index first and index everything again.")
 @click.option("--lock-timeout", type=float, default=10.0, show_default=True, help="Seconds to wait for another indexing run.")
+@click.option("--batch-docs", type=click.IntRange(1), default=2000, show_default=True,
+              help="Documents per commit: what an interrupted run can lose at most.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress and no summary (errors still go to stderr).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
 @click.pass_context
 def index(ctx, sources, jobs, id_field, title_field, text_field, date_field, include, exclude, rebuild,
-          lock_timeout, quiet, as_json):
+          lock_timeout, batch_docs, quiet, as_json):
     """Index folders, JSONL or CSV files, or - (JSONL on stdin), incrementally.
 
     Re-running indexes only new and changed documents and removes documents
@@ -126,7 +128,7 @@ def index(ctx, sources, jobs, id_field, title_field, text_field, date_field, inc
     err = _console(stderr=True)
     progress = None if quiet else _progress_for(err, opened)
     try:
-        report = ix.add_from(opened, jobs=jobs, lock_timeout=lock_timeout, progress=progress)
+        report = ix.add_from(opened, jobs=jobs, lock_timeout=lock_timeout, progress=progress, batch_docs=batch_docs)
     finally:
         if progress is not None:
             progress.close()
@@ -266,6 +268,23 @@ def stats(ctx, as_json):
         from .render import print_stats
 
         print_stats(_console(), st)
+
+
+# -- check ----------------------------------------------------------------------
+@main.command()
+@click.pass_context
+def check(ctx):
+    """Read the whole index and report damage (exit 0 healthy, 2 damaged), with how to rebuild."""
+    ix = _open_index(ctx)
+    problems = ix.check()
+    if not problems:
+        click.echo(f"ok: {len(ix):,} documents, every posting and stored document readable")
+        return
+    for p in problems:
+        click.echo(f"vnsearch: damaged: {p}", err=True)
+    sources = " ".join(repr(s) for s in ix.stats_sources()) or "SOURCE..."
+    click.echo(f"vnsearch: rebuild it with: vnsearch --index {ctx.obj['index']} index --rebuild {sources}", err=True)
+    ctx.exit(EXIT_ERROR)
 
 
 # -- eval -----------------------------------------------------------------------

@@ -80,9 +80,24 @@ def _syllables(word: str) -> list[str]:
 
 
 class Expander:
-    def __init__(self, schema, ranking: Ranking):
+    """Maps parsed default-field nodes onto vnsearch's fields.
+
+    With ``bag=True`` (OR queries: questions and other long queries) a word's
+    syllables become separate terms instead of a phrase: only term queries
+    let Whoosh skip whole posting blocks that cannot reach the top hits,
+    which is what keeps long queries fast.
+    """
+
+    def __init__(self, schema, ranking: Ranking, bag: bool = False):
         self.schema = schema
         self.r = ranking
+        self.bag = bag
+
+    def _syllable_clause(self, field: str, parts: list[str], boost: float) -> Q.Query:
+        if self.bag and len(parts) > 1:
+            share = boost / len(parts)
+            return Q.Or([Q.Term(field, p, boost=share) for p in parts])
+        return _seq(field, parts, boost)
 
     def text_clauses(self, word: str, boost: float = 1.0) -> Q.Query:
         """One free-text word on the words, syllables and folded fields."""
@@ -95,9 +110,9 @@ class Expander:
         if r.words:
             clauses.append(Q.Term("words", word, boost=r.words * boost))
         if r.syllables:
-            clauses.append(_seq("syllables", syl, r.syllables * boost))
+            clauses.append(self._syllable_clause("syllables", syl, r.syllables * boost))
         if r.folded:
-            clauses.append(_seq("folded", folded, r.folded * boost))
+            clauses.append(self._syllable_clause("folded", folded, r.folded * boost))
         if r.title:
             clauses.append(_seq("title", syl, r.title * boost))
         return Q.Or(clauses) if len(clauses) > 1 else clauses[0]
@@ -113,6 +128,8 @@ class Expander:
                      _seq("folded", folded, self.r.folded * boost, slop)])
 
     def expand(self, q: Q.Query) -> Q.Query:
+        if isinstance(q, Q.Every):  # a lone *: every document
+            return Q.Every(boost=q.boost)
         if isinstance(q, Q.Term):
             return self.term(q)
         if isinstance(q, Q.Phrase):
@@ -184,16 +201,28 @@ class Expander:
 
 
 def prune_common(q: Q.Query, reader, ranking: Ranking) -> Q.Query:
-    """Drop very common free-text words from a long OR query (see `Ranking.prune_df`)."""
-    if ranking.prune_df >= 1.0 or not isinstance(q, Q.Or) or len(q.subqueries) < ranking.prune_min_terms:
+    """Drop the terms found in more than `Ranking.prune_df` of documents from a long OR query.
+
+    They cost most of the time (their posting lists cover most documents)
+    and, having almost no idf, add little to the ranking.
+    """
+    if ranking.prune_df >= 1.0 or not isinstance(q, Q.Or):
         return q
     n = max(1, reader.doc_count())
-    kept = []
-    for sub in q.subqueries:
-        terms = [t for t in sub.iter_all_terms() if t[0] == "folded"]
-        if terms and all(reader.doc_frequency(*t) / n > ranking.prune_df for t in terms):
-            continue
-        kept.append(sub)
-    if not kept:
+    limit = ranking.prune_df * n
+
+    def keep(node) -> bool:
+        if isinstance(node, Q.Term) and node.fieldname in ("words", "syllables", "folded"):
+            return reader.doc_frequency(node.fieldname, node.text) <= limit
+        return True
+
+    def prune(node):
+        if isinstance(node, Q.Or):
+            subs = [x for x in (prune(c) for c in node.subqueries) if x is not None]
+            return type(node)(subs, boost=node.boost) if subs else None
+        return node if keep(node) else None
+
+    if len(q.subqueries) < ranking.prune_min_terms:
         return q
-    return Q.Or(kept, boost=q.boost)
+    pruned = prune(q)
+    return pruned if pruned is not None else q

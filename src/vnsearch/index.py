@@ -13,8 +13,11 @@ Whoosh stays behind this class: nothing it returns is a Whoosh object.
 from __future__ import annotations
 
 import os
+import pickle
 import shutil
+import struct
 import time
+import zlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -28,6 +31,7 @@ from .errors import IndexCorruptError, VnsearchError
 from .expand import Expander, Ranking, parse, prune_common
 from .highlight import Fragment, MatchTerms, fragments, whole
 from .indexing import Indexer, IndexReport, Progress
+from .schema import INVERTED_FIELDS
 from .sources import Document, FieldMap, Source, open_source
 from .suggest import Vocabulary, suggest
 
@@ -67,6 +71,7 @@ class SearchResult:
     suggestion: str | None = None
     parsed: str = ""
     operator: str = "and"
+    total_exact: bool = True  # False: `total` is Whoosh's estimate (long OR queries)
 
     @property
     def page(self) -> int:
@@ -234,7 +239,7 @@ class Index:
                     filters: dict | None = None):
         """(Whoosh query, filter query, segmented text, operator) for `text`; raises QueryError."""
         q, segmented, used_and = parse(text, self.ranking)
-        q = Expander(self._ix.schema, self.ranking).expand(q)
+        q = Expander(self._ix.schema, self.ranking, bag=not used_and).expand(q)
         if not used_and:
             q = prune_common(q, self._get_searcher().reader(), self.ranking)
         flt = []
@@ -245,11 +250,27 @@ class Index:
         fq = Q.And(flt) if len(flt) > 1 else (flt[0] if flt else None)
         return q.normalize(), fq, segmented, "and" if used_and else "or"
 
-    def search(self, text: str, limit: int = 10, page: int = 1, offset: int | None = None,
+    def search(self, *args, **kwargs) -> SearchResult:
+        """Search with Whoosh syntax over Vietnamese-segmented text; raises QueryError on bad syntax.
+
+        Arguments: text, limit=10, page=1, offset=None, sort="score"|"date",
+        since=None, until=None, filters=None (field -> exact value),
+        highlight=True, suggest_below=3, fragments_per_hit=2.
+        """
+        try:
+            return self._search(*args, **kwargs)
+        except _DAMAGE as e:
+            raise self._damaged(e) from None
+
+    def _damaged(self, e: Exception) -> IndexCorruptError:
+        return IndexCorruptError(
+            f"{self.path}: index files are damaged ({type(e).__name__}: {e}); "
+            f"run 'vnsearch check', then rebuild with 'vnsearch index --rebuild SOURCE...'")
+
+    def _search(self, text: str, limit: int = 10, page: int = 1, offset: int | None = None,
                sort: str = "score", since: datetime | None = None, until: datetime | None = None,
                filters: dict | None = None, highlight: bool = True, suggest_below: int = 3,
-               fragments_per_hit: int = 3) -> SearchResult:
-        """Search with Whoosh syntax over Vietnamese-segmented text; raises QueryError on bad syntax."""
+               fragments_per_hit: int = 2) -> SearchResult:
         t0 = time.perf_counter()
         limit = max(1, int(limit))
         offset = max(0, offset if offset is not None else (max(1, page) - 1) * limit)
@@ -257,6 +278,7 @@ class Index:
         q, fq, segmented, op = self.build_query(text, since, until, filters)
         hits: list[Hit] = []
         total = 0
+        total_exact = True
         if q is not Q.NullQuery:
             kwargs = {}
             if sort == "date":
@@ -266,8 +288,11 @@ class Index:
             if fq is not None:
                 # Whoosh's Results counts hits without its `filter`: make the filter part of the query instead.
                 q = Q.And([q, Q.ConstantScoreQuery(fq, 0.0)])
-            results = s.search(q, limit=offset + limit, **kwargs)
-            total = len(results)
+            # AND queries count every hit exactly (cheap: few match); OR queries let Whoosh skip
+            # posting blocks that cannot reach the top, and then the total is an estimate.
+            results = s.search(q, limit=offset + limit, optimize=op == "or", **kwargs)
+            total_exact = results.has_exact_length()
+            total = len(results) if total_exact else max(results.estimated_length(), results.scored_length())
             terms = MatchTerms.from_query(q) if highlight else MatchTerms()
             for rank, h in enumerate(results[offset : offset + limit], offset + 1):
                 d = h.fields()
@@ -282,7 +307,7 @@ class Index:
         if suggest_below and total < suggest_below:
             suggestion = self.suggest(text)
         took = (time.perf_counter() - t0) * 1000
-        return SearchResult(text, total, took, hits, offset, limit, suggestion, segmented, op)
+        return SearchResult(text, total, took, hits, offset, limit, suggestion, segmented, op, total_exact)
 
     def suggest(self, text: str) -> str | None:
         """A "did you mean" query from the index's own words, or None."""
@@ -294,6 +319,32 @@ class Index:
         return suggest(text, r, self._vocab[1])
 
     # -- about ------------------------------------------------------------------
+    def check(self) -> list[str]:
+        """Read every term's postings and every stored document; the problems found (empty: healthy)."""
+        problems = []
+        missing = [f for seg in self._ix._segments() for f in _segment_files(self._ix, seg)
+                   if not self._ix.storage.file_exists(f)]
+        if missing:
+            return [f"missing segment file {f}" for f in missing]
+        try:
+            with self._ix.reader() as r:
+                for _ in r.all_terms():  # the whole term dictionary
+                    pass
+                for field in INVERTED_FIELDS:  # and every posting of the big fields
+                    for term, _info in r.iter_field(field):
+                        m = r.postings(field, term)
+                        while m.is_active():
+                            m.next()
+                for d in r.all_doc_ids():
+                    r.stored_fields(d)
+        except _DAMAGE as e:
+            problems.append(f"{type(e).__name__}: {e}")
+        return problems
+
+    def stats_sources(self) -> list[str]:
+        """The sources indexed so far (from the metadata file), for a rebuild."""
+        return sorted(storage.read_meta(self.path).get("sources", {}))
+
     def stats(self) -> dict:
         s = self._get_searcher()
         r = s.reader()
@@ -308,6 +359,16 @@ class Index:
             "updated": meta.get("updated"), "created": meta.get("created"),
             "schema_version": meta.get("schema_version"), "sources": meta.get("sources", {}),
         }
+
+
+_DAMAGE = (OSError, EOFError, struct.error, zlib.error, pickle.UnpicklingError, KeyError, IndexError)
+
+
+def _segment_files(ix, seg) -> list[str]:
+    """Names of the files a segment cannot do without."""
+    if getattr(seg, "compound", False):
+        return [seg.make_filename(".seg")]
+    return [seg.make_filename(".trm"), seg.make_filename(".pst")]
 
 
 class _ListSource(Source):

@@ -156,6 +156,8 @@ class _Rewriter:
                 op = m.group(1)
                 if op in _BINARY and (self.last_operator or self.operands == 0 or self.out[-1] == "("):
                     raise QueryError(f"{op} needs a term before it", q, i)
+                if op == "NOT" and self.last_operator and self.last_operator[0] == "NOT":
+                    raise QueryError("NOT NOT: say it once", q, i)
                 if self.prefix:
                     raise QueryError(f"field '{self.prefix[:-1]}' needs a value", q, self.prefix_pos)
                 self.out.append(op)

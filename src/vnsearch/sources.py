@@ -18,6 +18,7 @@ import json
 import os
 import re
 import sys
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -107,6 +108,11 @@ def decode_bytes(data: bytes) -> tuple[str | None, str]:
         return text, "utf-8"
     if b"\x00" in data[:8192]:
         return None, "binary file"
+    # Mostly UTF-8 with a few bad bytes: keep it UTF-8 (a legacy guess would garble every accent).
+    lenient = data.decode("utf-8", "replace")
+    bad = lenient.count("\ufffd") - data.count("\ufffd".encode("utf-8"))
+    if bad <= max(8, len(lenient) // 100):
+        return lenient, "utf-8 (invalid bytes replaced)"
     from charset_normalizer import from_bytes
 
     best = from_bytes(data, cp_isolation=None).best()
@@ -242,7 +248,9 @@ class FolderSource(Source):
         if not text.strip():
             return Skip(rel, "empty file")
         title, body, date = _split_title(text)
-        return Document(id=rel, title=title, body=body, path=str(p), date=date, source=self.name)
+        # ids are NFC so a file name stored decomposed (macOS) is still the same document
+        return Document(id=unicodedata.normalize("NFC", rel), title=title, body=body, path=str(p), date=date,
+                        source=self.name)
 
 
 class _RecordSource(Source):
