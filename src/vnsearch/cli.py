@@ -99,7 +99,7 @@ def main(ctx, index_path: Path, debug: bool):
 @click.option("--exclude", multiple=True, help="Glob of files to leave out (repeatable).")
 @click.option("--rebuild", is_flag=True, help="Delete the index first and index everything again.")
 @click.option("--lock-timeout", type=float, default=10.0, show_default=True, help="Seconds to wait for another indexing run.")
-@click.option("--batch-docs", type=click.IntRange(1), default=2000, show_default=True,
+@click.option("--batch-docs", type=click.IntRange(1), default=4000, show_default=True,
               help="Documents per commit: what an interrupted run can lose at most.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress and no summary (errors still go to stderr).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")

@@ -34,8 +34,13 @@ class Ranking:
     and_max_terms: int = 3
     # In OR queries of at least `prune_min_terms` terms, terms found in more than this
     # share of documents are dropped (they cost most of the time and add little).
-    prune_df: float = 1.0
+    prune_df: float = 0.1
     prune_min_terms: int = 4
+    prune_keep: int = 2
+    prune_min_docs: int = 10_000  # small indexes are fast anyway: never prune them
+    # A query typed with no diacritic at all says nothing about accents: its exact-form
+    # matches (bang = bang, not băng/bảng/bàng) only break ties.
+    accentless_exact: float = 0.1
     b: float = 0.75
     k1: float = 1.2
 
@@ -53,13 +58,14 @@ _AND = _parser(AndGroup)
 _OR = _parser(OrGroup)
 
 
-def parse(text: str, ranking: Ranking = Ranking()) -> tuple[Q.Query, str, bool]:
+def parse(text: str, ranking: Ranking = Ranking(), operator: str | None = None) -> tuple[Q.Query, str, bool]:
     """(Whoosh query on the default field, the segmented query, whether AND was used)."""
     segmented = segment_query(text, fields=QUERY_FIELDS, raw_fields=RAW_QUERY_FIELDS)
     if not segmented.strip():
         return Q.NullQuery, segmented, False
-    use_and = ranking.operator == "and"
-    if ranking.operator == "auto":
+    operator = operator or ranking.operator
+    use_and = operator == "and"
+    if operator == "auto":
         n = sum(1 for leaf in _OR.parse(segmented).leaves() if leaf.field() == DEFAULT_FIELD)
         use_and = n <= ranking.and_max_terms
     try:
@@ -67,6 +73,16 @@ def parse(text: str, ranking: Ranking = Ranking()) -> tuple[Q.Query, str, bool]:
     except Exception as e:  # Whoosh's parser is lenient; anything it still rejects is the query's fault
         raise QueryError(f"cannot parse query ({e})", text, 0) from None
     return q, segmented, use_and
+
+
+class Or(Q.Or):
+    """Whoosh's Or, always as a tree of union matchers.
+
+    Whoosh preloads every match into arrays for segments under 5,000
+    documents, which defeats the block skipping long queries rely on.
+    """
+
+    matcher_type = Q.Or.DEFAULT_MATCHER
 
 
 def _seq(field: str, parts: list[str], boost: float, slop: int = 1) -> Q.Query:
@@ -82,22 +98,17 @@ def _syllables(word: str) -> list[str]:
 class Expander:
     """Maps parsed default-field nodes onto vnsearch's fields.
 
-    With ``bag=True`` (OR queries: questions and other long queries) a word's
-    syllables become separate terms instead of a phrase: only term queries
-    let Whoosh skip whole posting blocks that cannot reach the top hits,
-    which is what keeps long queries fast.
+    With ``bag=True`` (free text) a word's syllables are separate terms
+    instead of a phrase: phrase checks decode positions for every candidate
+    document, which made common words cost hundreds of milliseconds, while
+    term queries let Whoosh skip.  Quoted phrases stay phrases.
     """
 
-    def __init__(self, schema, ranking: Ranking, bag: bool = False):
+    def __init__(self, schema, ranking: Ranking, bag: bool = False, accentless: bool = False):
         self.schema = schema
         self.r = ranking
         self.bag = bag
-
-    def _syllable_clause(self, field: str, parts: list[str], boost: float) -> Q.Query:
-        if self.bag and len(parts) > 1:
-            share = boost / len(parts)
-            return Q.Or([Q.Term(field, p, boost=share) for p in parts])
-        return _seq(field, parts, boost)
+        self.exact = ranking.accentless_exact if accentless else 1.0
 
     def text_clauses(self, word: str, boost: float = 1.0) -> Q.Query:
         """One free-text word on the words, syllables and folded fields."""
@@ -106,16 +117,43 @@ class Expander:
         if not syl:
             return Q.NullQuery
         folded = [fold_word(s) for s in syl]
+        if self.bag:
+            return self._bag_clauses(word, syl, folded, boost)
         clauses = []
         if r.words:
             clauses.append(Q.Term("words", word, boost=r.words * boost))
         if r.syllables:
-            clauses.append(self._syllable_clause("syllables", syl, r.syllables * boost))
+            clauses.append(_seq("syllables", syl, r.syllables * boost))
         if r.folded:
-            clauses.append(self._syllable_clause("folded", folded, r.folded * boost))
+            clauses.append(_seq("folded", folded, r.folded * boost))
         if r.title:
             clauses.append(_seq("title", syl, r.title * boost))
-        return Q.Or(clauses) if len(clauses) > 1 else clauses[0]
+        return Or(clauses) if len(clauses) > 1 else clauses[0]
+
+    def _bag_clauses(self, word: str, syl: list[str], folded: list[str], boost: float) -> Q.Query:
+        """Match on folded syllables, score exact words and syllables where they occur.
+
+        Every document with the word (exact or not, any segmentation) has all
+        its folded syllables, so the folded terms alone decide what matches:
+        an intersection Whoosh computes by skipping.  The exact fields are
+        then only scored on those documents (AndMaybe), never enumerated.
+        """
+        r = self.r
+        share = 1.0 / len(syl)
+        folded_w = (r.folded or 0.01) * boost * share  # matching needs the folded terms even when unweighted
+        need = [Q.Term("folded", f, boost=folded_w) for f in dict.fromkeys(folded)]
+        required = need[0] if len(need) == 1 else Q.And(need)
+        extra = []
+        exact = self.exact * boost
+        if r.words:
+            extra.append(Q.Term("words", word, boost=r.words * exact))
+        if r.syllables:
+            extra += [Q.Term("syllables", x, boost=r.syllables * exact * share) for x in dict.fromkeys(syl)]
+        if r.title:
+            extra += [Q.Term("title", x, boost=r.title * boost * share) for x in dict.fromkeys(syl)]
+        if not extra:
+            return required
+        return Q.AndMaybe(required, extra[0] if len(extra) == 1 else Or(extra))
 
     def phrase_clauses(self, words: list[str], slop: int, boost: float, title_only: bool = False) -> Q.Query:
         syl = [s for w in words for s in _syllables(w)]
@@ -123,8 +161,8 @@ class Expander:
             return Q.NullQuery
         folded = [fold_word(s) for s in syl]
         if title_only:
-            return Q.Or([_seq("title", syl, boost, slop), _seq("title_folded", folded, boost * 0.5, slop)])
-        return Q.Or([_seq("syllables", syl, self.r.syllables * boost, slop),
+            return Or([_seq("title", syl, boost, slop), _seq("title_folded", folded, boost * 0.5, slop)])
+        return Or([_seq("syllables", syl, self.r.syllables * boost, slop),
                      _seq("folded", folded, self.r.folded * boost, slop)])
 
     def expand(self, q: Q.Query) -> Q.Query:
@@ -157,7 +195,8 @@ class Expander:
             subs = [s for s in subs if s is not Q.NullQuery]
             if not subs:
                 return Q.NullQuery
-            return type(q)(subs, boost=q.boost)
+            cls = Or if isinstance(q, Q.Or) else type(q)
+            return cls(subs, boost=q.boost)
         return q
 
     def term(self, q: Q.Term) -> Q.Query:
@@ -179,7 +218,7 @@ class Expander:
         exact, folded = ("title", "title_folded") if f == "title" else ("syllables", "folded")
         if has_diacritics(text):
             return cls(exact, text, boost=q.boost)
-        return Q.Or([cls(exact, text, boost=q.boost), cls(folded, fold_word(text), boost=q.boost * 0.5)])
+        return Or([cls(exact, text, boost=q.boost), cls(folded, fold_word(text), boost=q.boost * 0.5)])
 
     def date(self, text: str, boost: float) -> Q.Query:
         field = self.schema["date"]
@@ -201,28 +240,23 @@ class Expander:
 
 
 def prune_common(q: Q.Query, reader, ranking: Ranking) -> Q.Query:
-    """Drop the terms found in more than `Ranking.prune_df` of documents from a long OR query.
+    """Drop from a long OR query the words found in more than `Ranking.prune_df` of documents.
 
-    They cost most of the time (their posting lists cover most documents)
-    and, having almost no idf, add little to the ranking.
+    Such words cost most of the time (their posting lists cover most
+    documents) and, having almost no idf, add little to the ranking.  A
+    word's frequency is that of its rarest folded syllable.
     """
-    if ranking.prune_df >= 1.0 or not isinstance(q, Q.Or):
+    if ranking.prune_df >= 1.0 or not isinstance(q, Q.Or) or len(q.subqueries) < ranking.prune_min_terms:
         return q
-    n = max(1, reader.doc_count())
-    limit = ranking.prune_df * n
-
-    def keep(node) -> bool:
-        if isinstance(node, Q.Term) and node.fieldname in ("words", "syllables", "folded"):
-            return reader.doc_frequency(node.fieldname, node.text) <= limit
-        return True
-
-    def prune(node):
-        if isinstance(node, Q.Or):
-            subs = [x for x in (prune(c) for c in node.subqueries) if x is not None]
-            return type(node)(subs, boost=node.boost) if subs else None
-        return node if keep(node) else None
-
-    if len(q.subqueries) < ranking.prune_min_terms:
+    if reader.doc_count() < ranking.prune_min_docs:
         return q
-    pruned = prune(q)
-    return pruned if pruned is not None else q
+    limit = ranking.prune_df * max(1, reader.doc_count())
+    scored = []
+    for i, sub in enumerate(q.subqueries):
+        folded = [t for f, t in sub.iter_all_terms() if f == "folded"]
+        df = min((reader.doc_frequency("folded", t) for t in folded), default=0)
+        scored.append((df, i, sub))
+    # the rare words, and at least the `prune_keep` rarest even when every word is common
+    rarest = sorted(scored, key=lambda x: x[:2])
+    keep = {i for n, (df, i, _) in enumerate(rarest) if df <= limit or n < ranking.prune_keep}
+    return Or([sub for _, i, sub in scored if i in keep], boost=q.boost)

@@ -24,13 +24,14 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from whoosh import query as Q
-from whoosh import scoring, sorting
+from whoosh import collectors, scoring, sorting
 
 from . import storage
 from .errors import IndexCorruptError, VnsearchError
 from .expand import Expander, Ranking, parse, prune_common
 from .highlight import Fragment, MatchTerms, fragments, whole
 from .indexing import Indexer, IndexReport, Progress
+from .normalize import has_diacritics
 from .schema import INVERTED_FIELDS
 from .sources import Document, FieldMap, Source, open_source
 from .suggest import Vocabulary, suggest
@@ -186,7 +187,7 @@ class Index:
     # -- writing ----------------------------------------------------------------
     def add_sources(self, specs: Iterable[str | Source], fields: FieldMap | None = None, jobs: int | None = None,
                     include=None, exclude=(), lock_timeout: float = 10.0,
-                    progress: Callable[[Progress], None] | None = None, batch_docs: int = 2000,
+                    progress: Callable[[Progress], None] | None = None, batch_docs: int = 4000,
                     stdin=None) -> IndexReport:
         """Index folders, JSONL/CSV files or ``-`` (stdin) incrementally; see `IndexReport`."""
         from .sources import DEFAULT_INCLUDE
@@ -196,7 +197,7 @@ class Index:
         return self.add_from(sources, jobs=jobs, lock_timeout=lock_timeout, progress=progress, batch_docs=batch_docs)
 
     def add_from(self, sources: list[Source], jobs: int | None = None, lock_timeout: float = 10.0,
-                 progress: Callable[[Progress], None] | None = None, batch_docs: int = 2000) -> IndexReport:
+                 progress: Callable[[Progress], None] | None = None, batch_docs: int = 4000) -> IndexReport:
         with storage.WriteLock(self.path, lock_timeout):
             indexer = Indexer(self._ix, self._existing(), jobs=jobs, batch_docs=batch_docs, progress=progress)
             report = indexer.run(sources)
@@ -236,10 +237,10 @@ class Index:
 
     # -- searching --------------------------------------------------------------
     def build_query(self, text: str, since: datetime | None = None, until: datetime | None = None,
-                    filters: dict | None = None):
+                    filters: dict | None = None, operator: str | None = None):
         """(Whoosh query, filter query, segmented text, operator) for `text`; raises QueryError."""
-        q, segmented, used_and = parse(text, self.ranking)
-        q = Expander(self._ix.schema, self.ranking, bag=not used_and).expand(q)
+        q, segmented, used_and = parse(text, self.ranking, operator)
+        q = Expander(self._ix.schema, self.ranking, bag=True, accentless=not has_diacritics(segmented)).expand(q)
         if not used_and:
             q = prune_common(q, self._get_searcher().reader(), self.ranking)
         flt = []
@@ -276,6 +277,10 @@ class Index:
         offset = max(0, offset if offset is not None else (max(1, page) - 1) * limit)
         s = self._get_searcher()
         q, fq, segmented, op = self.build_query(text, since, until, filters)
+        if op == "and" and self.ranking.operator == "auto" and len(segmented.split()) > 1 and \
+                not any(c in segmented for c in '"():[]{}') and self._count(q, fq) == 0:
+            # a short query whose words never all occur together: rank documents with any of them
+            q, fq, segmented, op = self.build_query(text, since, until, filters, operator="or")
         hits: list[Hit] = []
         total = 0
         total_exact = True
@@ -288,9 +293,7 @@ class Index:
             if fq is not None:
                 # Whoosh's Results counts hits without its `filter`: make the filter part of the query instead.
                 q = Q.And([q, Q.ConstantScoreQuery(fq, 0.0)])
-            # AND queries count every hit exactly (cheap: few match); OR queries let Whoosh skip
-            # posting blocks that cannot reach the top, and then the total is an estimate.
-            results = s.search(q, limit=offset + limit, optimize=op == "or", **kwargs)
+            results = self._run(s, q, offset + limit, op == "or", kwargs.get("sortedby"))
             total_exact = results.has_exact_length()
             total = len(results) if total_exact else max(results.estimated_length(), results.scored_length())
             terms = MatchTerms.from_query(q) if highlight else MatchTerms()
@@ -308,6 +311,27 @@ class Index:
             suggestion = self.suggest(text)
         took = (time.perf_counter() - t0) * 1000
         return SearchResult(text, total, took, hits, offset, limit, suggestion, segmented, op, total_exact)
+
+    @staticmethod
+    def _run(searcher, q, limit: int, skip_blocks: bool, sortedby=None):
+        """Whoosh results for the top `limit`.
+
+        Whoosh's collector by default also "replaces" matchers mid-search with
+        cheaper ones that drop documents it thinks cannot reach the top; with
+        AndMaybe clauses that changed both the count and the order (a hit that
+        belongs at rank 4 vanished at limit 6), so it is turned off.  Block
+        skipping stays on for OR queries, whose total is then an estimate.
+        """
+        if sortedby is not None:
+            return searcher.search(q, limit=limit, sortedby=sortedby)
+        c = collectors.TopCollector(limit, usequality=skip_blocks, replace=0)
+        searcher.search_with_collector(q, c)
+        return c.results()
+
+    def _count(self, q, fq) -> int:
+        if fq is not None:
+            q = Q.And([q, fq])
+        return len(self._run(self._get_searcher(), q, 1, False))
 
     def suggest(self, text: str) -> str | None:
         """A "did you mean" query from the index's own words, or None."""

@@ -80,7 +80,7 @@ class Indexer:
     """One indexing run over some sources, on a Whoosh index the caller has locked."""
 
     def __init__(self, ix, existing: dict[str, tuple[bytes, str]], jobs: int | None = None,
-                 batch_docs: int = 2000, batch_bytes: int = 16_000_000, limitmb: int = 256,
+                 batch_docs: int = 4000, batch_bytes: int = 32_000_000, limitmb: int = 256,
                  progress: Callable[[Progress], None] | None = None):
         self.ix = ix
         self.existing = existing
@@ -157,7 +157,8 @@ class Indexer:
 
     def _parts(self, batch) -> list[tuple[list, int]]:
         """The batch cut into chunks for the workers, each with its first document number."""
-        size = max(1, -(-len(batch) // self.jobs))
+        # enough chunks to keep every worker busy, none so big that a worker's memory balloons
+        size = max(1, min(1000, -(-len(batch) // self.jobs)))
         return [([(d, h) for d, h, _ in batch[i : i + size]], i) for i in range(0, len(batch), size)]
 
     def run(self, sources: list[Source]) -> IndexReport:

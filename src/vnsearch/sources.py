@@ -272,7 +272,8 @@ class _RecordSource(Source):
         with open(self.path, "rb") as f:
             head = f.read(65536)
         text, enc = decode_bytes(head)
-        enc = "utf-8" if text is None or enc == "utf-8" else enc
+        if text is None or enc.startswith("utf-8"):
+            enc = "utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8"
         return open(self.path, encoding=enc, errors="replace", newline="")
 
 
