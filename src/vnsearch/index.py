@@ -277,10 +277,6 @@ class Index:
         offset = max(0, offset if offset is not None else (max(1, page) - 1) * limit)
         s = self._get_searcher()
         q, fq, segmented, op = self.build_query(text, since, until, filters)
-        if op == "and" and self.ranking.operator == "auto" and len(segmented.split()) > 1 and \
-                not any(c in segmented for c in '"():[]{}') and self._count(q, fq) == 0:
-            # a short query whose words never all occur together: rank documents with any of them
-            q, fq, segmented, op = self.build_query(text, since, until, filters, operator="or")
         hits: list[Hit] = []
         total = 0
         total_exact = True
@@ -294,6 +290,13 @@ class Index:
                 # Whoosh's Results counts hits without its `filter`: make the filter part of the query instead.
                 q = Q.And([q, Q.ConstantScoreQuery(fq, 0.0)])
             results = self._run(s, q, offset + limit, op == "or", kwargs.get("sortedby"))
+            if (results.is_empty() and op == "and" and self.ranking.operator == "auto"
+                    and len(segmented.split()) > 1 and not any(c in segmented for c in '"():[]{}')):
+                # a short query whose words never all occur together: rank documents with any of them
+                q, fq, segmented, op = self.build_query(text, since, until, filters, operator="or")
+                if fq is not None:
+                    q = Q.And([q, Q.ConstantScoreQuery(fq, 0.0)])
+                results = self._run(s, q, offset + limit, True, kwargs.get("sortedby"))
             total_exact = results.has_exact_length()
             total = len(results) if total_exact else max(results.estimated_length(), results.scored_length())
             terms = MatchTerms.from_query(q) if highlight else MatchTerms()
@@ -327,11 +330,6 @@ class Index:
         c = collectors.TopCollector(limit, usequality=skip_blocks, replace=0)
         searcher.search_with_collector(q, c)
         return c.results()
-
-    def _count(self, q, fq) -> int:
-        if fq is not None:
-            q = Q.And([q, fq])
-        return len(self._run(self._get_searcher(), q, 1, False))
 
     def suggest(self, text: str) -> str | None:
         """A "did you mean" query from the index's own words, or None."""
