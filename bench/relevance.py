@@ -70,7 +70,6 @@ def main() -> None:
     args = ap.parse_args()
 
     from vnsearch import Index
-    from vnsearch.expand import Ranking
     from vnsearch.segment import tokenize
 
     baomoi = read_jsonl_gz(BAOMOI, args.limit)

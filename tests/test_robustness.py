@@ -19,10 +19,10 @@ from hypothesis import strategies as st
 
 from vnsearch import Document, Index, QueryError
 from vnsearch.cli import main
-from vnsearch.errors import IndexCorruptError, IndexLockedError, IndexNotFoundError
-from vnsearch.sources import FieldMap, FolderSource
+from vnsearch.errors import IndexCorruptError, IndexLockedError
+from vnsearch.sources import FieldMap
 
-from conftest import BAOMOI, read_baomoi
+from conftest import read_baomoi
 
 VI = "Hà Nội là thủ đô của nước Cộng hòa Xã hội chủ nghĩa Việt Nam, nơi có nhiều trường đại học lớn."
 

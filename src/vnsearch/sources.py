@@ -19,7 +19,7 @@ import os
 import re
 import sys
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Iterable, Iterator, Union
@@ -276,17 +276,22 @@ class _RecordSource(Source):
             enc = "utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8"
         return open(self.path, encoding=enc, errors="replace", newline="")
 
-
-class JsonlSource(_RecordSource):
-    """One JSON object a line; malformed lines are skipped with their line number."""
-
-    def __iter__(self) -> Iterator[Item]:
+    def _opened(self):
+        """(label for skip reports, a context manager giving the text stream); stdin is never closed."""
         label = os.path.basename(self.path) if self.stream is None else "<stdin>"
         try:
             f = self._open()
         except OSError as e:
             raise SourceError(f"{self.path}: {e.strerror or e}") from None
-        with f if self.stream is None else nullcontext(f):
+        return label, (f if self.stream is None else nullcontext(f))
+
+
+class JsonlSource(_RecordSource):
+    """One JSON object a line; malformed lines are skipped with their line number."""
+
+    def __iter__(self) -> Iterator[Item]:
+        label, opened = self._opened()
+        with opened as f:
             for n, line in enumerate(f, 1):
                 if not line.strip():
                     continue
@@ -303,13 +308,9 @@ class CsvSource(_RecordSource):
     """A CSV file with a header row; quoted newlines are part of their field."""
 
     def __iter__(self) -> Iterator[Item]:
-        label = os.path.basename(self.path) if self.stream is None else "<stdin>"
-        try:
-            f = self._open()
-        except OSError as e:
-            raise SourceError(f"{self.path}: {e.strerror or e}") from None
+        label, opened = self._opened()
         csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
-        with f if self.stream is None else nullcontext(f):
+        with opened as f:
             reader = csv.DictReader(f)
             try:
                 for record in reader:
