@@ -244,7 +244,8 @@ def prune_common(q: Q.Query, reader, ranking: Ranking) -> Q.Query:
 
     Such words cost most of the time (their posting lists cover most
     documents) and, having almost no idf, add little to the ranking.  A
-    word's frequency is that of its rarest folded syllable.
+    word's frequency is that of its exact form or of its rarest folded
+    syllable, whichever is lower.
     """
     if ranking.prune_df >= 1.0 or not isinstance(q, Q.Or) or len(q.subqueries) < ranking.prune_min_terms:
         return q
@@ -253,9 +254,14 @@ def prune_common(q: Q.Query, reader, ranking: Ranking) -> Q.Query:
     limit = ranking.prune_df * max(1, reader.doc_count())
     scored = []
     for i, sub in enumerate(q.subqueries):
-        folded = [t for f, t in sub.iter_all_terms() if f == "folded"]
-        df = min((reader.doc_frequency("folded", t) for t in folded), default=0)
-        scored.append((df, i, sub))
+        terms = list(sub.iter_all_terms())
+        # how rare the word is: its exact form (words field) or its rarest folded syllable,
+        # whichever is rarer (folded syllables alone are common: nguyên, Nguyễn -> nguyen)
+        dfs = [reader.doc_frequency(f, t) for f, t in terms if f == "words"]
+        folded = [reader.doc_frequency(f, t) for f, t in terms if f == "folded"]
+        if folded:
+            dfs.append(min(folded))
+        scored.append((min(dfs, default=0), i, sub))
     # the rare words, and at least the `prune_keep` rarest even when every word is common
     rarest = sorted(scored, key=lambda x: x[:2])
     keep = {i for n, (df, i, _) in enumerate(rarest) if df <= limit or n < ranking.prune_keep}
