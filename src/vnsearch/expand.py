@@ -239,7 +239,7 @@ class Expander:
         return Q.TermRange(target, q.start, q.end, q.startexcl, q.endexcl, boost=q.boost)
 
 
-def prune_common(q: Q.Query, reader, ranking: Ranking) -> Q.Query:
+def prune_common(q: Q.Query, reader, ranking: Ranking, accentless: bool = False) -> Q.Query:
     """Drop from a long OR query the words found in more than `Ranking.prune_df` of documents.
 
     Such words cost most of the time (their posting lists cover most
@@ -257,7 +257,8 @@ def prune_common(q: Q.Query, reader, ranking: Ranking) -> Q.Query:
         terms = list(sub.iter_all_terms())
         # how rare the word is: its exact form (words field) or its rarest folded syllable,
         # whichever is rarer (folded syllables alone are common: nguyên, Nguyễn -> nguyen)
-        dfs = [reader.doc_frequency(f, t) for f, t in terms if f == "words"]
+        # (an accentless query's literal forms say nothing: "la" is rare, là/lá/lạ are not)
+        dfs = [] if accentless else [reader.doc_frequency(f, t) for f, t in terms if f == "words"]
         folded = [reader.doc_frequency(f, t) for f, t in terms if f == "folded"]
         if folded:
             dfs.append(min(folded))

@@ -240,9 +240,10 @@ class Index:
                     filters: dict | None = None, operator: str | None = None):
         """(Whoosh query, filter query, segmented text, operator) for `text`; raises QueryError."""
         q, segmented, used_and = parse(text, self.ranking, operator)
-        q = Expander(self._ix.schema, self.ranking, bag=True, accentless=not has_diacritics(segmented)).expand(q)
+        accentless = not has_diacritics(segmented)
+        q = Expander(self._ix.schema, self.ranking, bag=True, accentless=accentless).expand(q)
         if not used_and:
-            q = prune_common(q, self._get_searcher().reader(), self.ranking)
+            q = prune_common(q, self._get_searcher().reader(), self.ranking, accentless)
         flt = []
         if since or until:
             flt.append(Q.DateRange("date", since, until))
