@@ -112,7 +112,7 @@ def main() -> None:
     kix = Index.open(Path(tempfile.mkdtemp(prefix="vnsearch-kw-")) / "index", create=True)
     from vnsearch.sources import Document
 
-    kix.add_from([_Docs([Document(d["id"], d["title"], d["text"]) for d in kdocs])], jobs=2)
+    kix.add([Document(d["id"], d["title"], d["text"]) for d in kdocs], jobs=2)
     kstripped = [(q, fold(t)) for q, t in kqueries]
     print(f"\nVietNews known items: {len(kqueries)} keyword queries over {len(kdocs):,} articles")
     print(header)
@@ -157,17 +157,6 @@ def main() -> None:
         ix.ranking = base
         results["ablation"] = ablation
     finish({"bench": "relevance", "questions": len(questions), "documents": len(ix), "results": results})
-
-
-class _Docs:
-    name = ""
-    complete_listing = False
-
-    def __init__(self, docs):
-        self.docs = docs
-
-    def __iter__(self):
-        return iter(self.docs)
 
 
 if __name__ == "__main__":

@@ -76,3 +76,21 @@ def test_analyzers_pickle_small_and_equal():
         assert pickle.loads(data) == make()
     assert VietnameseTokenizer("word") != VietnameseTokenizer("syllable")
     assert isinstance(FoldFilter(), FoldFilter)
+
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from vnsearch.analysis import index_terms, syllable_terms
+from vnsearch.normalize import normalize
+
+
+@given(st.one_of(st.text(max_size=200), st.sampled_from([TEXT, "công_nghệ thông_tin", "TP. HCM và UBND.", ""])))
+@settings(max_examples=200, deadline=None)
+def test_indexing_fast_path_gives_the_same_terms_as_analyze(x):
+    # the index is built from index_terms, queries and highlights use analyze: they must agree
+    text = normalize(x)
+    a = analyze(text, normalized=True)
+    words, syllables = index_terms(text)
+    assert words == [t for t, _, _ in a.words]
+    assert syllables == [t for t, _, _ in a.syllables] == syllable_terms(text)

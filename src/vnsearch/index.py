@@ -204,10 +204,10 @@ class Index:
             self._record_run(sources, report)
         return report
 
-    def add(self, docs: Iterable[Document], lock_timeout: float = 10.0) -> IndexReport:
-        """Add or replace documents given directly (in this process)."""
+    def add(self, docs: Iterable[Document], lock_timeout: float = 10.0, jobs: int = 1) -> IndexReport:
+        """Add or replace documents given directly (analyzed in this process unless `jobs` > 1)."""
         src = _ListSource(list(docs))
-        return self.add_from([src], jobs=1, lock_timeout=lock_timeout)
+        return self.add_from([src], jobs=jobs, lock_timeout=lock_timeout)
 
     update = add
 
