@@ -85,3 +85,18 @@ def test_bulk_and_whoosh_score_alike(tmp_path):
         ra = [(h.docnum, round(h.score, 6)) for h in sa.search(q, limit=None)]
         rb = [(h.docnum, round(h.score, 6)) for h in sb.search(q, limit=None)]
     assert ra == rb and len(ra) > 100
+
+
+def test_bulk_commit_never_merges_small_segments(tmp_path):
+    """Whoosh's writer resets `merge` to True; a merge would mix its pool with the bulk postings."""
+    path = tmp_path / "ix"
+    path.mkdir()
+    ix = whoosh_index.create_in(str(path), build_schema())
+    docs = _docs()[:12]
+    for i, d in enumerate(docs):  # twelve one-document segments: MERGE_SMALL would merge them
+        w = BulkWriter(ix)
+        w.add_chunk(*prepare_chunk([(d, "x")], i))
+        w.commit()
+    assert len(ix._segments()) == 12
+    with ix.searcher() as s:
+        assert s.doc_count() == 12

@@ -89,10 +89,18 @@ class BulkWriter(SegmentWriter):
     """Write one new segment from prepared chunks; commit never merges (merge with a plain writer)."""
 
     def __init__(self, ix, **kwargs):
-        kwargs["merge"] = False
         super().__init__(ix, **kwargs)
+        # Whoosh's SegmentWriter ignores a `merge` argument (its __init__ resets it to True),
+        # and a merge would pour old segments' postings into the pool this writer bypasses.
+        self.merge = False
         self._inverted: dict[tuple[str, bytes], list] = {}
         self._bulk_fields = frozenset(INVERTED_FIELDS)
+
+    def commit(self, *args, **kwargs) -> None:
+        kwargs.pop("mergetype", None)
+        kwargs.pop("optimize", None)
+        kwargs["merge"] = False
+        super().commit(*args, **kwargs)
 
     def add_chunk(self, docs: list[dict], inverted: dict, replace: list[bool] | None = None) -> None:
         """Add a prepared chunk; its document numbers must start at this writer's next docnum."""
