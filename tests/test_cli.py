@@ -94,7 +94,7 @@ def test_search_output_and_exit_codes(runner, indexed):
 def test_search_json_shape(runner, indexed):
     r = run(runner, indexed, "search", "phối hợp", "--json", "--limit", "1")
     data = json.loads(r.output)
-    assert set(data) == {"query", "total", "total_exact", "took_ms", "suggestion", "page", "limit", "hits"}
+    assert set(data) == {"query", "total", "took_ms", "suggestion", "page", "limit", "hits"}
     assert data["total"] == 2 and len(data["hits"]) == 1
     hit = data["hits"][0]
     assert set(hit) == HIT_KEYS

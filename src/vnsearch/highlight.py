@@ -73,19 +73,18 @@ def match_spans(text: str, terms: MatchTerms, enough: int | None = None) -> list
     while base < n:
         end = n if n - base <= _WINDOW else _cut(text, base + _WINDOW)
         toks, starts, ends = syllable_spans(text[base:end])
-        low = [t.lower() for t in toks]
-        hit = [False] * len(low)
-        for i, t in enumerate(low):
-            if t in syl or (fol and fold_word(t) in fol):
-                hit[i] = True
-            for seq in firsts.get(t, ()):
-                k = len(seq)
-                if tuple(low[i : i + k]) == seq:
-                    for j in range(i, i + k):
-                        hit[j] = True
-        for i, h in enumerate(hit):
-            if not h:
-                continue
+        low = text[base:end].lower()
+        low = [low[a:b] for a, b in zip(starts, ends)] if len(low) == end - base else [t.lower() for t in toks]
+        # decide each distinct token once; the token stream is only looked up in the result
+        lit = {t for t in set(low) if t in syl or (fol and fold_word(t) in fol)}
+        hit = [t in lit for t in low]
+        if firsts:
+            for i in [i for i, t in enumerate(low) if t in firsts]:
+                for seq in firsts[low[i]]:
+                    k = len(seq)
+                    if tuple(low[i : i + k]) == seq:
+                        hit[i : i + k] = [True] * k
+        for i in [i for i, h in enumerate(hit) if h]:
             s, e = base + starts[i], base + ends[i]
             if spans and not text[spans[-1][1] : s].strip():
                 spans[-1] = (spans[-1][0], e)

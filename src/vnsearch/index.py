@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from whoosh import query as Q
-from whoosh import collectors, scoring, sorting
+from whoosh import scoring
 
 from . import storage
 from .errors import IndexCorruptError, VnsearchError
@@ -32,7 +32,9 @@ from .expand import Expander, Ranking, parse, prune_common
 from .highlight import Fragment, MatchTerms, fragments, whole
 from .indexing import Indexer, IndexReport, Progress
 from .normalize import has_diacritics
+from .postings import IndexView, PostingCache
 from .schema import INVERTED_FIELDS
+from .scorer import Scorer
 from .sources import Document, FieldMap, Source, open_source
 from .suggest import Vocabulary, suggest
 
@@ -72,7 +74,6 @@ class SearchResult:
     suggestion: str | None = None
     parsed: str = ""
     operator: str = "and"
-    total_exact: bool = True  # False: `total` is Whoosh's estimate (long OR queries)
 
     @property
     def page(self) -> int:
@@ -91,6 +92,8 @@ class Index:
         self._ix = ix
         self.ranking = ranking or Ranking()
         self._searcher = None
+        self._scorer: Scorer | None = None
+        self._postings = PostingCache()
         self._vocab: tuple[int, Vocabulary] | None = None
 
     # -- opening ----------------------------------------------------------------
@@ -127,6 +130,7 @@ class Index:
         if self._searcher is not None:
             self._searcher.close()
             self._searcher = None
+            self._scorer = None
 
     def __enter__(self) -> "Index":
         return self
@@ -146,6 +150,13 @@ class Index:
             else:
                 self._searcher = self._searcher.refresh()
         return self._searcher
+
+    def _get_scorer(self) -> Scorer:
+        """The array scorer of the current searcher (a new one when the index changed)."""
+        s = self._get_searcher()
+        if self._scorer is None or self._scorer.view.searcher is not s:
+            self._scorer = Scorer(IndexView(s, self._postings), k1=self.ranking.k1, b=self.ranking.b)
+        return self._scorer
 
     def _weighting(self):
         return scoring.BM25F(B=self.ranking.b, K1=self.ranking.k1)
@@ -280,32 +291,26 @@ class Index:
         q, fq, segmented, op = self.build_query(text, since, until, filters)
         hits: list[Hit] = []
         total = 0
-        total_exact = True
         if q is not Q.NullQuery:
-            kwargs = {}
-            if sort == "date":
-                kwargs["sortedby"] = sorting.FieldFacet("date", reverse=True)
-            elif sort != "score":
+            if sort not in ("score", "date"):
                 raise VnsearchError(f"unknown sort '{sort}' (use score or date)")
             if fq is not None:
-                # Whoosh's Results counts hits without its `filter`: make the filter part of the query instead.
                 q = Q.And([q, Q.ConstantScoreQuery(fq, 0.0)])
-            results = self._run(s, q, offset + limit, op == "or", kwargs.get("sortedby"))
-            if (results.is_empty() and op == "and" and self.ranking.operator == "auto"
+            scorer = self._get_scorer()
+            total, top = scorer.top(*scorer.evaluate(q), offset + limit, by_date=sort == "date")
+            if (not total and op == "and" and self.ranking.operator == "auto"
                     and len(segmented.split()) > 1 and not any(c in segmented for c in '"():[]{}')):
                 # a short query whose words never all occur together: rank documents with any of them
                 q, fq, segmented, op = self.build_query(text, since, until, filters, operator="or")
                 if fq is not None:
                     q = Q.And([q, Q.ConstantScoreQuery(fq, 0.0)])
-                results = self._run(s, q, offset + limit, True, kwargs.get("sortedby"))
-            total_exact = results.has_exact_length()
-            total = len(results) if total_exact else max(results.estimated_length(), results.scored_length())
+                total, top = scorer.top(*scorer.evaluate(q), offset + limit, by_date=sort == "date")
             terms = MatchTerms.from_query(q) if highlight else MatchTerms()
-            for rank, h in enumerate(results[offset : offset + limit], offset + 1):
-                d = h.fields()
+            for rank, (docnum, score) in enumerate(top[offset:], offset + 1):
+                d = s.stored_fields(docnum)
                 body = d.get("body") or ""
                 title = d.get("title") or ""
-                hit = Hit(rank, d.get("id", ""), title, d.get("path", ""), d.get("date"), float(h.score or 0.0))
+                hit = Hit(rank, d.get("id", ""), title, d.get("path", ""), d.get("date"), score)
                 if highlight:
                     hit.fragments = fragments(body, terms, fragments_per_hit)
                     hit.title_highlights = whole(title, terms).highlights
@@ -314,23 +319,7 @@ class Index:
         if suggest_below and total < suggest_below:
             suggestion = self.suggest(text)
         took = (time.perf_counter() - t0) * 1000
-        return SearchResult(text, total, took, hits, offset, limit, suggestion, segmented, op, total_exact)
-
-    @staticmethod
-    def _run(searcher, q, limit: int, skip_blocks: bool, sortedby=None):
-        """Whoosh results for the top `limit`.
-
-        Whoosh's collector by default also "replaces" matchers mid-search with
-        cheaper ones that drop documents it thinks cannot reach the top; with
-        AndMaybe clauses that changed both the count and the order (a hit that
-        belongs at rank 4 vanished at limit 6), so it is turned off.  Block
-        skipping stays on for OR queries, whose total is then an estimate.
-        """
-        if sortedby is not None:
-            return searcher.search(q, limit=limit, sortedby=sortedby)
-        c = collectors.TopCollector(limit, usequality=skip_blocks, replace=0)
-        searcher.search_with_collector(q, c)
-        return c.results()
+        return SearchResult(text, total, took, hits, offset, limit, suggestion, segmented, op)
 
     def suggest(self, text: str) -> str | None:
         """A "did you mean" query from the index's own words, or None."""

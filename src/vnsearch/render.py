@@ -2,12 +2,11 @@
 
 The JSON shape is a contract for scripts (see README, "JSON output"):
 
-    {"query", "total", "total_exact", "took_ms", "suggestion", "page", "limit",
+    {"query", "total", "took_ms", "suggestion", "page", "limit",
      "hits": [{"rank", "id", "title", "path", "date", "score",
                "snippet", "snippet_highlights"}]}
 
-``total_exact`` is false when ``total`` is an estimate (long OR queries,
-where only the top hits are fully scored).  ``snippet`` is plain text (fragments joined by `` … ``) and
+``total`` is exact (every matching document is counted).  ``snippet`` is plain text (fragments joined by `` … ``) and
 ``snippet_highlights`` lists [start, end) character offsets into it.
 """
 
@@ -76,7 +75,7 @@ def hit_json(hit: Hit, fields=HIT_FIELDS) -> dict:
 
 def result_json(res: SearchResult, fields=HIT_FIELDS) -> dict:
     return {
-        "query": res.query, "total": res.total, "total_exact": res.total_exact, "took_ms": round(res.took_ms, 2),
+        "query": res.query, "total": res.total, "took_ms": round(res.took_ms, 2),
         "suggestion": res.suggestion, "page": res.page, "limit": res.limit,
         "hits": [hit_json(h, fields) for h in res.hits],
     }
@@ -96,8 +95,7 @@ def print_results(console: Console, res: SearchResult, fields=TEXT_FIELDS) -> No
         console.print(f"[yellow]No results[/] for [bold]{escape(res.query)}[/] ({res.took_ms:.0f} ms)")
         return
     first, last = res.offset + 1, res.offset + len(res.hits)
-    about = "" if res.total_exact else "about "
-    console.print(f"{about}[bold]{res.total:,}[/] result{'s' if res.total != 1 else ''} for [bold]{escape(res.query)}[/], "
+    console.print(f"[bold]{res.total:,}[/] result{'s' if res.total != 1 else ''} for [bold]{escape(res.query)}[/], "
                   f"showing {first}–{last} (page {res.page} of {res.pages}), {res.took_ms:.0f} ms")
     for hit in res.hits:
         console.print()

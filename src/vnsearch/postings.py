@@ -1,0 +1,180 @@
+"""Whoosh's on-disk postings, field lengths and deletions as numpy arrays.
+
+Whoosh scores one posting at a time in Python, which made a question over
+35k articles cost hundreds of milliseconds (common words have posting lists
+as long as the index).  Reading a posting list into two arrays (document
+numbers, term frequencies) costs one unpickle per 128-posting block, after
+which a whole query is scored with a few vector operations (`scorer.py`).
+
+This reads whoosh-reloaded 2.7's W3 codec directly (pinned in
+pyproject.toml, like `bulkwriter.py`); other matchers are read through the
+generic matcher interface.  tests/test_scorer.py checks the arrays against
+Whoosh's own matchers.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
+from whoosh.matching.wrappers import FilterMatcher
+from whoosh.util.numeric import byte_to_length
+
+_LENGTH_OF_BYTE = np.array([byte_to_length(i) for i in range(256)], dtype=np.float32)
+_EMPTY = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
+
+
+def read_matcher(m) -> tuple[np.ndarray, np.ndarray]:
+    """(document numbers, weights) of every posting a leaf matcher holds, deletions included."""
+    if isinstance(m, FilterMatcher):  # Whoosh's deletion filter: deletions are masked by the caller
+        m = m.child
+    if isinstance(m, W3LeafMatcher):
+        return _read_w3(m)
+    ids, weights = [], []
+    while m.is_active():
+        ids.append(m.id())
+        weights.append(m.weight())
+        m.next()
+    return np.array(ids, dtype=np.int64), np.array(weights, dtype=np.float32)
+
+
+def _read_w3(m: W3LeafMatcher) -> tuple[np.ndarray, np.ndarray]:
+    deltas: list[int] = []
+    weights: list[float] = []
+    prev = 0
+    while True:
+        m._read_data()
+        d, w, _values = m._data
+        n = m._blocklength
+        start = len(deltas)
+        deltas.extend(d)
+        deltas[start] -= prev  # each block's first id is absolute: make it a delta from the previous block
+        prev = m._maxid
+        if w is None:
+            weights.extend([1.0] * n)
+        elif isinstance(w, float):
+            weights.extend([w] * n)
+        else:
+            weights.extend(w)
+        if m._lastblock:
+            break
+        m._goto(m._nextoffset)
+    return np.cumsum(np.array(deltas, dtype=np.int64)), np.array(weights, dtype=np.float32)
+
+
+def _segment_key(segreader) -> str | None:
+    seg = segreader.segment() if hasattr(segreader, "segment") else None
+    return seg.segment_id() if seg is not None else None
+
+
+class PostingCache:
+    """Decoded posting lists by (segment, field, term), least recently used dropped first.
+
+    Segments never change once written (deletions are kept apart), so an
+    entry stays valid until its segment is merged away.
+    """
+
+    def __init__(self, max_postings: int = 20_000_000):
+        self.max_postings = max_postings
+        self._items: OrderedDict[tuple, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._size = 0
+
+    def get(self, segreader, field: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
+        seg = _segment_key(segreader)
+        key = (seg, field, btext)
+        hit = self._items.get(key) if seg is not None else None
+        if hit is not None:
+            self._items.move_to_end(key)
+            return hit
+        try:
+            m = segreader.postings(field, btext)
+        except Exception:  # TermNotFound (and no such field): no postings
+            return _EMPTY
+        hit = read_matcher(m)
+        if seg is None:  # a reader with no segment (an empty index): nothing to key the entry by
+            return hit
+        self._items[key] = hit
+        self._size += len(hit[0])
+        while self._size > self.max_postings and len(self._items) > 1:
+            _, (ids, _w) = self._items.popitem(last=False)
+            self._size -= len(ids)
+        return hit
+
+
+class IndexView:
+    """One searcher's documents as arrays: live mask, field lengths, postings by global docnum."""
+
+    def __init__(self, searcher, cache: PostingCache):
+        self.searcher = searcher
+        self.reader = searcher.reader()
+        self.cache = cache
+        self.leaves = list(self.reader.leaf_readers())
+        self.n = self.reader.doc_count_all()
+        self._live: np.ndarray | None = None
+        self._lengths: dict[str, np.ndarray] = {}
+        self._columns: dict[str, np.ndarray] = {}
+
+    @property
+    def live(self) -> np.ndarray:
+        """True for every document not deleted."""
+        if self._live is None:
+            live = np.ones(self.n, dtype=bool)
+            for seg, offset in self.leaves:
+                if seg.has_deletions():
+                    dead = np.fromiter(seg.deleted_docs_set, dtype=np.int64)
+                    live[dead + offset] = False
+            self._live = live
+        return self._live
+
+    def postings(self, field: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
+        """(global document numbers, weights) of a term over all segments."""
+        parts = []
+        for seg, offset in self.leaves:
+            ids, w = self.cache.get(seg, field, btext)
+            if len(ids):
+                parts.append((ids + offset if offset else ids, w))
+        if not parts:
+            return _EMPTY
+        if len(parts) == 1:
+            return parts[0]
+        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+    def lengths(self, field: str) -> np.ndarray:
+        """Each document's length in `field`, as Whoosh stores it (one byte, approximate)."""
+        arr = self._lengths.get(field)
+        if arr is None:
+            parts = []
+            for seg, _offset in self.leaves:
+                parts.append(_LENGTH_OF_BYTE[_length_bytes(seg, field)])
+            arr = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
+            self._lengths[field] = arr
+        return arr
+
+    def column(self, field: str) -> np.ndarray:
+        """A numeric column (such as `date`) as an int64 array."""
+        arr = self._columns.get(field)
+        if arr is None:
+            parts = []
+            for seg, _offset in self.leaves:
+                if seg.has_column(field):
+                    col = seg.column_reader(field, translate=False)
+                    parts.append(np.fromiter((int(v or 0) for v in col), dtype=np.int64, count=seg.doc_count_all()))
+                else:
+                    parts.append(np.zeros(seg.doc_count_all(), dtype=np.int64))
+            arr = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+            self._columns[field] = arr
+        return arr
+
+
+def _length_bytes(seg, field: str) -> np.ndarray:
+    count = seg.doc_count_all()
+    out = np.zeros(count, dtype=np.uint8)
+    perdoc = seg._perdoc
+    if not perdoc.has_column(_lenfield(field)):
+        return out
+    col = perdoc.column_reader(_lenfield(field), LENGTHS_COLUMN)
+    raw = col._dbfile.get(col._basepos, col._count)
+    got = np.frombuffer(raw, dtype=np.uint8)
+    out[: len(got)] = got[:count]
+    return out
