@@ -132,6 +132,21 @@ def test_exact_accents_rank_first(small):
     assert set(ids(small.search("hoa"))) == {"flower", "peace"}
 
 
+def test_accentless_query_ranks_restored_accents_first(small):
+    small.add([
+        Document("moon", "Mặt trăng", "Con người đặt chân lên mặt trăng năm 1969. Mặt trăng quay quanh Trái Đất."),
+        Document("moon2", "Ngắm trăng", "Đêm nay ngắm mặt trăng tròn, mặt trăng sáng."),
+        Document("white", "Tường", "Bức tường mặt trắng, áo trắng."),
+    ])
+    assert small.restore_accents("len mat trang") == "lên mặt trăng"  # not the greedy "lên mặt" + "trang"
+    res = small.search("mat trang")
+    assert res.parsed == "mặt_trăng"
+    assert set(ids(res)[:2]) == {"moon", "moon2"} and "white" in ids(res)  # restoration ranks, never filters
+    assert small.restore_accents("mặt trăng") is None  # typed accents are kept as they are
+    assert small.restore_accents('"mat trang"') is None  # and so is syntax
+    assert small.restore_accents("mat trang?") == "mặt trăng"  # a question mark is not syntax
+
+
 def test_nfd_and_long_documents_highlight(small):
     long_body = "Văn bản dài không liên quan. " * 3000 + "Cuối cùng là Hà Nội."
     nfd = unicodedata.normalize("NFD", "Thủ đô Hà Nội mùa thu")

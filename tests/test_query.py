@@ -4,7 +4,7 @@ from hypothesis import strategies as st
 from whoosh.qparser import QueryParser
 from whoosh.query import Wildcard
 
-from vnsearch.query import QueryError, segment_query
+from vnsearch.query import QueryError, plain_text, segment_query
 
 
 @pytest.mark.parametrize(
@@ -72,3 +72,11 @@ def test_fuzz_only_result_or_query_error(q):
         assert 0 <= e.position <= len(q)
         return
     QueryParser("text", schema=None).parse(out)
+
+
+@pytest.mark.parametrize("text, plain", [
+    ("hà nội", True), ("ai là người đầu tiên?", True), ("ha?noi", False), ("title:hà", False),
+    ('"hà nội"', False), ("hà AND nội", False), ("hà*", False), ("(a b)", False), ("hà^2", False),
+])
+def test_plain_text(text, plain):
+    assert plain_text(text) is plain

@@ -125,3 +125,13 @@ def test_posting_cache_drops_least_recently_used(ix):
     assert cache._size <= 500 or len(cache._items) == 1
     ids, _ = view.postings("folded", b"ha")  # decoded again, same answer
     assert len(ids) == 400 and np.all(np.diff(ids) > 0)
+
+
+def test_whoosh_idf_keeps_common_words_weighty(ix):
+    s = ix._get_searcher()
+    lucene = Scorer(IndexView(s, PostingCache()))
+    whoosh = Scorer(IndexView(s, PostingCache()), idf="whoosh")
+    assert lucene.term_scores("syllables", "mưa".encode())[1].max() < 0.1
+    assert whoosh.term_scores("syllables", "mưa".encode())[1].min() > 0.5
+    with pytest.raises(ValueError):
+        Scorer(IndexView(s, PostingCache()), idf="tfidf")

@@ -32,17 +32,16 @@ class Ranking:
     title: float = 0.0  # free text does not search the title fields (see bench/README.md)
     operator: str = "auto"  # "and", "or", or "auto": AND up to `and_max_terms` terms, else OR
     and_max_terms: int = 3
-    # In OR queries of at least `prune_min_terms` terms, terms found in more than this
-    # share of documents are dropped (they cost most of the time and add little).
-    prune_df: float = 0.1
-    prune_min_terms: int = 4
-    prune_keep: int = 2
-    prune_min_docs: int = 10_000  # small indexes are fast anyway: never prune them
-    # A query typed with no diacritic at all says nothing about accents: its exact-form
-    # matches (bang = bang, not băng/bảng/bàng) only break ties.
+    # A query typed with no diacritic at all says little about accents: its accents are
+    # restored from the index's own words (ha noi -> hà nội) and matches of the restored
+    # form weigh `restored_exact`; with no restoration its literal-form matches
+    # (bang = bang, not băng/bảng/bàng) only break ties (`accentless_exact`).
+    restore_accents: bool = True
+    restored_exact: float = 0.3
     accentless_exact: float = 0.1
-    b: float = 0.75
-    k1: float = 1.2
+    b: float = 1.0
+    k1: float = 2.0
+    idf: str = "lucene"  # or "whoosh": ln(N / (df + 1)) + 1, which keeps common words weighty
 
     def with_(self, **kw) -> "Ranking":
         return replace(self, **kw)
@@ -104,11 +103,11 @@ class Expander:
     term queries let Whoosh skip.  Quoted phrases stay phrases.
     """
 
-    def __init__(self, schema, ranking: Ranking, bag: bool = False, accentless: bool = False):
+    def __init__(self, schema, ranking: Ranking, bag: bool = False, exact: float = 1.0):
         self.schema = schema
         self.r = ranking
         self.bag = bag
-        self.exact = ranking.accentless_exact if accentless else 1.0
+        self.exact = exact  # weight of exact-field matches: below 1 when the query's accents are guesses
 
     def text_clauses(self, word: str, boost: float = 1.0) -> Q.Query:
         """One free-text word on the words, syllables and folded fields."""
@@ -237,33 +236,3 @@ class Expander:
                 raise QueryError(f"'{q.start} TO {q.end}' is not a date range", f"{q.start} TO {q.end}", 0) from None
         target = {"title": "title", DEFAULT_FIELD: "syllables", "body": "syllables"}.get(f, f)
         return Q.TermRange(target, q.start, q.end, q.startexcl, q.endexcl, boost=q.boost)
-
-
-def prune_common(q: Q.Query, reader, ranking: Ranking, accentless: bool = False) -> Q.Query:
-    """Drop from a long OR query the words found in more than `Ranking.prune_df` of documents.
-
-    Such words cost most of the time (their posting lists cover most
-    documents) and, having almost no idf, add little to the ranking.  A
-    word's frequency is that of its exact form or of its rarest folded
-    syllable, whichever is lower.
-    """
-    if ranking.prune_df >= 1.0 or not isinstance(q, Q.Or) or len(q.subqueries) < ranking.prune_min_terms:
-        return q
-    if reader.doc_count() < ranking.prune_min_docs:
-        return q
-    limit = ranking.prune_df * max(1, reader.doc_count())
-    scored = []
-    for i, sub in enumerate(q.subqueries):
-        terms = list(sub.iter_all_terms())
-        # how rare the word is: its exact form (words field) or its rarest folded syllable,
-        # whichever is rarer (folded syllables alone are common: nguyên, Nguyễn -> nguyen)
-        # (an accentless query's literal forms say nothing: "la" is rare, là/lá/lạ are not)
-        dfs = [] if accentless else [reader.doc_frequency(f, t) for f, t in terms if f == "words"]
-        folded = [reader.doc_frequency(f, t) for f, t in terms if f == "folded"]
-        if folded:
-            dfs.append(min(folded))
-        scored.append((min(dfs, default=0), i, sub))
-    # the rare words, and at least the `prune_keep` rarest even when every word is common
-    rarest = sorted(scored, key=lambda x: x[:2])
-    keep = {i for n, (df, i, _) in enumerate(rarest) if df <= limit or n < ranking.prune_keep}
-    return Or([sub for _, i, sub in scored if i in keep], boost=q.boost)

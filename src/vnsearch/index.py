@@ -28,10 +28,12 @@ from whoosh import scoring
 
 from . import storage
 from .errors import IndexCorruptError, VnsearchError
-from .expand import Expander, Ranking, parse, prune_common
+from .expand import Expander, Ranking, parse
 from .highlight import Fragment, MatchTerms, fragments, whole
 from .indexing import Indexer, IndexReport, Progress
-from .normalize import has_diacritics
+from .analysis import analyze
+from .normalize import fold_word, has_diacritics
+from .query import plain_text
 from .postings import IndexView, PostingCache
 from .schema import INVERTED_FIELDS
 from .scorer import Scorer
@@ -154,8 +156,9 @@ class Index:
     def _get_scorer(self) -> Scorer:
         """The array scorer of the current searcher (a new one when the index changed)."""
         s = self._get_searcher()
-        if self._scorer is None or self._scorer.view.searcher is not s:
-            self._scorer = Scorer(IndexView(s, self._postings), k1=self.ranking.k1, b=self.ranking.b)
+        r = self.ranking
+        if self._scorer is None or self._scorer.view.searcher is not s or self._scorer.params != (r.k1, r.b, r.idf):
+            self._scorer = Scorer(IndexView(s, self._postings), k1=r.k1, b=r.b, idf=r.idf)
         return self._scorer
 
     def _weighting(self):
@@ -251,10 +254,14 @@ class Index:
                     filters: dict | None = None, operator: str | None = None):
         """(Whoosh query, filter query, segmented text, operator) for `text`; raises QueryError."""
         q, segmented, used_and = parse(text, self.ranking, operator)
-        accentless = not has_diacritics(segmented)
-        q = Expander(self._ix.schema, self.ranking, bag=True, accentless=accentless).expand(q)
-        if not used_and:
-            q = prune_common(q, self._get_searcher().reader(), self.ranking, accentless)
+        exact = 1.0
+        if not has_diacritics(segmented):
+            exact = self.ranking.accentless_exact
+            restored = self.restore_accents(text) if self.ranking.restore_accents else None
+            if restored:
+                q, segmented, used_and = parse(restored, self.ranking, operator)
+                exact = self.ranking.restored_exact
+        q = Expander(self._ix.schema, self.ranking, bag=True, exact=exact).expand(q)
         flt = []
         if since or until:
             flt.append(Q.DateRange("date", since, until))
@@ -321,14 +328,29 @@ class Index:
         took = (time.perf_counter() - t0) * 1000
         return SearchResult(text, total, took, hits, offset, limit, suggestion, segmented, op)
 
-    def suggest(self, text: str) -> str | None:
-        """A "did you mean" query from the index's own words, or None."""
-        s = self._get_searcher()
-        r = s.reader()
+    def _vocabulary(self) -> Vocabulary:
+        r = self._get_searcher().reader()
         gen = self._ix.latest_generation()
         if self._vocab is None or self._vocab[0] != gen:
             self._vocab = (gen, Vocabulary(r))
-        return suggest(text, r, self._vocab[1])
+        return self._vocab[1]
+
+    def suggest(self, text: str) -> str | None:
+        """A "did you mean" query from the index's own words, or None."""
+        return suggest(text, self._get_searcher().reader(), self._vocabulary())
+
+    def restore_accents(self, text: str) -> str | None:
+        """`text` (plain words typed without diacritics) with the accents the index's words suggest.
+
+        None when the query has syntax or diacritics, or nothing could be restored.
+        """
+        if has_diacritics(text) or not plain_text(text):
+            return None
+        syllables = [fold_word(t) for t, _, _ in analyze(text).syllables]
+        if not syllables:
+            return None
+        restored = " ".join(self._vocabulary().restore(syllables))
+        return restored if has_diacritics(restored) else None
 
     # -- about ------------------------------------------------------------------
     def check(self) -> list[str]:

@@ -249,6 +249,14 @@ def _literal_wildcard(word: str) -> str:
     return re.sub(r"[^\w*?]", "", w) or "*"
 
 
+def plain_text(query: str) -> bool:
+    """True for words only: no field, phrase, group, wildcard, boost or operator syntax."""
+    return not (_SYNTAX.search(query) or any(op in query.split() for op in ("AND", "OR", "NOT", "ANDNOT")))
+
+
+_SYNTAX = re.compile(r'[:"()\[\]{}*^~]|\?(?=\w)')  # a ? is a wildcard only inside a word (see above)
+
+
 def segment_query(query: str, fields=("title", "path", "id", "date"), raw_fields=("path", "id", "date")) -> str:
     """Rewrite `query` into Whoosh syntax with its free text segmented; raise `QueryError` if malformed."""
     return _Rewriter(query, frozenset(fields), frozenset(raw_fields)).run()
