@@ -135,3 +135,21 @@ def test_whoosh_idf_keeps_common_words_weighty(ix):
     assert whoosh.term_scores("syllables", "mưa".encode())[1].min() > 0.5
     with pytest.raises(ValueError):
         Scorer(IndexView(s, PostingCache()), idf="tfidf")
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 130])
+@pytest.mark.parametrize("compress", [False, True])
+def test_block_prefix_read_matches_full_unpickle(n, compress):
+    import pickle
+    import struct
+    import zlib
+
+    from vnsearch.postings import _ids_and_weights
+
+    ids = tuple(range(5, 5 + 300 * n, 300))
+    tricky = struct.unpack(">d", b"\x3f\xf0\x00\x00\x00\x00\x00\x28")[0]  # a float ending in the MARK byte
+    for weights in (None, 2.0, tuple([tricky] * n), tuple(float(i % 7 + 1) for i in range(n))):
+        for values in (tuple(b"\x01\x02" * (i + 1) for i in range(n)), (b"",) * n, None):
+            data = pickle.dumps((ids, weights, values), 2)
+            raw = zlib.compress(data, 3) if compress else data
+            assert _ids_and_weights(raw, 3 if compress else 0, n) == (ids, weights)

@@ -27,7 +27,7 @@ class Ranking:
     """Field weights and query policy; the defaults are the tuned ones (bench/README.md)."""
 
     words: float = 1.0
-    syllables: float = 0.5
+    syllables: float = 0.25
     folded: float = 0.25
     title: float = 0.0  # free text does not search the title fields (see bench/README.md)
     operator: str = "auto"  # "and", "or", or "auto": AND up to `and_max_terms` terms, else OR

@@ -2,18 +2,19 @@
 
 Matches are found on syllables of the stored, normalized text, so word,
 syllable and accent-folded matches all light up, NFD input included (it
-was normalized before it was stored).  The whole document is scanned, in
-windows, stopping early once there is enough to show: no 32K limit.
+was normalized before it was stored).  The whole document is searched: no
+32K limit.  Rather than segmenting each hit's body (0.6 ms an article, most
+of a search's time), one regular expression of the query's folded
+syllables runs over a folded copy of the text whose characters line up
+with the original's, and each candidate is then checked exactly.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
-from .normalize import fold_word
-from .segment import syllable_spans
-
-_WINDOW = 65536
+from .normalize import fold, fold_word
 
 
 @dataclass
@@ -37,6 +38,7 @@ class MatchTerms:
     syllables: set[str] = field(default_factory=set)
     folded: set[str] = field(default_factory=set)
     sequences: set[tuple[str, ...]] = field(default_factory=set)
+    _patterns: tuple | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def from_query(cls, q) -> "MatchTerms":
@@ -58,55 +60,67 @@ class MatchTerms:
     def __bool__(self) -> bool:
         return bool(self.syllables or self.folded or self.sequences)
 
+    def patterns(self) -> tuple[re.Pattern | None, re.Pattern | None]:
+        """(any syllable whose fold is a target, on folded text; any sequence, on lower-cased text)."""
+        if self._patterns is None:
+            targets = {fold_word(s) for s in self.syllables} | set(self.folded)
+            self._patterns = (_alternation(targets, escape=True),
+                              _alternation(r"\s+".join(map(re.escape, q)) for q in self.sequences if q))
+        return self._patterns
 
-def match_spans(text: str, terms: MatchTerms, enough: int | None = None) -> list[tuple[int, int]]:
+
+def _alternation(items, escape: bool = False) -> re.Pattern | None:
+    items = sorted({i for i in items if i}, key=len, reverse=True)
+    if not items:
+        return None
+    alts = "|".join(items if not escape else map(re.escape, items))
+    return re.compile(rf"(?<!\w)(?:{alts})(?!\w)")
+
+
+_FOLD_TABLE: dict[int, str] = {}
+
+
+def fold_aligned(text: str) -> str:
+    """`fold` character by character, so the result has the same length and offsets as `text`."""
+    if not _FOLD_TABLE:
+        for cp in range(0x41, 0x2000):
+            c = chr(cp)
+            f = fold(c)
+            if len(f) == 1 and f != c:
+                _FOLD_TABLE[cp] = f
+    return text.translate(_FOLD_TABLE)
+
+
+def match_spans(text: str, terms: MatchTerms) -> list[tuple[int, int]]:
     """Character spans of matches in `text`; adjacent matched syllables merge into one span."""
+    if not terms or not text:
+        return []
+    single, seqs = terms.patterns()
+    lower = text.lower()
+    if len(lower) != len(text):  # a character whose lower case is longer (İ): compare per character
+        lower = "".join(c.lower()[:1] or c for c in text)
+    found: list[tuple[int, int]] = []
+    if single is not None:
+        syl, fol = terms.syllables, terms.folded
+        for m in single.finditer(fold_aligned(text)):
+            s, e = m.span()
+            if m.group() in fol or lower[s:e] in syl:
+                found.append((s, e))
+    if seqs is not None:
+        found.extend(m.span() for m in seqs.finditer(lower))
+    found.sort()
     spans: list[tuple[int, int]] = []
-    if not terms:
-        return spans
-    firsts: dict[str, list[tuple[str, ...]]] = {}
-    for seq in terms.sequences:
-        firsts.setdefault(seq[0], []).append(seq)
-    syl, fol = terms.syllables, terms.folded
-    base = 0
-    n = len(text)
-    while base < n:
-        end = n if n - base <= _WINDOW else _cut(text, base + _WINDOW)
-        toks, starts, ends = syllable_spans(text[base:end])
-        low = text[base:end].lower()
-        low = [low[a:b] for a, b in zip(starts, ends)] if len(low) == end - base else [t.lower() for t in toks]
-        # decide each distinct token once; the token stream is only looked up in the result
-        lit = {t for t in set(low) if t in syl or (fol and fold_word(t) in fol)}
-        hit = [t in lit for t in low]
-        if firsts:
-            for i in [i for i, t in enumerate(low) if t in firsts]:
-                for seq in firsts[low[i]]:
-                    k = len(seq)
-                    if tuple(low[i : i + k]) == seq:
-                        hit[i : i + k] = [True] * k
-        for i in [i for i, h in enumerate(hit) if h]:
-            s, e = base + starts[i], base + ends[i]
-            if spans and not text[spans[-1][1] : s].strip():
-                spans[-1] = (spans[-1][0], e)
-            else:
-                spans.append((s, e))
-        base = end
-        if enough is not None and len(spans) >= enough:
-            break
+    for s, e in found:
+        if spans and (s <= spans[-1][1] or not text[spans[-1][1] : s].strip()):
+            spans[-1] = (spans[-1][0], max(e, spans[-1][1]))
+        else:
+            spans.append((s, e))
     return spans
-
-
-def _cut(text: str, at: int) -> int:
-    """A window boundary at white space near `at`, so no syllable is split."""
-    sp = text.rfind(" ", at - 2000, at)
-    nl = text.rfind("\n", at - 2000, at)
-    p = max(sp, nl)
-    return p + 1 if p > 0 else at
 
 
 def fragments(text: str, terms: MatchTerms, max_fragments: int = 3, width: int = 200) -> list[Fragment]:
     """The best `max_fragments` windows of about `width` characters around matches, in text order."""
-    spans = match_spans(text, terms, enough=max_fragments * 8)
+    spans = match_spans(text, terms)
     if not spans:
         if not text:
             return []

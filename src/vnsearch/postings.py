@@ -14,7 +14,9 @@ Whoosh's own matchers.
 
 from __future__ import annotations
 
+import zlib
 from collections import OrderedDict
+from pickle import loads
 
 import numpy as np
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
@@ -43,10 +45,10 @@ def _read_w3(m: W3LeafMatcher) -> tuple[np.ndarray, np.ndarray]:
     deltas: list[int] = []
     weights: list[float] = []
     prev = 0
+    get = m._postfile.get
     while True:
-        m._read_data()
-        d, w, _values = m._data
         n = m._blocklength
+        d, w = _ids_and_weights(get(m._dataoffset, m._nextoffset - m._dataoffset), m._compression, n)
         start = len(deltas)
         deltas.extend(d)
         deltas[start] -= prev  # each block's first id is absolute: make it a delta from the previous block
@@ -61,6 +63,39 @@ def _read_w3(m: W3LeafMatcher) -> tuple[np.ndarray, np.ndarray]:
             break
         m._goto(m._nextoffset)
     return np.cumsum(np.array(deltas, dtype=np.int64)), np.array(weights, dtype=np.float32)
+
+
+# A W3 block is pickle protocol 2 of (ids, weights, values).  Positional values are bytes,
+# which protocol 2 writes as calls to _codecs.encode: unpickling them was three quarters of
+# the cost of reading a posting list, and scoring never needs them.  So the pickle is cut
+# where the values begin and closed with (None, TUPLE3, STOP).
+_VALUE_STARTS = (b"c_codecs\nencode\n", b"c__builtin__\nbytes\n")
+_CLOSE = b"N\x87."
+
+
+def _ids_and_weights(raw: bytes, compression: int, n: int):
+    if compression:
+        dec = zlib.decompressobj()
+        data = dec.decompress(raw, 2048)
+        cut = _values_start(data, n)
+        if cut < 0 and dec.unconsumed_tail:
+            data += dec.decompress(dec.unconsumed_tail)
+            cut = _values_start(data, n)
+    else:
+        data = raw
+        cut = _values_start(data, n)
+    if cut < 0:  # no bytes values (non-positional fields): the whole block is cheap
+        ids, weights, _ = loads(data if not compression else zlib.decompress(raw))
+        return ids, weights
+    ids, weights, _ = loads(data[:cut] + _CLOSE)
+    return ids, weights
+
+
+def _values_start(data: bytes, n: int) -> int:
+    cut = min((i for i in (data.find(v) for v in _VALUE_STARTS) if i >= 0), default=-1)
+    if cut > 0 and n > 3 and data[cut - 1 : cut] == b"(":  # a tuple of more than 3 values opens with MARK
+        cut -= 1
+    return cut
 
 
 def _segment_key(segreader) -> str | None:
