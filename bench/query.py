@@ -3,7 +3,9 @@
     python bench/query.py [--limit N] [--index DIR] [--no-peers]
 
 vnsearch is timed through `Index.search` exactly as the CLI calls it (top 10,
-highlights and suggestions included).  SQLite FTS5 and tantivy answer the
+highlights and suggestions included), from a fresh process: the first pass
+pays for decoding each posting list once; a second pass over the same
+queries, with the posting cache warm, is reported on its own row.  SQLite FTS5 and tantivy answer the
 same queries on the same documents in the same run (questions OR-ed,
 keywords AND-ed), so the figures compare as ratios.  Ends with one JSON line.
 """
@@ -44,7 +46,8 @@ def main() -> None:
 
     ix.search("khởi động")  # open the searcher, load the model
     rows = {}
-    runs = {"vnsearch": (lambda q: ix.search(q), lambda q: ix.search(q))}
+    runs = {"vnsearch": (lambda q: ix.search(q), lambda q: ix.search(q)),
+            "vnsearch (second pass, warm)": (lambda q: ix.search(q), lambda q: ix.search(q))}
     if not args.no_peers:
         from peers import FTS5, Tantivy
 
@@ -65,7 +68,7 @@ def main() -> None:
               f"{r['keywords_p50_ms']:>13.1f} {r['keywords_p95_ms']:>7.1f}")
     ours = rows["vnsearch"]
     for name, r in rows.items():
-        if name != "vnsearch":
+        if not name.startswith("vnsearch"):
             print(f"vnsearch p95 / {name} p95: questions {ours['questions_p95_ms'] / max(r['questions_p95_ms'], 1e-9):.1f}x, "
                   f"keywords {ours['keywords_p95_ms'] / max(r['keywords_p95_ms'], 1e-9):.1f}x")
     finish({"bench": "query", "documents": len(ix), "questions": len(questions), "keywords": len(keywords),

@@ -4,7 +4,7 @@
 schema, so it analyzes nothing) reads the syntax; `expand` then maps each
 default-field node onto the word, syllable and folded fields with the
 ranking weights, so exact words outrank syllable matches, which outrank
-accent-insensitive ones.
+accent-insensitive ones.  `scorer.py` evaluates the result.
 """
 
 from __future__ import annotations
@@ -63,12 +63,15 @@ def parse(text: str, ranking: Ranking = Ranking(), operator: str | None = None) 
     if not segmented.strip():
         return Q.NullQuery, segmented, False
     operator = operator or ranking.operator
-    use_and = operator == "and"
-    if operator == "auto":
-        n = sum(1 for leaf in _OR.parse(segmented).leaves() if leaf.field() == DEFAULT_FIELD)
-        use_and = n <= ranking.and_max_terms
     try:
-        q = (_AND if use_and else _OR).parse(segmented)
+        if operator == "auto":
+            q = _OR.parse(segmented)
+            use_and = sum(1 for leaf in q.leaves() if leaf.field() == DEFAULT_FIELD) <= ranking.and_max_terms
+            if use_and:
+                q = _AND.parse(segmented)
+        else:
+            use_and = operator == "and"
+            q = (_AND if use_and else _OR).parse(segmented)
     except Exception as e:  # Whoosh's parser is lenient; anything it still rejects is the query's fault
         raise QueryError(f"cannot parse query ({e})", text, 0) from None
     return q, segmented, use_and
@@ -100,7 +103,7 @@ class Expander:
     With ``bag=True`` (free text) a word's syllables are separate terms
     instead of a phrase: phrase checks decode positions for every candidate
     document, which made common words cost hundreds of milliseconds, while
-    term queries let Whoosh skip.  Quoted phrases stay phrases.
+    terms are scored as arrays (`scorer.py`).  Quoted phrases stay phrases.
     """
 
     def __init__(self, schema, ranking: Ranking, bag: bool = False, exact: float = 1.0):
@@ -133,9 +136,8 @@ class Expander:
         """Match on folded syllables, score exact words and syllables where they occur.
 
         Every document with the word (exact or not, any segmentation) has all
-        its folded syllables, so the folded terms alone decide what matches:
-        an intersection Whoosh computes by skipping.  The exact fields are
-        then only scored on those documents (AndMaybe), never enumerated.
+        its folded syllables, so the folded terms alone decide what matches.
+        The exact fields are then only scored on those documents (AndMaybe).
         """
         r = self.r
         share = 1.0 / len(syl)

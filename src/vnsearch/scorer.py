@@ -23,6 +23,7 @@ from whoosh import query as Q
 
 from .postings import IndexView
 
+TERM_CACHE_POSTINGS = 4_000_000  # scored terms kept per index state (~48 MB)
 _NATIVE_COMPOUND = (Q.And, Q.Or, Q.AndMaybe, Q.AndNot, Q.Not, Q.ConstantScoreQuery, Q.Every, Q.Require)
 
 
@@ -40,6 +41,7 @@ class Scorer:
         self.n = view.n
         self.schema = view.searcher.schema
         self._terms: OrderedDict[tuple[str, bytes], tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._terms_size = 0  # postings held in _terms, bounded by TERM_CACHE_POSTINGS
         self._avg: dict[str, float] = {}
 
     # -- terms --------------------------------------------------------------
@@ -64,8 +66,10 @@ class Scorer:
             scores = np.zeros(0)
         hit = (ids, scores)
         self._terms[key] = hit
-        if len(self._terms) > 4096:
-            self._terms.popitem(last=False)
+        self._terms_size += len(ids)
+        while self._terms_size > TERM_CACHE_POSTINGS and len(self._terms) > 1:
+            _, (old, _s) = self._terms.popitem(last=False)
+            self._terms_size -= len(old)
         return hit
 
     def _avg_length(self, field: str) -> float:
