@@ -91,10 +91,19 @@ def test_search_output_and_exit_codes(runner, indexed):
     assert r.exit_code == 1 and "No results" in r.output
 
 
+def test_accentless_search_says_how_it_was_ranked(runner, indexed):
+    r = run(runner, indexed, "search", "phoi hop", "--json")
+    data = json.loads(r.output)
+    assert data["restored"] == "phối hợp" and data["total"] == 2
+    assert json.loads(run(runner, indexed, "search", "phối hợp", "--json").output)["restored"] is None
+    r = run(runner, indexed, "search", "phoi hop")
+    assert "Ranked as: phối hợp (accents restored)" in r.output
+
+
 def test_search_json_shape(runner, indexed):
     r = run(runner, indexed, "search", "phối hợp", "--json", "--limit", "1")
     data = json.loads(r.output)
-    assert set(data) == {"query", "total", "took_ms", "suggestion", "page", "limit", "hits"}
+    assert set(data) == {"query", "total", "took_ms", "suggestion", "restored", "page", "limit", "hits"}
     assert data["total"] == 2 and len(data["hits"]) == 1
     hit = data["hits"][0]
     assert set(hit) == HIT_KEYS

@@ -21,7 +21,7 @@ import zlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, NamedTuple
 
 from whoosh import query as Q
 from whoosh import scoring
@@ -41,6 +41,14 @@ from .sources import Document, FieldMap, Source, open_source
 from .suggest import Vocabulary, suggest
 
 __all__ = ["Index", "Hit", "SearchResult", "IndexReport", "Document", "Ranking"]
+
+
+class BuiltQuery(NamedTuple):
+    query: Q.Query
+    filter: Q.Query | None
+    segmented: str
+    operator: str  # "and" or "or"
+    restored: str | None  # accents restored for ranking (queries typed without any)
 
 
 @dataclass
@@ -76,6 +84,7 @@ class SearchResult:
     suggestion: str | None = None
     parsed: str = ""
     operator: str = "and"
+    restored: str | None = None  # the accented reading that ranked a query typed without diacritics
 
     @property
     def page(self) -> int:
@@ -251,10 +260,11 @@ class Index:
 
     # -- searching --------------------------------------------------------------
     def build_query(self, text: str, since: datetime | None = None, until: datetime | None = None,
-                    filters: dict | None = None, operator: str | None = None):
-        """(Whoosh query, filter query, segmented text, operator) for `text`; raises QueryError."""
+                    filters: dict | None = None, operator: str | None = None) -> "BuiltQuery":
+        """The Whoosh query and filter for `text`, and how it was read; raises QueryError."""
         q, segmented, used_and = parse(text, self.ranking, operator)
         exact = 1.0
+        restored = None
         if not has_diacritics(segmented):
             exact = self.ranking.accentless_exact
             restored = self.restore_accents(text) if self.ranking.restore_accents else None
@@ -268,7 +278,7 @@ class Index:
         for k, v in (filters or {}).items():
             flt.append(Q.Term(k, v))
         fq = Q.And(flt) if len(flt) > 1 else (flt[0] if flt else None)
-        return q.normalize(), fq, segmented, "and" if used_and else "or"
+        return BuiltQuery(q.normalize(), fq, segmented, "and" if used_and else "or", restored)
 
     def search(self, *args, **kwargs) -> SearchResult:
         """Search with Whoosh syntax over Vietnamese-segmented text; raises QueryError on bad syntax.
@@ -295,7 +305,7 @@ class Index:
         limit = max(1, int(limit))
         offset = max(0, offset if offset is not None else (max(1, page) - 1) * limit)
         s = self._get_searcher()
-        q, fq, segmented, op = self.build_query(text, since, until, filters)
+        q, fq, segmented, op, restored = self.build_query(text, since, until, filters)
         hits: list[Hit] = []
         total = 0
         if q is not Q.NullQuery:
@@ -308,7 +318,7 @@ class Index:
             if (not total and op == "and" and self.ranking.operator == "auto"
                     and len(segmented.split()) > 1 and not any(c in segmented for c in '"():[]{}')):
                 # a short query whose words never all occur together: rank documents with any of them
-                q, fq, segmented, op = self.build_query(text, since, until, filters, operator="or")
+                q, fq, segmented, op, restored = self.build_query(text, since, until, filters, operator="or")
                 if fq is not None:
                     q = Q.And([q, Q.ConstantScoreQuery(fq, 0.0)])
                 total, top = scorer.top(*scorer.evaluate(q), offset + limit, by_date=sort == "date")
@@ -326,7 +336,7 @@ class Index:
         if suggest_below and total < suggest_below:
             suggestion = self.suggest(text)
         took = (time.perf_counter() - t0) * 1000
-        return SearchResult(text, total, took, hits, offset, limit, suggestion, segmented, op)
+        return SearchResult(text, total, took, hits, offset, limit, suggestion, segmented, op, restored)
 
     def _vocabulary(self) -> Vocabulary:
         r = self._get_searcher().reader()

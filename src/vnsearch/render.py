@@ -2,11 +2,12 @@
 
 The JSON shape is a contract for scripts (see README, "JSON output"):
 
-    {"query", "total", "took_ms", "suggestion", "page", "limit",
+    {"query", "total", "took_ms", "suggestion", "restored", "page", "limit",
      "hits": [{"rank", "id", "title", "path", "date", "score",
                "snippet", "snippet_highlights"}]}
 
-``total`` is exact (every matching document is counted).  ``snippet`` is plain text (fragments joined by `` … ``) and
+``total`` is exact (every matching document is counted); ``restored`` is the
+accented reading that ranked a query typed without diacritics, or null.  ``snippet`` is plain text (fragments joined by `` … ``) and
 ``snippet_highlights`` lists [start, end) character offsets into it.
 """
 
@@ -76,7 +77,7 @@ def hit_json(hit: Hit, fields=HIT_FIELDS) -> dict:
 def result_json(res: SearchResult, fields=HIT_FIELDS) -> dict:
     return {
         "query": res.query, "total": res.total, "took_ms": round(res.took_ms, 2),
-        "suggestion": res.suggestion, "page": res.page, "limit": res.limit,
+        "suggestion": res.suggestion, "restored": res.restored, "page": res.page, "limit": res.limit,
         "hits": [hit_json(h, fields) for h in res.hits],
     }
 
@@ -91,6 +92,8 @@ def _marked(text: str, spans, base_style: str = "") -> Text:
 def print_results(console: Console, res: SearchResult, fields=TEXT_FIELDS) -> None:
     if res.suggestion:
         console.print(Text.assemble(("Did you mean: ", "italic"), (res.suggestion, "bold cyan"), "?"))
+    if res.restored and res.hits:
+        console.print(Text.assemble(("Ranked as: ", "italic dim"), (res.restored, "cyan"), (" (accents restored)", "dim")))
     if not res.hits:
         console.print(f"[yellow]No results[/] for [bold]{escape(res.query)}[/] ({res.took_ms:.0f} ms)")
         return

@@ -139,7 +139,7 @@ class Repl:
         if doc is None:
             c.print("[red]that document is no longer in the index[/]")
             return
-        q, _fq, _seg, _op = self.index.build_query(self.query)
+        q = self.index.build_query(self.query).query
         spans = match_spans(doc.get("body") or "", MatchTerms.from_query(q))
         if self.pager and c.is_terminal:
             with c.pager(styles=True):
