@@ -239,3 +239,9 @@ def test_sigkill_mid_run_keeps_index_and_rerun_completes(tmp_path):
     assert r.unchanged == kept
     ix.reload()
     assert len(ix) == n
+
+
+def test_field_value_with_spaces(small):
+    small.add([Document("ghi chú/a b.txt", "Tiêu đề", "nội dung"), Document("b.txt", "Khác", "nội dung")])
+    assert ids(small.search('id:"ghi chú/a b.txt"')) == ["ghi chú/a b.txt"]
+    assert ids(small.search('nội dung id:"ghi chú/a b.txt"')) == ["ghi chú/a b.txt"]

@@ -80,3 +80,11 @@ def test_fuzz_only_result_or_query_error(q):
 ])
 def test_plain_text(text, plain):
     assert plain_text(text) is plain
+
+
+def test_quoted_raw_values_keep_their_spaces():
+    assert segment_query('path:"ghi chú/a b.txt" hà nội') == "path:'ghi chú/a b.txt' hà_nội"
+    with pytest.raises(QueryError, match="unterminated quote"):
+        segment_query('id:"a b')
+    with pytest.raises(QueryError, match="needs a value"):
+        segment_query('id:""')

@@ -226,6 +226,14 @@ class _Rewriter:
         q = self.q
         if q[i] in "[{":
             return self.range(i)
+        if q[i] == '"':  # a quoted value keeps its spaces: path:"ghi chú/a b.txt"
+            end = q.find('"', i + 1)
+            if end < 0:
+                raise QueryError("unterminated quote", q, i)
+            if end == i + 1:
+                raise QueryError(f"field '{self.prefix[:-1]}' needs a value", q, i)
+            self.emit(_literal(q[i + 1 : end]))
+            return end + 1
         m = _COMPARE.match(q, i)
         start = m.end() if m else i
         vm = re.compile(r"[^\s()]+").match(q, start)
