@@ -41,7 +41,9 @@ class Ranking:
     accentless_exact: float = 0.1
     b: float = 1.0
     k1: float = 2.0
-    idf: str = "lucene"  # or "whoosh": ln(N / (df + 1)) + 1, which keeps common words weighty
+    # added to Lucene's idf: 0 lets words in nearly every document weigh nothing; 1 is close
+    # to Whoosh's ln(N / (df + 1)) + 1, which keeps them weighty
+    idf_floor: float = 0.25
 
     def with_(self, **kw) -> "Ranking":
         return replace(self, **kw)

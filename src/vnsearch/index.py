@@ -166,8 +166,8 @@ class Index:
         """The array scorer of the current searcher (a new one when the index changed)."""
         s = self._get_searcher()
         r = self.ranking
-        if self._scorer is None or self._scorer.view.searcher is not s or self._scorer.params != (r.k1, r.b, r.idf):
-            self._scorer = Scorer(IndexView(s, self._postings), k1=r.k1, b=r.b, idf=r.idf)
+        if self._scorer is None or self._scorer.view.searcher is not s or self._scorer.params != (r.k1, r.b, r.idf_floor):
+            self._scorer = Scorer(IndexView(s, self._postings), k1=r.k1, b=r.b, idf_floor=r.idf_floor)
         return self._scorer
 
     def _weighting(self):

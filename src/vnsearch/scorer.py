@@ -30,14 +30,12 @@ _NATIVE_COMPOUND = (Q.And, Q.Or, Q.AndMaybe, Q.AndNot, Q.Not, Q.ConstantScoreQue
 class Scorer:
     """Evaluates queries on one `IndexView` with BM25 (k1, b from the ranking)."""
 
-    def __init__(self, view: IndexView, k1: float = 1.2, b: float = 0.75, idf: str = "lucene"):
-        if idf not in ("lucene", "whoosh"):
-            raise ValueError(f"unknown idf '{idf}' (lucene or whoosh)")
+    def __init__(self, view: IndexView, k1: float = 1.2, b: float = 0.75, idf_floor: float = 0.0):
         self.view = view
         self.k1 = k1
         self.b = b
-        self.idf = idf
-        self.params = (k1, b, idf)
+        self.idf_floor = idf_floor
+        self.params = (k1, b, idf_floor)
         self.n = view.n
         self.schema = view.searcher.schema
         self._terms: OrderedDict[tuple[str, bytes], tuple[np.ndarray, np.ndarray]] = OrderedDict()
@@ -54,10 +52,7 @@ class Scorer:
         ids, tf = self.view.postings(field, btext)
         if len(ids):
             df = len(ids)
-            if self.idf == "lucene":
-                idf = np.log(1.0 + (self.n - df + 0.5) / (df + 0.5))
-            else:
-                idf = np.log(self.n / (df + 1.0)) + 1.0
+            idf = np.log(1.0 + (self.n - df + 0.5) / (df + 0.5)) + self.idf_floor
             dl = self.view.lengths(field)[ids]
             avg = self._avg_length(field)
             k1, b = self.k1, self.b
