@@ -16,7 +16,7 @@ from whoosh.qparser import AndGroup, FuzzyTermPlugin, OrGroup, QueryParser
 
 from .errors import QueryError
 from .normalize import fold_word, has_diacritics
-from .query import segment_query
+from .query import plain_text, segment_query
 from .schema import QUERY_FIELDS, RAW_QUERY_FIELDS
 
 DEFAULT_FIELD = "text"
@@ -69,7 +69,9 @@ def parse(text: str, ranking: Ranking = Ranking(), operator: str | None = None) 
         if operator == "auto":
             q = _OR.parse(segmented)
             use_and = sum(1 for leaf in q.leaves() if leaf.field() == DEFAULT_FIELD) <= ranking.and_max_terms
-            if use_and:
+            if use_and and isinstance(q, Q.Or) and plain_text(segmented):
+                q = Q.And(q.subqueries, boost=q.boost)  # words only: the top group is the implicit one
+            elif use_and:
                 q = _AND.parse(segmented)
         else:
             use_and = operator == "and"

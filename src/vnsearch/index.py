@@ -271,7 +271,8 @@ class Index:
             if restored:
                 q, segmented, used_and = parse(restored, self.ranking, operator)
                 exact = self.ranking.restored_exact
-        q = Expander(self._ix.schema, self.ranking, bag=True, exact=exact).expand(q)
+        # the searcher's schema: Index.schema re-reads the table of contents from disk
+        q = Expander(self._get_searcher().schema, self.ranking, bag=True, exact=exact).expand(q)
         flt = []
         if since or until:
             flt.append(Q.DateRange("date", since, until))

@@ -24,7 +24,7 @@ from whoosh.matching.wrappers import FilterMatcher
 from whoosh.util.numeric import byte_to_length
 
 _LENGTH_OF_BYTE = np.array([byte_to_length(i) for i in range(256)], dtype=np.float32)
-_EMPTY = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32))
+_EMPTY = (np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.float32))
 
 
 def read_matcher(m) -> tuple[np.ndarray, np.ndarray]:
@@ -38,7 +38,7 @@ def read_matcher(m) -> tuple[np.ndarray, np.ndarray]:
         ids.append(m.id())
         weights.append(m.weight())
         m.next()
-    return np.array(ids, dtype=np.int32), np.array(weights, dtype=np.float32)
+    return np.array(ids, dtype=np.intp), np.array(weights, dtype=np.float32)
 
 
 def _read_w3(m: W3LeafMatcher) -> tuple[np.ndarray, np.ndarray]:
@@ -62,7 +62,7 @@ def _read_w3(m: W3LeafMatcher) -> tuple[np.ndarray, np.ndarray]:
         if m._lastblock:
             break
         m._goto(m._nextoffset)
-    return np.cumsum(np.array(deltas, dtype=np.int64)).astype(np.int32), np.array(weights, dtype=np.float32)
+    return np.cumsum(np.array(deltas, dtype=np.intp)), np.array(weights, dtype=np.float32)
 
 
 # A W3 block is pickle protocol 2 of (ids, weights, values).  Positional values are bytes,
@@ -110,7 +110,7 @@ class PostingCache:
     entry stays valid until its segment is merged away.
     """
 
-    def __init__(self, max_postings: int = 20_000_000):  # 8 bytes a posting: at most ~160 MB
+    def __init__(self, max_postings: int = 32_000_000):  # 12 bytes a posting: at most ~380 MB
         self.max_postings = max_postings
         self._items: OrderedDict[tuple, tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._size = 0

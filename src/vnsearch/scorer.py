@@ -23,7 +23,7 @@ from whoosh import query as Q
 
 from .postings import IndexView
 
-TERM_CACHE_POSTINGS = 4_000_000  # scored terms kept per index state (~48 MB)
+TERM_CACHE_POSTINGS = 8_000_000  # scored terms kept per index state (16 bytes a posting: ~128 MB)
 _NATIVE_COMPOUND = (Q.And, Q.Or, Q.AndMaybe, Q.AndNot, Q.Not, Q.ConstantScoreQuery, Q.Every, Q.Require)
 
 
