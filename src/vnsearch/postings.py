@@ -122,18 +122,17 @@ class PostingCache:
         if hit is not None:
             self._items.move_to_end(key)
             return hit
-        try:
-            m = segreader.postings(field, btext)
-        except Exception:  # TermNotFound (and no such field): no postings
-            return _EMPTY
-        hit = read_matcher(m)
+        if (field, btext) in segreader:
+            hit = read_matcher(segreader.postings(field, btext))
+        else:  # most words are missing from most segments: remember that too
+            hit = _EMPTY
         if seg is None:  # a reader with no segment (an empty index): nothing to key the entry by
             return hit
         self._items[key] = hit
-        self._size += len(hit[0])
+        self._size += len(hit[0]) + 1  # +1: an entry costs something even when empty
         while self._size > self.max_postings and len(self._items) > 1:
             _, (ids, _w) = self._items.popitem(last=False)
-            self._size -= len(ids)
+            self._size -= len(ids) + 1
         return hit
 
 
