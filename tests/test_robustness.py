@@ -251,7 +251,10 @@ def test_sigint_stops_cleanly_and_keeps_progress(tmp_path):
     path = tmp_path / "ix"
     cmd = [sys.executable, "-m", "vnsearch", "--index", str(path), "index", str(src), "--id-field", "name", "-j", "2",
            "--batch-docs", "100"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    # A shell's background job starts with SIGINT ignored, and Python then never raises
+    # KeyboardInterrupt: give the child the default disposition, as a terminal would.
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert _wait_for_commit(path, proc)
     os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C reaches the whole process group
     out, err = proc.communicate(timeout=120)
