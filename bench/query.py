@@ -5,9 +5,9 @@
 vnsearch is timed through `Index.search` exactly as the CLI calls it (top 10,
 highlights and suggestions included), from a fresh process: the first pass
 pays for decoding each posting list once; a second pass over the same
-queries, with the posting cache warm, is reported on its own row.  SQLite FTS5 and tantivy answer the
-same queries on the same documents in the same run (questions OR-ed,
-keywords AND-ed), so the figures compare as ratios.  Ends with one JSON line.
+queries, with the posting cache warm, is reported on its own row.  SQLite
+FTS5 and tantivy answer the same queries on the same documents in the same
+run (questions OR-ed, keywords AND-ed), so the figures compare as ratios.  Ends with one JSON line.
 """
 
 from __future__ import annotations
@@ -46,8 +46,7 @@ def main() -> None:
 
     ix.search("khởi động")  # open the searcher, load the model
     rows = {}
-    runs = {"vnsearch": (lambda q: ix.search(q), lambda q: ix.search(q)),
-            "vnsearch (second pass, warm)": (lambda q: ix.search(q), lambda q: ix.search(q))}
+    runs = {"vnsearch": (ix.search, ix.search), "vnsearch (second pass, warm)": (ix.search, ix.search)}
     if not args.no_peers:
         from peers import FTS5, Tantivy
 

@@ -98,6 +98,7 @@ def test_accentless_search_says_how_it_was_ranked(runner, indexed):
     assert json.loads(run(runner, indexed, "search", "phối hợp", "--json").output)["restored"] is None
     r = run(runner, indexed, "search", "phoi hop")
     assert "Ranked as: phối hợp (accents restored)" in r.output
+    assert "Did you mean" not in r.output  # the restored reading is not suggested again
 
 
 def test_search_json_shape(runner, indexed):

@@ -81,16 +81,6 @@ def parse(text: str, ranking: Ranking = Ranking(), operator: str | None = None) 
     return q, segmented, use_and
 
 
-class Or(Q.Or):
-    """Whoosh's Or, always as a tree of union matchers.
-
-    Whoosh preloads every match into arrays for segments under 5,000
-    documents, which defeats the block skipping long queries rely on.
-    """
-
-    matcher_type = Q.Or.DEFAULT_MATCHER
-
-
 def _seq(field: str, parts: list[str], boost: float, slop: int = 1) -> Q.Query:
     if len(parts) == 1:
         return Q.Term(field, parts[0], boost=boost)
@@ -134,7 +124,7 @@ class Expander:
             clauses.append(_seq("folded", folded, r.folded * boost))
         if r.title:
             clauses.append(_seq("title", syl, r.title * boost))
-        return Or(clauses) if len(clauses) > 1 else clauses[0]
+        return Q.Or(clauses) if len(clauses) > 1 else clauses[0]
 
     def _bag_clauses(self, word: str, syl: list[str], folded: list[str], boost: float) -> Q.Query:
         """Match on folded syllables, score exact words and syllables where they occur.
@@ -158,7 +148,7 @@ class Expander:
             extra += [Q.Term("title", x, boost=r.title * boost * share) for x in dict.fromkeys(syl)]
         if not extra:
             return required
-        return Q.AndMaybe(required, extra[0] if len(extra) == 1 else Or(extra))
+        return Q.AndMaybe(required, extra[0] if len(extra) == 1 else Q.Or(extra))
 
     def phrase_clauses(self, words: list[str], slop: int, boost: float, title_only: bool = False) -> Q.Query:
         syl = [s for w in words for s in _syllables(w)]
@@ -166,8 +156,8 @@ class Expander:
             return Q.NullQuery
         folded = [fold_word(s) for s in syl]
         if title_only:
-            return Or([_seq("title", syl, boost, slop), _seq("title_folded", folded, boost * 0.5, slop)])
-        return Or([_seq("syllables", syl, self.r.syllables * boost, slop),
+            return Q.Or([_seq("title", syl, boost, slop), _seq("title_folded", folded, boost * 0.5, slop)])
+        return Q.Or([_seq("syllables", syl, self.r.syllables * boost, slop),
                      _seq("folded", folded, self.r.folded * boost, slop)])
 
     def expand(self, q: Q.Query) -> Q.Query:
@@ -200,8 +190,7 @@ class Expander:
             subs = [s for s in subs if s is not Q.NullQuery]
             if not subs:
                 return Q.NullQuery
-            cls = Or if isinstance(q, Q.Or) else type(q)
-            return cls(subs, boost=q.boost)
+            return type(q)(subs, boost=q.boost)
         return q
 
     def term(self, q: Q.Term) -> Q.Query:
@@ -223,7 +212,7 @@ class Expander:
         exact, folded = ("title", "title_folded") if f == "title" else ("syllables", "folded")
         if has_diacritics(text):
             return cls(exact, text, boost=q.boost)
-        return Or([cls(exact, text, boost=q.boost), cls(folded, fold_word(text), boost=q.boost * 0.5)])
+        return Q.Or([cls(exact, text, boost=q.boost), cls(folded, fold_word(text), boost=q.boost * 0.5)])
 
     def date(self, text: str, boost: float) -> Q.Query:
         field = self.schema["date"]

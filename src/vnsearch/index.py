@@ -44,8 +44,7 @@ __all__ = ["Index", "Hit", "SearchResult", "IndexReport", "Document", "Ranking"]
 
 
 class BuiltQuery(NamedTuple):
-    query: Q.Query
-    filter: Q.Query | None
+    query: Q.Query  # date and field filters included (as zero-score clauses)
     segmented: str
     operator: str  # "and" or "or"
     restored: str | None  # accents restored for ranking (queries typed without any)
@@ -278,8 +277,10 @@ class Index:
             flt.append(Q.DateRange("date", since, until))
         for k, v in (filters or {}).items():
             flt.append(Q.Term(k, v))
-        fq = Q.And(flt) if len(flt) > 1 else (flt[0] if flt else None)
-        return BuiltQuery(q.normalize(), fq, segmented, "and" if used_and else "or", restored)
+        q = q.normalize()
+        if flt and q is not Q.NullQuery:
+            q = Q.And([q] + [Q.ConstantScoreQuery(f, 0.0) for f in flt])
+        return BuiltQuery(q, segmented, "and" if used_and else "or", restored)
 
     def search(self, *args, **kwargs) -> SearchResult:
         """Search with Whoosh syntax over Vietnamese-segmented text; raises QueryError on bad syntax.
@@ -306,22 +307,18 @@ class Index:
         limit = max(1, int(limit))
         offset = max(0, offset if offset is not None else (max(1, page) - 1) * limit)
         s = self._get_searcher()
-        q, fq, segmented, op, restored = self.build_query(text, since, until, filters)
+        q, segmented, op, restored = self.build_query(text, since, until, filters)
         hits: list[Hit] = []
         total = 0
         if q is not Q.NullQuery:
             if sort not in ("score", "date"):
                 raise VnsearchError(f"unknown sort '{sort}' (use score or date)")
-            if fq is not None:
-                q = Q.And([q, Q.ConstantScoreQuery(fq, 0.0)])
             scorer = self._get_scorer()
             total, top = scorer.top(*scorer.evaluate(q), offset + limit, by_date=sort == "date")
             if (not total and op == "and" and self.ranking.operator == "auto"
-                    and len(segmented.split()) > 1 and not any(c in segmented for c in '"():[]{}')):
+                    and len(segmented.split()) > 1 and plain_text(segmented)):
                 # a short query whose words never all occur together: rank documents with any of them
-                q, fq, segmented, op, restored = self.build_query(text, since, until, filters, operator="or")
-                if fq is not None:
-                    q = Q.And([q, Q.ConstantScoreQuery(fq, 0.0)])
+                q, segmented, op, restored = self.build_query(text, since, until, filters, operator="or")
                 total, top = scorer.top(*scorer.evaluate(q), offset + limit, by_date=sort == "date")
             terms = MatchTerms.from_query(q) if highlight else MatchTerms()
             for rank, (docnum, score) in enumerate(top[offset:], offset + 1):
@@ -336,6 +333,8 @@ class Index:
         suggestion = None
         if suggest_below and total < suggest_below:
             suggestion = self.suggest(text)
+            if suggestion == restored:  # already searched that way ("Ranked as")
+                suggestion = None
         took = (time.perf_counter() - t0) * 1000
         return SearchResult(text, total, took, hits, offset, limit, suggestion, segmented, op, restored)
 

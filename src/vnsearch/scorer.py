@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections import OrderedDict
 
 import numpy as np
+from whoosh import fields
 from whoosh import query as Q
 
 from .postings import IndexView
@@ -78,7 +79,7 @@ class Scorer:
     def evaluate(self, q: Q.Query) -> tuple[np.ndarray, np.ndarray]:
         """(match mask, scores) of `q` over every document number, deleted ones included."""
         n = self.n
-        if q is Q.NullQuery or isinstance(q, type(Q.NullQuery)):
+        if q is Q.NullQuery:
             return np.zeros(n, dtype=bool), np.zeros(n)
         if isinstance(q, Q.Term) and type(q) is Q.Term:
             return self._term(q)
@@ -91,7 +92,7 @@ class Scorer:
         field = self.schema[q.fieldname] if q.fieldname in self.schema else None
         if field is None:
             return np.zeros(n, dtype=bool), np.zeros(n)
-        if field.__class__.__name__ in ("NUMERIC", "DATETIME", "BOOLEAN"):
+        if isinstance(field, (fields.NUMERIC, fields.BOOLEAN)):  # DATETIME is a NUMERIC
             return self._whoosh(q)
         text = q.text
         btext = text if isinstance(text, bytes) else field.to_bytes(text)
