@@ -1,11 +1,13 @@
 import pickle
 
-import pytest
-
 from vnsearch.analysis import (
-    FoldFilter, VietnameseTokenizer, analyze, folded_analyzer, postings, syllable_analyzer, word_analyzer,
+    FoldFilter,
+    VietnameseTokenizer,
+    analyze,
+    folded_analyzer,
+    syllable_analyzer,
+    word_analyzer,
 )
-from vnsearch.schema import build_schema
 
 TEXT = "Công nghệ thông tin ở Hà Nội.\nThuỷ điện Hoà Bình, TP. HCM à ạ ý"
 
@@ -53,20 +55,6 @@ def test_nfd_input_offsets_refer_to_normalized_text():
     a = analyze(nfd)
     assert a.text == "Hà Nội"
     assert [a.text[s:e] for _, s, e in a.syllables] == ["Hà", "Nội"]
-
-
-@pytest.mark.parametrize("name", ["words", "syllables", "folded", "title", "title_folded"])
-def test_prepared_postings_equal_whoosh_field_index(name):
-    field = build_schema()[name]
-    a = analyze(TEXT * 3)
-    source = a.words if name == "words" else a.syllables
-    stream = [t for t, _, _ in source]
-    if "folded" in name:
-        from vnsearch.normalize import fold_word
-
-        stream = [fold_word(t) for t in stream]
-    ours = [(t.encode("utf-8"), n, w, v) for t, n, w, v in postings(field, stream)]
-    assert sorted(ours) == sorted(field.index(TEXT * 3))
 
 
 def test_analyzers_pickle_small_and_equal():

@@ -7,9 +7,9 @@ The pipeline has two faces over the same core (`analyze`):
 * Whoosh tokenizers and filters (`VietnameseTokenizer`, `FoldFilter`, the
   ``*_analyzer()`` factories) that live in the schema, so Whoosh can parse
   queries and re-tokenize stored text for highlighting;
-* `postings`, which turns a text straight into the per-term tuples a Whoosh
-  field would produce.  Indexing uses it in worker processes so that the
-  writer process does no per-token work.
+* `index_terms`, the same terms as plain lists, which indexing inverts and
+  encodes in worker processes (`prepare`, `blocks`) so that the writer
+  process does no per-token work.
 
 Classes here are pickled into the index schema: keep their import path and
 keep them free of heavy state (the pyvi model loads lazily, per process).
@@ -18,24 +18,21 @@ keep them free of heavy state (the pyvi model loads lazily, per process).
 from __future__ import annotations
 
 import re
-from pickle import dumps
 from typing import NamedTuple
 
 from whoosh.analysis import Filter, LowercaseFilter, Token, Tokenizer
-from whoosh.system import pack_uint
 
 from .normalize import fold_word, normalize
 from .segment import syllable_spans, words_from_syllables
 
 __all__ = [
-    "Analysis", "analyze", "postings", "VietnameseTokenizer", "FoldFilter",
+    "Analysis", "analyze", "VietnameseTokenizer", "FoldFilter",
     "word_analyzer", "syllable_analyzer", "folded_analyzer",
 ]
 
 # A token is indexed only if it holds a letter or digit; abbreviations lose their final dot.
 _WORDISH = re.compile(r"[^\W_]")
 _ABBREV = re.compile(r"^[^\W\d_]+\.$")
-_UINT = [pack_uint(i) for i in range(256)]
 # raw token -> index term, "" for punctuation (no term)
 _term_cache: dict[str, str] = {}
 
@@ -128,36 +125,6 @@ def _syllable_terms(toks, starts, ends) -> list[tuple[str, int, int]]:
 def syllables_of(text: str) -> list[tuple[str, int, int]]:
     """Syllable terms of a normalized text."""
     return _syllable_terms(*syllable_spans(text))
-
-
-def postings(field, terms: list[str]) -> list[tuple[str, int, float, bytes]]:
-    """What ``field.index()`` yields for this term stream (terms left as text), without Whoosh tokens.
-
-    Supports the two formats vnsearch uses, Positions and Frequency, and
-    produces the same bytes as their ``word_values`` (tests check this).
-    This runs for every term of every document: keep it lean.
-    """
-    fmt = field.format
-    fb = fmt.field_boost
-    kind = type(fmt).__name__
-    if kind == "Positions":
-        poses: dict[str, list[int]] = {}
-        group = poses.setdefault
-        for i, t in enumerate(terms):
-            group(t, []).append(i)
-        out = []
-        for t, p in poses.items():
-            n = len(p)
-            if n > 1:
-                p = [p[0]] + [b - a for a, b in zip(p, p[1:])]
-            out.append((t, n, n * fb, (_UINT[n] if n < 256 else pack_uint(n)) + dumps(p, 2)))
-        return out
-    if kind == "Frequency":
-        freqs: dict[str, int] = {}
-        for t in terms:
-            freqs[t] = freqs.get(t, 0) + 1
-        return [(t, n, n * fb, _UINT[n] if n < 256 else pack_uint(n)) for t, n in freqs.items()]
-    raise TypeError(f"postings() does not know the {kind} format")
 
 
 class VietnameseTokenizer(Tokenizer):

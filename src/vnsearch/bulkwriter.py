@@ -4,9 +4,9 @@ Whoosh's own writer spends about 15 µs of Python per posting (a pool tuple,
 a sort of all postings, a per-posting length lookup, method calls, block
 pickling and compression), which caps indexing far below pyvi's speed.
 Here the workers invert their chunk of documents and encode each term's
-postings straight into Whoosh's W3 block format (`encode_postings`); the
-writer process (`BulkWriter`) only writes those bytes and the term index,
-and keeps Whoosh's own code for stored fields, columns and small fields.
+postings straight into W3 blocks (`blocks.encode`); the writer process
+(`BulkWriter`) only writes those bytes and the term index, and keeps
+Whoosh's own code for stored fields, columns and small fields.
 
 Blocks from different chunks are written one after another, so a block may
 hold fewer than 128 postings; W3 readers read each block's own count.  This
@@ -17,68 +17,14 @@ exactly like one written by Whoosh's own writer.
 
 from __future__ import annotations
 
-import zlib
 from itertools import groupby
-from pickle import dumps
 
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3TermInfo
-from whoosh.system import pack_ushort
-from whoosh.util.numeric import length_to_byte
+from whoosh.system import pack_int, pack_ushort
 from whoosh.writing import SegmentWriter
 
+from .blocks import FieldBlocks
 from .schema import INVERTED_FIELDS
-
-BLOCK_LIMIT = 128
-COMPRESSION = 3  # W3Codec's default
-# zlib costs ~50 µs a call whatever the size, which would dominate indexing;
-# only blocks big enough to shrink noticeably are compressed (readers check each block).
-COMPRESS_OVER = 1024
-
-
-def encode_postings(postings: list[tuple[int, float, bytes, int]], fixed_size: int | None) -> tuple[tuple, list[bytes]]:
-    """One term's postings, (docnum, weight, value, field length) in docnum order, as W3 blocks.
-
-    Returns (stats, [block bytes]), stats being (weight sum, doc frequency,
-    min length, max length, max weight, first id, last id).
-    """
-    n = len(postings)
-    var = fixed_size is None or fixed_size < 0
-    if n == 1:  # most terms: one document in the chunk
-        d, w, v, ln = postings[0]
-        mv = (v,) if var else (None if fixed_size == 0 else v)
-        lb = length_to_byte(ln)
-        block = dumps((1, d, w, 0, lb, lb), 2) + dumps(((d,), None if w == 1.0 else w, mv), 2)
-        return (float(w), 1, ln, ln, w, d, d), [block]
-    blocks = []
-    for start in range(0, n, BLOCK_LIMIT):
-        block = postings[start : start + BLOCK_LIMIT]
-        if len(block) == 1:
-            (d, w1, v1, l1), = block
-            ids, w, v, ls = (d,), (w1,), (v1,), (l1,)
-        else:
-            ids, w, v, ls = zip(*block)
-        deltas = (ids[0],) + tuple(b - a for a, b in zip(ids, ids[1:])) if len(ids) > 1 else ids
-        w0 = w[0]
-        if all(x == w0 for x in w):
-            mw = None if w0 == 1.0 else w0
-        else:
-            mw = w
-        if var:
-            mv = v
-        elif fixed_size == 0:
-            mv = None
-        else:
-            mv = b"".join(v)
-        data = dumps((deltas, mw, mv), 2)
-        comp = 0
-        if len(data) > COMPRESS_OVER:
-            comp = COMPRESSION
-            data = zlib.compress(data, comp)
-        info = dumps((len(ids), ids[-1], max(w), comp, length_to_byte(min(ls)), length_to_byte(max(ls))), 2)
-        blocks.append(info + data)
-    _ids, weights, _v, lengths = zip(*postings)
-    stats = (float(sum(weights)), n, min(lengths), max(lengths), max(weights), postings[0][0], postings[-1][0])
-    return stats, blocks
 
 
 def merge_stats(a: tuple, b: tuple) -> tuple:
@@ -102,10 +48,10 @@ class BulkWriter(SegmentWriter):
         kwargs["merge"] = False
         super().commit(*args, **kwargs)
 
-    def add_chunk(self, docs: list[dict], inverted: dict, replace: list[bool] | None = None) -> None:
+    def add_chunk(self, docs: list[dict], inverted: dict[str, FieldBlocks], replace: list[bool] | None = None) -> None:
         """Add a prepared chunk; its document numbers must start at this writer's next docnum."""
-        if docs and inverted:
-            first = min(stats[5] for stats, _ in inverted.values())
+        if docs:
+            first = min((fb.stats[0][5] for fb in inverted.values() if fb.stats), default=self.docnum)
             if first < self.docnum:
                 raise ValueError(f"chunk numbered from {first}, writer is at {self.docnum}")
         for i, d in enumerate(docs):
@@ -113,12 +59,15 @@ class BulkWriter(SegmentWriter):
                 self.delete_by_term("id", d["id"])
             self._add_light(d)
         store = self._inverted
-        for key, e in inverted.items():
-            lst = store.get(key)
-            if lst is None:
-                store[key] = [e]
-            else:
-                lst.append(e)
+        for fname, fb in inverted.items():
+            part = (fb, memoryview(fb.blob))
+            for i, term in enumerate(fb.terms):
+                key = (fname, term)
+                lst = store.get(key)
+                if lst is None:
+                    store[key] = [(part, i)]
+                else:
+                    lst.append((part, i))
 
     def _add_light(self, fields: dict) -> None:
         """Stored fields, columns, small indexed fields, and the inverted fields' lengths."""
@@ -175,23 +124,25 @@ class BulkWriter(SegmentWriter):
         fw = self.fieldwriter
         fw.start_field(fname, self.schema[fname])
         postfile = fw._postfile
-        write, write_int, tell = postfile.write, postfile.write_int, postfile.tell
+        write, tell = postfile.write, postfile.tell
         tindex_add = fw._tindex.add
         fieldid = pack_ushort(fw._fieldid)
         keys = sorted(k for k in self._inverted if k[0] == fname)
         for key in keys:
             parts = self._inverted.pop(key)
-            stats = parts[0][0]
-            for p in parts[1:]:
-                stats = merge_stats(stats, p[0])
+            stats = None
+            for (fb, _mv), i in parts:
+                stats = fb.stats[i] if stats is None else merge_stats(stats, fb.stats[i])
             start = tell()
             write(WHOOSH3_HEADER_MAGIC)
-            last_part = len(parts) - 1
-            for i, (_stats, blocks) in enumerate(parts):
-                last_block = len(blocks) - 1
-                for j, block in enumerate(blocks):
-                    write_int(-len(block) if i == last_part and j == last_block else len(block))
-                    write(block)
+            for (fb, mv), i in parts[:-1]:
+                write(mv[fb.starts[i] : fb.starts[i + 1]])
+            # the term's very last block says so with a negative length
+            (fb, mv), i = parts[-1]
+            last = fb.lasts[i]
+            write(mv[fb.starts[i] : last])
+            write(pack_int(-int.from_bytes(mv[last : last + 4], "big")))
+            write(mv[last + 4 : fb.starts[i + 1]])
             ti = W3TermInfo()
             (ti._weight, ti._df, ti._minlength, ti._maxlength, ti._maxweight, ti._minid, ti._maxid) = stats
             ti.set_extent(start, tell() - start)

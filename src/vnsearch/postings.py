@@ -19,9 +19,16 @@ from collections import OrderedDict
 from pickle import loads
 
 import numpy as np
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
+from whoosh.codec.whoosh3 import (
+    LENGTHS_COLUMN,
+    WHOOSH3_HEADER_MAGIC,
+    W3LeafMatcher,
+    _lenfield,
+)
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.util.numeric import byte_to_length
+
+from .blocks import DATA_MAGIC, read_block
 
 _LENGTH_OF_BYTE = np.array([byte_to_length(i) for i in range(256)], dtype=np.float32)
 _EMPTY = (np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.float32))
@@ -42,6 +49,12 @@ def read_matcher(m) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _read_w3(m: W3LeafMatcher) -> tuple[np.ndarray, np.ndarray]:
+    length = m._length
+    if isinstance(length, tuple):  # W3TermInfo.from_bytes stores unpack_int's 1-tuple
+        length = length[0]
+    fast = _read_bulk_blocks(m._postfile.get(m._startoffset, length))
+    if fast is not None:
+        return fast
     deltas: list[int] = []
     weights: list[float] = []
     prev = 0
@@ -65,7 +78,35 @@ def _read_w3(m: W3LeafMatcher) -> tuple[np.ndarray, np.ndarray]:
     return np.cumsum(np.array(deltas, dtype=np.intp)), np.array(weights, dtype=np.float32)
 
 
-# A W3 block is pickle protocol 2 of (ids, weights, values).  Positional values are bytes,
+def _read_bulk_blocks(raw: bytes) -> tuple[np.ndarray, np.ndarray] | None:
+    """A whole posting list whose blocks `blocks.encode` wrote: arrays read in place; else None."""
+    pos = len(WHOOSH3_HEADER_MAGIC)
+    ids, weights, counts = [], [], []
+    while True:
+        size = int.from_bytes(raw[pos : pos + 4], "big", signed=True)
+        start, end = pos + 4, pos + 4 + abs(size)
+        at = raw.find(DATA_MAGIC, start, end)
+        got = read_block(raw, at, end) if at >= 0 else None
+        if got is None:
+            return None  # written by Whoosh (a merge, or an index from before): the general path
+        d, w = got
+        ids.append(d)
+        weights.append(w if w is not None else np.ones(len(d), dtype=np.float32))
+        counts.append(len(d))
+        if size < 0:
+            break
+        pos = end
+    c = np.cumsum(np.concatenate(ids) if len(ids) > 1 else ids[0], dtype=np.intp)
+    if len(counts) > 1:  # each block's first id is absolute, not a delta
+        ends = np.cumsum(counts)
+        base = np.zeros(len(counts), dtype=np.intp)
+        base[1:] = c[ends[:-1] - 1]
+        c -= np.repeat(base, counts)
+    w = np.concatenate(weights) if len(weights) > 1 else weights[0]
+    return c, w.astype(np.float32, copy=False)
+
+
+# Blocks Whoosh writes: a W3 block is pickle protocol 2 of (ids, weights, values).  Positional values are bytes,
 # which protocol 2 writes as calls to _codecs.encode: unpickling them was three quarters of
 # the cost of reading a posting list, and scoring never needs them.  So the pickle is cut
 # where the values begin and closed with (None, TUPLE3, STOP).

@@ -2,23 +2,25 @@
 
 This is all of indexing's per-token work, and it runs in worker processes.
 A chunk of documents comes back already inverted and encoded: for each
-(field, term), Whoosh's posting blocks, so the writer process only writes
-bytes.
+field, Whoosh's posting blocks of every term (`blocks.encode`), so the
+writer process only writes bytes.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from .analysis import index_terms, postings, syllable_terms
-from .bulkwriter import encode_postings
+import numpy as np
+
+from . import blocks
+from .analysis import index_terms, syllable_terms
 from .normalize import fold_list, normalize
 from .schema import INVERTED_FIELDS, build_schema
 from .sources import Document
 
 _fields = None
 
-#: (fieldname, term bytes) -> (stats, [W3 block bytes]), see `bulkwriter.encode_postings`
+#: fieldname -> that field's encoded postings for the chunk
 Inverted = dict
 
 
@@ -53,26 +55,16 @@ def term_streams(title: str, body: str) -> dict[str, list[str]]:
 def prepare_chunk(items: list[tuple[Document, str]], base: int) -> tuple[list[dict], Inverted]:
     """Light fields of each document and the chunk's postings, encoded; docnums start at `base`."""
     fields = _schema_fields()
-    by_field: dict[str, dict[str, list]] = {n: {} for n in fields}
+    streams: dict[str, list[list[str]]] = {n: [] for n in fields}
     docs = []
     now = datetime.now(timezone.utc).replace(tzinfo=None)
-    for i, (doc, content_hash) in enumerate(items):
-        docnum = base + i
+    for doc, content_hash in items:
         title = normalize(doc.title)
         body = normalize(doc.body)
         lengths = {}
         for fname, terms in term_streams(title, body).items():
-            n = len(terms)
-            lengths[fname] = n
-            if not n:
-                continue
-            inv = by_field[fname]
-            for term, _freq, weight, vbytes in postings(fields[fname], terms):
-                e = inv.get(term)
-                if e is None:
-                    inv[term] = [(docnum, weight, vbytes, n)]
-                else:
-                    e.append((docnum, weight, vbytes, n))
+            streams[fname].append(terms)
+            lengths[fname] = len(terms)
         d = {
             "id": doc.id,
             "path": doc.path or "",
@@ -87,8 +79,9 @@ def prepare_chunk(items: list[tuple[Document, str]], base: int) -> tuple[list[di
             d["date"] = doc.date
         docs.append(d)
     out: Inverted = {}
-    for fname, inv in by_field.items():
-        size = fields[fname].format.fixed_value_size()
-        for term, e in inv.items():
-            out[(fname, term.encode("utf-8"))] = encode_postings(e, size)
+    for fname, field in fields.items():
+        s = streams[fname]
+        lengths = np.fromiter(map(len, s), dtype=np.int64, count=len(s))
+        fmt = field.format
+        out[fname] = blocks.encode(blocks.invert(s), base, lengths, fmt.fixed_value_size(), fmt.field_boost)
     return docs, out
