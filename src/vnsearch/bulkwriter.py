@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from itertools import groupby
 
-from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3TermInfo
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3Codec, W3TermInfo
 from whoosh.system import pack_int, pack_ushort
 from whoosh.writing import SegmentWriter
 
@@ -39,6 +39,9 @@ class BulkWriter(SegmentWriter):
         # Whoosh's SegmentWriter ignores a `merge` argument (its __init__ resets it to True),
         # and a merge would pour old segments' postings into the pool this writer bypasses.
         self.merge = False
+        # The small fields (id, path, source, date) still go through Whoosh's postings writer,
+        # which zlib-compresses even a one-posting block (a ~50 µs call per document and field).
+        self.fieldwriter._codec = W3Codec(compression=0)
         self._inverted: dict[tuple[str, bytes], list] = {}
         self._bulk_fields = frozenset(INVERTED_FIELDS)
 
@@ -123,28 +126,40 @@ class BulkWriter(SegmentWriter):
     def _write_field(self, fname: str) -> None:
         fw = self.fieldwriter
         fw.start_field(fname, self.schema[fname])
-        postfile = fw._postfile
-        write, tell = postfile.write, postfile.tell
+        write = fw._postfile.write
         tindex_add = fw._tindex.add
         fieldid = pack_ushort(fw._fieldid)
         keys = sorted(k for k in self._inverted if k[0] == fname)
+        pos = fw._postfile.tell()
+        pieces: list = []  # written in batches: a write call per piece cost more than the copy
+        add = pieces.append
         for key in keys:
             parts = self._inverted.pop(key)
             stats = None
             for (fb, _mv), i in parts:
                 stats = fb.stats[i] if stats is None else merge_stats(stats, fb.stats[i])
-            start = tell()
-            write(WHOOSH3_HEADER_MAGIC)
+            start = pos
+            add(WHOOSH3_HEADER_MAGIC)
+            pos += len(WHOOSH3_HEADER_MAGIC)
             for (fb, mv), i in parts[:-1]:
-                write(mv[fb.starts[i] : fb.starts[i + 1]])
+                a, b = fb.starts[i], fb.starts[i + 1]
+                add(mv[a:b])
+                pos += b - a
             # the term's very last block says so with a negative length
             (fb, mv), i = parts[-1]
-            last = fb.lasts[i]
-            write(mv[fb.starts[i] : last])
-            write(pack_int(-int.from_bytes(mv[last : last + 4], "big")))
-            write(mv[last + 4 : fb.starts[i + 1]])
+            a, last, b = fb.starts[i], fb.lasts[i], fb.starts[i + 1]
+            add(mv[a:last])
+            add(pack_int(-int.from_bytes(mv[last : last + 4], "big")))
+            add(mv[last + 4 : b])
+            pos += b - a
             ti = W3TermInfo()
             (ti._weight, ti._df, ti._minlength, ti._maxlength, ti._maxweight, ti._minid, ti._maxid) = stats
-            ti.set_extent(start, tell() - start)
+            ti.set_extent(start, pos - start)
             tindex_add(fieldid + key[1], ti.to_bytes())
+            if len(pieces) > 8192:
+                write(b"".join(pieces))
+                pieces.clear()
+        write(b"".join(pieces))
+        if fw._postfile.tell() != pos:
+            raise RuntimeError(f"postings of {fname} ended at {fw._postfile.tell()}, expected {pos}")
         fw.finish_field()

@@ -102,7 +102,8 @@ def _read_bulk_blocks(raw: bytes) -> tuple[np.ndarray, np.ndarray] | None:
         base = np.zeros(len(counts), dtype=np.intp)
         base[1:] = c[ends[:-1] - 1]
         c -= np.repeat(base, counts)
-    w = np.concatenate(weights) if len(weights) > 1 else weights[0]
+    # a copy: a view would keep the whole posting list (positions too) alive in the cache
+    w = np.concatenate(weights) if len(weights) > 1 else np.array(weights[0], dtype=np.float32)
     return c, w.astype(np.float32, copy=False)
 
 
