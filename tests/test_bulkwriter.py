@@ -4,6 +4,7 @@ import pytest
 from whoosh import index as whoosh_index
 from whoosh.writing import SegmentWriter
 
+from vnsearch.blocks import BLOCK_LIMIT
 from vnsearch.bulkwriter import BulkWriter
 from vnsearch.normalize import normalize
 from vnsearch.prepare import document_text, prepare_chunk
@@ -102,3 +103,25 @@ def test_bulk_commit_never_merges_small_segments(tmp_path):
     assert len(ix._segments()) == 12
     with ix.searcher() as s:
         assert s.doc_count() == 12
+
+
+@pytest.mark.parametrize("writer", ["whoosh", "bulk"])
+def test_scorer_arrays_read_either_writers_blocks(tmp_path, writer):
+    """Bulk blocks are read in place, Whoosh's (merges, older indexes) by unpickling: same arrays."""
+    from vnsearch.postings import read_matcher
+
+    docs = _docs()
+    ix = _whoosh_written(tmp_path / "ix", docs) if writer == "whoosh" else _bulk_written(tmp_path / "ix", docs, 97)
+    with ix.reader() as r:
+        checked = 0
+        for f in ("words", "syllables", "folded", "title"):
+            for t in r.lexicon(f):
+                ids, weights = read_matcher(r.postings(f, t))
+                m = r.postings(f, t)
+                want = []
+                while m.is_active():
+                    want.append((m.id(), m.weight()))
+                    m.next()
+                assert list(zip(ids.tolist(), weights.tolist())) == want
+                checked += len(want) > BLOCK_LIMIT
+        assert checked >= 4  # some lists span several blocks

@@ -79,6 +79,12 @@ def test_date_range(news_index):
     assert ids(news_index.search("date:2023-07")) == ["000_57dfbb89b4543d5f.txt"]
 
 
+@pytest.mark.parametrize("query", ["date:abc Pleiku", "date:[2023 TO abc]", "date:[abc TO 2023]"])
+def test_bad_dates_are_errors_not_empty_results(news_index, query):
+    with pytest.raises(QueryError, match="not a date"):
+        news_index.search(query)
+
+
 def test_no_hits_gets_suggestion(news_index):
     res = news_index.search("Pleikuu")
     assert res.total == 0

@@ -88,3 +88,13 @@ def test_quoted_raw_values_keep_their_spaces():
         segment_query('id:"a b')
     with pytest.raises(QueryError, match="needs a value"):
         segment_query('id:""')
+
+
+@pytest.mark.parametrize("query", ["title:", "hà nội title:  ", "(date:)"])
+def test_field_with_nothing_after_it_is_an_error(query):
+    with pytest.raises(QueryError, match="needs a value"):
+        segment_query(query)
+
+
+def test_field_name_then_space_stays_text():
+    assert segment_query("title: abc") == "title abc"  # a colon in running text is not a filter

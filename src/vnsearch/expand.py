@@ -217,17 +217,23 @@ class Expander:
     def date(self, text: str, boost: float) -> Q.Query:
         field = self.schema["date"]
         try:
-            return field.parse_query("date", text, boost=boost)
+            q = field.parse_query("date", text, boost=boost)
         except Exception:
-            raise QueryError(f"'{text}' is not a date (use YYYY, YYYY-MM or YYYY-MM-DD)", text, 0) from None
+            q = Q.NullQuery
+        if isinstance(q, type(Q.NullQuery)):  # Whoosh answers an unparsable date with a query that matches nothing
+            raise QueryError(f"'{text}' is not a date (use YYYY, YYYY-MM or YYYY-MM-DD)", text, 0)
+        return q
 
     def range(self, q: Q.TermRange) -> Q.Query:
         f = q.fieldname
         if f == "date":
             field = self.schema["date"]
             try:
-                return field.parse_range("date", q.start, q.end, q.startexcl, q.endexcl, boost=q.boost)
+                r = field.parse_range("date", q.start, q.end, q.startexcl, q.endexcl, boost=q.boost)
             except Exception:
-                raise QueryError(f"'{q.start} TO {q.end}' is not a date range", f"{q.start} TO {q.end}", 0) from None
+                r = Q.NullQuery
+            if isinstance(r, type(Q.NullQuery)):
+                raise QueryError(f"'{q.start} TO {q.end}' is not a date range", f"{q.start} TO {q.end}", 0)
+            return r
         target = {"title": "title", DEFAULT_FIELD: "syllables", "body": "syllables"}.get(f, f)
         return Q.TermRange(target, q.start, q.end, q.startexcl, q.endexcl, boost=q.boost)

@@ -42,6 +42,8 @@ OPERATORS = ("AND", "OR", "NOT", "ANDNOT")
 _BINARY = ("AND", "OR", "ANDNOT")
 _OPERATOR = re.compile(r"(AND|OR|NOT|ANDNOT)(?=[\s(\"]|$)")
 _FIELD = re.compile(r"([A-Za-z_][A-Za-z0-9_]*):(?=[^\s])")
+# a field name with nothing after it but the end of the query or of a group ("title:", "(date: )")
+_FIELD_NO_VALUE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*):\s*(?:$|\))")
 _WORD = re.compile(r"[^\s()\[\]{}\"^~]+")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _PLAIN_TERM = re.compile(r"^\w+$")
@@ -172,6 +174,8 @@ class _Rewriter:
                 i = m.end()
                 if m.group(1) in self.raw_fields:
                     i = self.raw_value(i)
+            elif at_start and (m := _FIELD_NO_VALUE.match(q, i)) and m.group(1) in self.fields:
+                raise QueryError(f"field '{m.group(1)}' needs a value", q, i)
             elif at_start and (m := _WORD.match(q, i)) and _is_wildcard(m.group()):
                 self.flush()
                 self.emit(_literal_wildcard(m.group()))
