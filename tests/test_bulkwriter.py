@@ -98,7 +98,7 @@ def test_bulk_commit_never_merges_small_segments(tmp_path):
     docs = _docs()[:12]
     for i, d in enumerate(docs):  # twelve one-document segments: MERGE_SMALL would merge them
         w = BulkWriter(ix)
-        w.add_chunk(*prepare_chunk([(d, "x")], i))
+        w.add_chunk(*prepare_chunk([(d, "x")], 0))
         w.commit()
     assert len(ix._segments()) == 12
     with ix.searcher() as s:
@@ -125,3 +125,35 @@ def test_scorer_arrays_read_either_writers_blocks(tmp_path, writer):
                 assert list(zip(ids.tolist(), weights.tolist())) == want
                 checked += len(want) > BLOCK_LIMIT
         assert checked >= 4  # some lists span several blocks
+
+
+def test_whoosh_merges_bulk_segments(tmp_path):
+    """Whoosh's own merge (small segments piling up, or optimize) reads the bulk blocks and rewrites them."""
+    docs = _docs()
+    items = [(d, "x") for d in docs]
+    want = _whoosh_written(tmp_path / "whoosh", docs[:60])
+    for start in range(60, len(items), 60):  # same segments as below, each written by Whoosh
+        w = SegmentWriter(want)
+        for d in docs[start : start + 60]:
+            title, body = normalize(d.title), normalize(d.body)
+            text = document_text(title, body)
+            w.add_document(id=d.id, path="", source="", title=title, title_folded=title, body=body,
+                           words=text, syllables=text, folded=text, hash=b"x")
+        w.commit(merge=False)
+    path = tmp_path / "bulk"
+    path.mkdir()
+    ix = whoosh_index.create_in(str(path), build_schema())
+    for start in range(0, len(items), 60):
+        w = BulkWriter(ix)
+        with pytest.raises(ValueError, match="postings name documents"):  # numbered for another segment
+            w.add_chunk(*prepare_chunk(items[start : start + 60], 1))
+        w.add_chunk(*prepare_chunk(items[start : start + 60], 0))
+        w.commit()
+    assert len(ix._segments()) == len(want._segments()) == 6
+    for index in (ix, want):  # merged lengths are Whoosh's one-byte approximations either way
+        index.writer().commit(optimize=True)
+        assert len(index._segments()) == 1
+    got, want = _dump(ix), _dump(want)
+    assert got.keys() == want.keys()
+    for k in want:
+        assert got[k] == want[k], k

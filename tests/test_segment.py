@@ -45,7 +45,8 @@ def _surface_ok(text, tokens):
     """Each word's span holds exactly its syllables, separated by nothing but white space.
 
     (pyvi writes ``_`` between the syllables it joins, whether or not the
-    text had a space there, e.g. a letter followed by a control character.)
+    text had a space there, e.g. a letter followed by a control character;
+    it may even join a line break to the next syllable: "\\ne\\n" -> "\\n_e \\n".)
     """
     for t in tokens:
         assert 0 <= t.start <= t.end <= len(text)
@@ -53,8 +54,9 @@ def _surface_ok(text, tokens):
         if t.text == "\n":  # pyvi keeps line breaks as tokens
             assert surface == "\n"
             continue
-        assert re.sub(r"\s+", "", surface).replace("_", "") == t.text.replace("_", "")
-        assert not surface[:1].isspace() and not surface[-1:].isspace()
+        word = t.text.replace("_", "")
+        assert re.sub(r"\s+", "", surface).replace("_", "") == re.sub(r"\s+", "", word)
+        assert surface[:1].isspace() == word[:1].isspace() and surface[-1:].isspace() == word[-1:].isspace()
 
 
 @given(st.text(max_size=300))
@@ -64,6 +66,12 @@ def test_offsets_slice_back_to_surface(x):
     _surface_ok(text, segment(text))
     toks, starts, ends = syllable_spans(text)
     assert all(text[s:e] == t for t, s, e in zip(toks, starts, ends))
+
+
+def test_line_break_joined_like_pyvi(pyvi_tokenize):
+    text = "\ne\n"  # found by hypothesis
+    assert tokenize(text) == pyvi_tokenize(text) == "\n_e \n"
+    _surface_ok(text, segment(text))
 
 
 def test_large_and_odd_inputs():

@@ -53,10 +53,13 @@ class BulkWriter(SegmentWriter):
 
     def add_chunk(self, docs: list[dict], inverted: dict[str, FieldBlocks], replace: list[bool] | None = None) -> None:
         """Add a prepared chunk; its document numbers must start at this writer's next docnum."""
-        if docs:
-            first = min((fb.stats[0][5] for fb in inverted.values() if fb.stats), default=self.docnum)
-            if first < self.docnum:
-                raise ValueError(f"chunk numbered from {first}, writer is at {self.docnum}")
+        stats = [fb.stats for fb in inverted.values() if fb.stats]
+        if stats:
+            first = min(s[5] for st in stats for s in st)
+            last = max(s[6] for st in stats for s in st)
+            if first < self.docnum or last >= self.docnum + len(docs):
+                raise ValueError(f"chunk's postings name documents {first}..{last}, "
+                                 f"its documents are {self.docnum}..{self.docnum + len(docs) - 1}")
         for i, d in enumerate(docs):
             if replace and replace[i]:
                 self.delete_by_term("id", d["id"])
