@@ -336,3 +336,21 @@ def test_query_fuzz_results_or_query_error(fuzz_index, q):
         assert 0 <= e.position <= len(q)
         return
     assert res.total >= len(res.hits)
+
+
+def test_check_reads_inside_posting_blocks(tmp_path):
+    """A block whose bytes are damaged (not just a short file) is reported by check, not skipped."""
+    from vnsearch.blocks import DATA_MAGIC
+
+    path = tmp_path / "ix"
+    ix = Index.open(path, create=True)
+    ix.add([Document(f"d{i}", f"Tin {i}", VI + f" số {i}") for i in range(50)])
+    ix.close()
+    assert not Index.open(path).check()
+    seg = next(p for p in path.iterdir() if p.suffix == ".seg")
+    data = bytearray(seg.read_bytes())
+    at = data.rfind(DATA_MAGIC) + len(DATA_MAGIC)
+    data[at : at + 4] = b"\xff\xff\x00\x00"  # the last block's id array claims 16 KB
+    seg.write_bytes(bytes(data))
+    problems = Index.open(path).check()
+    assert problems and "Traceback" not in problems[0]

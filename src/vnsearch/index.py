@@ -34,7 +34,7 @@ from .indexing import Indexer, IndexReport, Progress
 from .analysis import analyze
 from .normalize import fold_word, has_diacritics
 from .query import plain_text
-from .postings import IndexView, PostingCache
+from .postings import IndexView, PostingCache, read_all
 from .schema import INVERTED_FIELDS
 from .scorer import Scorer
 from .sources import Document, FieldMap, Source, open_source
@@ -374,14 +374,16 @@ class Index:
             with self._ix.reader() as r:
                 for _ in r.all_terms():  # the whole term dictionary
                     pass
-                for field in INVERTED_FIELDS:  # and every posting of the big fields
-                    for term, _info in r.iter_field(field):
-                        m = r.postings(field, term)
-                        while m.is_active():
-                            m.next()
+                for seg, _offset in r.leaf_readers():  # and every posting of the big fields, block by block
+                    for field in INVERTED_FIELDS:
+                        for term, info in seg.iter_field(field):
+                            n = read_all(seg.postings(field, term))
+                            if n != info.doc_frequency():
+                                problems.append(f"{field}:{term.decode(errors='replace')} has {n} postings, "
+                                                f"its term info says {info.doc_frequency()}")
                 for d in r.all_doc_ids():
                     r.stored_fields(d)
-        except _DAMAGE as e:
+        except (*_DAMAGE, ValueError) as e:
             problems.append(f"{type(e).__name__}: {e}")
         return problems
 

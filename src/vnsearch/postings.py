@@ -50,6 +50,30 @@ def read_matcher(m) -> tuple[np.ndarray, np.ndarray]:
     return np.array(ids, dtype=np.intp), np.array(weights, dtype=np.float32)
 
 
+def read_all(m) -> int:
+    """Load every block of a posting list whole (ids, weights and values), as a check; the posting count."""
+    if isinstance(m, FilterMatcher):
+        m = m.child
+    if not isinstance(m, W3LeafMatcher):
+        n = 0
+        while m.is_active():
+            m.value()
+            m.next()
+            n += 1
+        return n
+    n = 0
+    while True:
+        m._read_ids()
+        m._read_weights()
+        m._read_values()
+        if not len(m._ids) == len(m._weights) == len(m._values) == m._blocklength:
+            raise ValueError(f"posting block at {m._dataoffset} holds {len(m._ids)} ids, says {m._blocklength}")
+        n += m._blocklength
+        if m._lastblock:
+            return n
+        m._goto(m._nextoffset)
+
+
 def _read_w3(m: W3LeafMatcher) -> tuple[np.ndarray, np.ndarray]:
     length = m._length
     if isinstance(length, tuple):  # W3TermInfo.from_bytes stores unpack_int's 1-tuple
