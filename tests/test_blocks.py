@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vnsearch.blocks import BLOCK_LIMIT, FieldBlocks, encode, invert, read_block
+from vnsearch.blocks import FieldBlocks, encode, invert, read_block
 from vnsearch.normalize import normalize
 from vnsearch.postings import _read_bulk_blocks
 from vnsearch.prepare import document_text, term_streams
@@ -82,12 +82,12 @@ streams_st = st.lists(st.lists(st.sampled_from("abcdefgh"), max_size=40), min_si
 
 
 @settings(max_examples=60, deadline=None)
-@given(streams=streams_st, base=st.integers(0, 10**6))
-def test_blocks_round_trip(streams, base):
+@given(streams=streams_st, base=st.integers(0, 10**6), limit=st.sampled_from([1, 7, 128, 1024]))
+def test_blocks_round_trip(streams, base, limit):
     """Any chunk: every term's postings, block stats and term stats come back; read_block agrees with pickle."""
     fmt = build_schema()["syllables"].format
     lengths = np.array([len(s) for s in streams], dtype=np.int64)
-    fb = encode(invert(streams), base, lengths, None)
+    fb = encode(invert(streams), base, lengths, None, block_limit=limit)
     want = _naive(streams, base)
     got = _decoded(fb, fmt)
     assert {t.decode(): [(d, w, v) for d, w, v in p] for t, p in got.items()} == {
@@ -100,7 +100,7 @@ def test_blocks_round_trip(streams, base):
         docl = [lengths[d - base] for d, _, _ in posts]
         assert (minl, maxl) == (min(docl), max(docl))
         frames = _frames(fb, i)
-        assert [info[0] for info, _, _ in frames][:-1] == [BLOCK_LIMIT] * (len(frames) - 1)
+        assert [info[0] for info, _, _ in frames][:-1] == [limit] * (len(frames) - 1)
         for _info, (ids, weights, _), raw in frames:
             rids, rweights = read_block(raw, 0, len(raw))
             assert rids.tolist() == list(ids)

@@ -32,7 +32,10 @@ from typing import NamedTuple
 import numpy as np
 from whoosh.util.numeric import length_to_byte
 
-BLOCK_LIMIT = 128
+# Whoosh writes 128 postings a block; its readers take any count.  A block costs a
+# few µs of Python to read whatever its size, and a chunk holds at most 1,000
+# documents, so each term gets one block per chunk.
+BLOCK_LIMIT = 1024
 
 _u32 = Struct("<I")
 _i32_be = Struct("!i")
@@ -145,7 +148,8 @@ def _bytes_item(b: bytes) -> bytes:
     return (b"C" + bytes([len(b)]) if len(b) < 256 else b"B" + _u32.pack(len(b))) + b
 
 
-def encode(inv: Inverted, base: int, doc_lengths: np.ndarray, fixed_size: int | None, boost: float = 1.0) -> FieldBlocks:
+def encode(inv: Inverted, base: int, doc_lengths: np.ndarray, fixed_size: int | None, boost: float = 1.0,
+           block_limit: int = BLOCK_LIMIT) -> FieldBlocks:
     """W3 blocks of each term of an inverted field; document i of the chunk is docnum base + i.
 
     `fixed_size` is the field format's fixed value size: None for
@@ -163,7 +167,7 @@ def encode(inv: Inverted, base: int, doc_lengths: np.ndarray, fixed_size: int | 
     tfirst = np.flatnonzero(tnew)
     df = np.diff(tfirst, append=P)
     rank = np.arange(P) - np.repeat(tfirst, df)
-    bnew = rank % BLOCK_LIMIT == 0
+    bnew = rank % block_limit == 0
     bfirst = np.flatnonzero(bnew)
     bcount = np.diff(bfirst, append=P)
     blast = bfirst + bcount - 1
