@@ -19,6 +19,7 @@ from pathlib import Path
 from whoosh import index as whoosh_index
 
 from .errors import IndexCorruptError, IndexLockedError, IndexNotFoundError, IndexVersionError
+from .mapped import MappedStorage
 from .schema import SCHEMA_VERSION, build_schema
 
 META = "vnsearch.json"
@@ -66,7 +67,7 @@ def create(path: Path) -> whoosh_index.Index:
     path.mkdir(parents=True, exist_ok=True)
     if (path / META).exists() or whoosh_index.exists_in(str(path), INDEX_NAME):
         raise IndexCorruptError(f"{path} already holds an index")
-    ix = whoosh_index.create_in(str(path), build_schema(), indexname=INDEX_NAME)
+    ix = MappedStorage(str(path)).create_index(build_schema(), indexname=INDEX_NAME)
     write_meta(path, {"schema_version": SCHEMA_VERSION, "created": now_iso(), "updated": None, "sources": {}})
     return ix
 
@@ -79,7 +80,7 @@ def open_existing(path: Path) -> whoosh_index.Index:
     meta = read_meta(path)
     check_version(path, meta)
     try:
-        return whoosh_index.open_dir(str(path), indexname=INDEX_NAME)
+        return MappedStorage(str(path)).open_index(INDEX_NAME)
     except whoosh_index.EmptyIndexError:
         raise IndexCorruptError(
             f"{path}: the index's table of contents is missing; rebuild with 'vnsearch index --rebuild'"
