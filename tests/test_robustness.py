@@ -354,3 +354,8 @@ def test_check_reads_inside_posting_blocks(tmp_path):
     seg.write_bytes(bytes(data))
     problems = Index.open(path).check()
     assert problems and "Traceback" not in problems[0]
+    for m in re.finditer(re.escape(DATA_MAGIC), bytes(data)):  # every block: searches read them too
+        data[m.end() : m.end() + 4] = b"\xff\xff\x00\x00"
+    seg.write_bytes(bytes(data))
+    with pytest.raises(IndexCorruptError, match="damaged"):
+        Index.open(path).search("Hà Nội")

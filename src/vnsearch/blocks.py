@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from itertools import chain
-from pickle import dumps
+from pickle import UnpicklingError, dumps
 from struct import Struct
 from typing import NamedTuple
 
@@ -242,16 +242,21 @@ def encode(inv: Inverted, base: int, doc_lengths: np.ndarray, fixed_size: int | 
 
 
 def read_block(data, offset: int, end: int):
-    """(id deltas, weights or None) of a block written here whose data starts at `offset`; else None."""
+    """(id deltas, weights or None) of a block written here whose data starts at `offset`; else None.
+
+    A block cut short raises pickle.UnpicklingError, as Whoosh's own reading of it would.
+    """
     if data[offset : offset + len(DATA_MAGIC)] != DATA_MAGIC:
         return None
     o = offset + len(DATA_MAGIC)
-    n = _u32.unpack_from(data, o)[0] // 4
+    n = _u32.unpack_from(data, o)[0] // 4 if o + 4 <= end else -1
+    if n < 0 or o + 4 + 4 * n + len(_ARRAY_TAIL) >= end:
+        raise UnpicklingError(f"posting block at {offset} ends inside its ids")
     ids = np.frombuffer(data, dtype="<u4", count=n, offset=o + 4)
     o += 4 + 4 * n + len(_ARRAY_TAIL)
     if data[o] == 0x4E:  # 'N': every weight is 1
         return ids, None
     o += len(_WEIGHTS_HEAD) + 4
     if o + 4 * n > end:
-        raise ValueError("truncated posting block")
+        raise UnpicklingError(f"posting block at {offset} ends inside its weights")
     return ids, np.frombuffer(data, dtype="<f4", count=n, offset=o)

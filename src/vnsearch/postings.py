@@ -110,7 +110,7 @@ def _read_bulk_blocks(raw: bytes) -> tuple[np.ndarray, np.ndarray] | None:
     ids, weights, counts = [], [], []
     while True:
         size = int.from_bytes(raw[pos : pos + 4], "big", signed=True)
-        start, end = pos + 4, pos + 4 + abs(size)
+        start, end = pos + 4, min(pos + 4 + abs(size), len(raw))
         at = raw.find(DATA_MAGIC, start, end)
         got = read_block(raw, at, end) if at >= 0 else None
         if got is None:
