@@ -216,24 +216,25 @@ class Expander:
 
     def date(self, text: str, boost: float) -> Q.Query:
         field = self.schema["date"]
-        try:
-            q = field.parse_query("date", text, boost=boost)
-        except Exception:
-            q = Q.NullQuery
-        if isinstance(q, type(Q.NullQuery)):  # Whoosh answers an unparsable date with a query that matches nothing
-            raise QueryError(f"'{text}' is not a date (use YYYY, YYYY-MM or YYYY-MM-DD)", text, 0)
-        return q
+        return _parsed_date(lambda: field.parse_query("date", text, boost=boost),
+                            f"'{text}' is not a date (use YYYY, YYYY-MM or YYYY-MM-DD)", text)
 
     def range(self, q: Q.TermRange) -> Q.Query:
         f = q.fieldname
         if f == "date":
-            field = self.schema["date"]
-            try:
-                r = field.parse_range("date", q.start, q.end, q.startexcl, q.endexcl, boost=q.boost)
-            except Exception:
-                r = Q.NullQuery
-            if isinstance(r, type(Q.NullQuery)):
-                raise QueryError(f"'{q.start} TO {q.end}' is not a date range", f"{q.start} TO {q.end}", 0)
-            return r
+            field, span = self.schema["date"], f"{q.start} TO {q.end}"
+            return _parsed_date(lambda: field.parse_range("date", q.start, q.end, q.startexcl, q.endexcl, boost=q.boost),
+                                f"'{span}' is not a date range", span)
         target = {"title": "title", DEFAULT_FIELD: "syllables", "body": "syllables"}.get(f, f)
         return Q.TermRange(target, q.start, q.end, q.startexcl, q.endexcl, boost=q.boost)
+
+
+def _parsed_date(parse, message: str, text: str) -> Q.Query:
+    """A DATETIME field's query, or QueryError: Whoosh answers an unparsable date with a query matching nothing."""
+    try:
+        q = parse()
+    except Exception:
+        q = Q.NullQuery
+    if isinstance(q, type(Q.NullQuery)):
+        raise QueryError(message, text, 0)
+    return q

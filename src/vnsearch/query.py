@@ -41,9 +41,8 @@ __all__ = ["QueryError", "segment_query", "OPERATORS"]
 OPERATORS = ("AND", "OR", "NOT", "ANDNOT")
 _BINARY = ("AND", "OR", "ANDNOT")
 _OPERATOR = re.compile(r"(AND|OR|NOT|ANDNOT)(?=[\s(\"]|$)")
-_FIELD = re.compile(r"([A-Za-z_][A-Za-z0-9_]*):(?=[^\s])")
-# a field name with nothing after it but the end of the query or of a group ("title:", "(date: )")
-_FIELD_NO_VALUE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*):\s*(?:$|\))")
+# a field prefix: a value follows at once, or nothing does ("title:" at the end: an error, not text)
+_FIELD = re.compile(r"([A-Za-z_][A-Za-z0-9_]*):(?=[^\s]|\s*$)")
 _WORD = re.compile(r"[^\s()\[\]{}\"^~]+")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _PLAIN_TERM = re.compile(r"^\w+$")
@@ -136,6 +135,8 @@ class _Rewriter:
                 self.flush()
                 if not self.depth:
                     raise QueryError("unmatched ')'", q, i)
+                if self.prefix:
+                    raise QueryError(f"field '{self.prefix[:-1]}' needs a value", q, self.prefix_pos)
                 if self.last_operator:
                     op, pos = self.last_operator
                     raise QueryError(f"{op} has nothing after it", q, pos)
@@ -174,8 +175,6 @@ class _Rewriter:
                 i = m.end()
                 if m.group(1) in self.raw_fields:
                     i = self.raw_value(i)
-            elif at_start and (m := _FIELD_NO_VALUE.match(q, i)) and m.group(1) in self.fields:
-                raise QueryError(f"field '{m.group(1)}' needs a value", q, i)
             elif at_start and (m := _WORD.match(q, i)) and _is_wildcard(m.group()):
                 self.flush()
                 self.emit(_literal_wildcard(m.group()))
@@ -228,6 +227,8 @@ class _Rewriter:
     def raw_value(self, i: int) -> int:
         """The verbatim value of a non-text field (date:2023-07, id:abc), or its range."""
         q = self.q
+        if i >= len(q) or q[i].isspace():
+            raise QueryError(f"field '{self.prefix[:-1]}' needs a value", q, self.prefix_pos)
         if q[i] in "[{":
             return self.range(i)
         if q[i] == '"':  # a quoted value keeps its spaces: path:"ghi chú/a b.txt"
