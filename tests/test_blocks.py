@@ -90,6 +90,8 @@ def test_blocks_round_trip(streams, base, limit):
     fb = encode(invert(streams), base, lengths, None, block_limit=limit)
     want = _naive(streams, base)
     got = _decoded(fb, fmt)
+    named = [d for posts in want.values() for d, _, _ in posts]
+    assert not named or fb.docnums == (min(named), max(named))
     assert {t.decode(): [(d, w, v) for d, w, v in p] for t, p in got.items()} == {
         t: [(d, w, p) for d, w, p in posts] for t, posts in want.items()}
     for i, term in enumerate(fb.terms):

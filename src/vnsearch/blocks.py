@@ -72,6 +72,7 @@ class FieldBlocks(NamedTuple):
     blob: bytes
     starts: list[int]  # len(terms) + 1 offsets
     lasts: list[int]  # offset of each term's last block length (negated by the writer for the last chunk)
+    docnums: tuple[int, int]  # lowest and highest document number the postings name
 
 
 def invert(streams: list[list[str]]) -> Inverted:
@@ -157,7 +158,7 @@ def encode(inv: Inverted, base: int, doc_lengths: np.ndarray, fixed_size: int | 
     """
     P = len(inv.term)
     if not P:
-        return FieldBlocks([], [], b"", [0], [])
+        return FieldBlocks([], [], b"", [0], [], (base, base - 1))
     freq = inv.freq
     ids = inv.doc + base
     lengths = doc_lengths[inv.doc]
@@ -172,8 +173,7 @@ def encode(inv: Inverted, base: int, doc_lengths: np.ndarray, fixed_size: int | 
     bcount = np.diff(bfirst, append=P)
     blast = bfirst + bcount - 1
 
-    deltas = np.empty(P, dtype=np.int64)
-    deltas[0] = ids[0]
+    deltas = np.empty(P, dtype=np.int64)  # [0] is a block start, set below
     np.subtract(ids[1:], ids[:-1], out=deltas[1:])
     deltas[bnew] = ids[bnew]
     ids_raw = deltas.astype("<u4").tobytes()
@@ -238,7 +238,7 @@ def encode(inv: Inverted, base: int, doc_lengths: np.ndarray, fixed_size: int | 
         np.maximum.reduceat(weights, tfirst).tolist(), ids[tfirst].tolist(), ids[tlast].tolist(),
     ))
     terms = [inv.terms[i].encode("utf-8") for i in inv.term[tfirst].tolist()]
-    return FieldBlocks(terms, stats, b"".join(pieces), starts, lasts)
+    return FieldBlocks(terms, stats, b"".join(pieces), starts, lasts, (int(ids.min()), int(ids.max())))
 
 
 def read_block(data, offset: int, end: int):

@@ -8,8 +8,9 @@ postings straight into W3 blocks (`blocks.encode`); the writer process
 (`BulkWriter`) only writes those bytes and the term index, and keeps
 Whoosh's own code for stored fields, columns and small fields.
 
-Blocks from different chunks are written one after another, so a block may
-hold fewer than 128 postings; W3 readers read each block's own count.  This
+Blocks from different chunks are written one after another, each with its
+own count (up to `blocks.BLOCK_LIMIT`, not Whoosh's 128); W3 readers read
+each block's own count.  This
 relies on whoosh-reloaded 2.7's W3 codec (pinned in pyproject.toml);
 tests/test_bulkwriter.py checks that an index written this way reads back
 exactly like one written by Whoosh's own writer.
@@ -53,10 +54,9 @@ class BulkWriter(SegmentWriter):
 
     def add_chunk(self, docs: list[dict], inverted: dict[str, FieldBlocks], replace: list[bool] | None = None) -> None:
         """Add a prepared chunk; its document numbers must start at this writer's next docnum."""
-        stats = [fb.stats for fb in inverted.values() if fb.stats]
-        if stats:
-            first = min(s[5] for st in stats for s in st)
-            last = max(s[6] for st in stats for s in st)
+        named = [fb.docnums for fb in inverted.values() if fb.terms]
+        if named:
+            first, last = min(a for a, _ in named), max(b for _, b in named)
             if first < self.docnum or last >= self.docnum + len(docs):
                 raise ValueError(f"chunk's postings name documents {first}..{last}, "
                                  f"its documents are {self.docnum}..{self.docnum + len(docs) - 1}")

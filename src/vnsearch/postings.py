@@ -75,12 +75,13 @@ def read_all(m) -> int:
 
 
 def _read_w3(m: W3LeafMatcher) -> tuple[np.ndarray, np.ndarray]:
-    length = m._length
-    if isinstance(length, tuple):  # W3TermInfo.from_bytes stores unpack_int's 1-tuple
-        length = length[0]
-    fast = _read_bulk_blocks(m._postfile.get(m._startoffset, length))
-    if fast is not None:
-        return fast
+    if m._postfile.get(m._dataoffset, len(DATA_MAGIC)) == DATA_MAGIC:  # the first block says who wrote them
+        length = m._length
+        if isinstance(length, tuple):  # W3TermInfo.from_bytes stores unpack_int's 1-tuple
+            length = length[0]
+        fast = _read_bulk_blocks(m._postfile.get(m._startoffset, length))
+        if fast is not None:
+            return fast
     deltas: list[int] = []
     weights: list[float] = []
     prev = 0
@@ -130,13 +131,14 @@ def _read_bulk_blocks(raw: bytes) -> tuple[np.ndarray, np.ndarray] | None:
         c -= np.repeat(base, counts)
     # a copy: a view would keep the whole posting list (positions too) alive in the cache
     w = np.concatenate(weights) if len(weights) > 1 else np.array(weights[0], dtype=np.float32)
-    return c, w.astype(np.float32, copy=False)
+    return c, w
 
 
-# Blocks Whoosh writes: a W3 block is pickle protocol 2 of (ids, weights, values).  Positional values are bytes,
-# which protocol 2 writes as calls to _codecs.encode: unpickling them was three quarters of
-# the cost of reading a posting list, and scoring never needs them.  So the pickle is cut
-# where the values begin and closed with (None, TUPLE3, STOP).
+# Blocks Whoosh writes: a W3 block is pickle protocol 2 of (ids, weights, values).
+# Positional values are bytes, which protocol 2 writes as calls to _codecs.encode:
+# unpickling them was three quarters of the cost of reading a posting list, and scoring
+# never needs them.  So the pickle is cut where the values begin and closed with
+# (None, TUPLE3, STOP).
 _VALUE_STARTS = (b"c_codecs\nencode\n", b"c__builtin__\nbytes\n")
 _CLOSE = b"N\x87."
 

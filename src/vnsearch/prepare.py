@@ -81,7 +81,7 @@ def prepare_chunk(items: list[tuple[Document, str]], base: int) -> tuple[list[di
     out: Inverted = {}
     for fname, field in fields.items():
         s = streams[fname]
-        lengths = np.fromiter(map(len, s), dtype=np.int64, count=len(s))
+        doc_lengths = np.fromiter(map(len, s), dtype=np.int64, count=len(s))
         fmt = field.format
-        out[fname] = blocks.encode(blocks.invert(s), base, lengths, fmt.fixed_value_size(), fmt.field_boost)
+        out[fname] = blocks.encode(blocks.invert(s), base, doc_lengths, fmt.fixed_value_size(), fmt.field_boost)
     return docs, out
