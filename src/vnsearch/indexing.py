@@ -9,8 +9,10 @@ picks up where it stopped (committed documents hash as unchanged).
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -67,9 +69,26 @@ class Progress:
     report: IndexReport
 
 
-def _ignore_sigint() -> None:
+def _worker_init() -> None:
+    """Set up a worker: ignore Ctrl-C, and never outlive the indexing run that started it."""
     # Ctrl-C goes to the whole process group; only the parent decides what to do with it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        # The parent's sentinel becomes ready when it dies, on every platform (SIGKILL and the
+        # OOM killer included): end at once rather than keep computing for nobody.
+        threading.Thread(target=_exit_with, args=(parent,), daemon=True, name="vnsearch-parent-watch").start()
+
+
+def _exit_with(parent) -> None:
+    parent.join()
+    os._exit(3)
+
+
+def worker_pool(jobs: int) -> ProcessPoolExecutor:
+    """Worker processes started fresh ("spawn"), so they inherit no file descriptor (the
+    write lock included) and start the same way on every platform."""
+    return ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init)
 
 
 def _size(doc: Document) -> int:
@@ -179,7 +198,7 @@ class Indexer:
 
     def _run_parallel(self, batches) -> None:
         # Workers prepare batch N+1 while this process writes batch N.
-        with ProcessPoolExecutor(self.jobs, initializer=_ignore_sigint) as pool:
+        with worker_pool(self.jobs) as pool:
             try:
                 inflight = None
                 for batch in batches:

@@ -2,20 +2,20 @@
 
 Whoosh keeps the postings; vnsearch keeps ``vnsearch.json`` beside them
 (schema version, sources, last update), written atomically.  One indexing
-run at a time holds ``vnsearch-write.lock`` (an flock, released by the
-kernel even on SIGKILL); searches never take it.
+run at a time holds ``vnsearch-write.lock`` (released by the operating
+system even on SIGKILL); searches never take it.
 """
 
 from __future__ import annotations
 
 import errno
-import fcntl
 import json
 import os
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from filelock import FileLock, Timeout
 from whoosh import index as whoosh_index
 
 from .errors import IndexCorruptError, IndexLockedError, IndexNotFoundError, IndexVersionError
@@ -24,6 +24,7 @@ from .schema import SCHEMA_VERSION, build_schema
 
 META = "vnsearch.json"
 LOCK = "vnsearch-write.lock"
+LOCK_OWNER = "vnsearch-write.owner"  # the pid of the run holding the lock, for messages
 INDEX_NAME = "MAIN"
 
 
@@ -91,50 +92,52 @@ def open_existing(path: Path) -> whoosh_index.Index:
 
 
 class WriteLock:
-    """Exclusive lock for one indexing run: waits up to `timeout` seconds, then names the lock."""
+    """Exclusive lock for one indexing run: waits up to `timeout` seconds, then names the lock.
+
+    A `filelock` lock (flock on POSIX, msvcrt on Windows): the operating
+    system drops it when the owning process dies, however it dies.  Worker
+    processes are spawned, not forked, so none of them inherits it.
+    """
 
     def __init__(self, path: Path, timeout: float = 10.0):
         self.file = path / LOCK
+        self.owner = path / LOCK_OWNER
         self.timeout = timeout
-        self.fd: int | None = None
+        self._lock: FileLock | None = None
 
     def __enter__(self) -> "WriteLock":
+        lock = FileLock(str(self.file), timeout=max(0.0, self.timeout))
         try:
-            fd = os.open(self.file, os.O_RDWR | os.O_CREAT, 0o644)
+            lock.acquire(poll_interval=0.1)
+        except Timeout:
+            raise IndexLockedError(
+                f"the index is locked by another indexing run{self._holder()} (lock {self.file}); "
+                f"waited {self.timeout:g} s") from None
         except PermissionError:
             raise IndexLockedError(f"cannot write to {self.file.parent}: permission denied") from None
         except OSError as e:
             if e.errno == errno.EROFS:
                 raise IndexLockedError(f"{self.file.parent} is on a read-only file system") from None
-            raise
-        deadline = time.monotonic() + self.timeout
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    os.close(fd)
-                    holder = self._holder()
-                    raise IndexLockedError(
-                        f"the index is locked by another indexing run{holder} (lock {self.file}); "
-                        f"waited {self.timeout:g} s"
-                    ) from None
-                time.sleep(0.1)
-        os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
-        self.fd = fd
+            raise IndexLockedError(f"cannot lock {self.file}: {e.strerror or e}") from None
+        self._lock = lock
+        try:
+            self.owner.write_text(str(os.getpid()))
+        except OSError:
+            pass  # only used to name the holder in a message
         return self
 
     def _holder(self) -> str:
         try:
-            pid = self.file.read_text().strip()
+            pid = self.owner.read_text().strip()
         except OSError:
             return ""
         return f" (process {pid})" if pid.isdigit() else ""
 
     def __exit__(self, *exc) -> None:
-        if self.fd is not None:
-            fcntl.flock(self.fd, fcntl.LOCK_UN)
-            os.close(self.fd)
-            self.fd = None
+        if self._lock is not None:
+            try:
+                self.owner.unlink()
+            except OSError:
+                pass
+            self._lock.release()
+            self._lock = None
