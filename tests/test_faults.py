@@ -82,3 +82,106 @@ def test_sigkill_of_the_main_process_leaves_no_worker_and_no_lock(tmp_path):
     assert rep["unchanged"] == kept and rep["added"] == n - kept
     assert time.monotonic() - t0 < 120
     assert len(Index.open(path)) == n
+
+
+# -- readers beside a writer ----------------------------------------------------------
+COLOURS = ("xanh", "đỏ", "vàng")
+
+UPDATER = r"""
+import random, sys
+from pathlib import Path
+from vnsearch import Index
+folder, path, rounds = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+rng = random.Random(5)
+ix = Index.open(path)
+for r in range(rounds):
+    for f in sorted(folder.iterdir()):
+        if rng.random() < 0.1:
+            f.unlink()
+        else:
+            c = rng.choice(%r)
+            f.write_text(f"Bài {f.stem} màu {c}\nNội dung số {r} của bài {f.stem} có màu {c} rất đẹp.\n", encoding="utf-8")
+    for i in range(rng.randrange(3, 8)):
+        c = rng.choice(%r)
+        (folder / f"n{r}_{i}.txt").write_text(f"Bài n{r}_{i} màu {c}\nBài mới màu {c}.\n", encoding="utf-8")
+    ix.add_sources([str(folder)], jobs=1, batch_docs=7)
+""" % (COLOURS, COLOURS)
+
+
+def _write_folder(folder: Path, n: int) -> None:
+    folder.mkdir()
+    for i in range(n):
+        c = COLOURS[i % 3]
+        (folder / f"d{i}.txt").write_text(f"Bài d{i} màu {c}\nNội dung của bài d{i} có màu {c}.\n", encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_searchers_see_one_consistent_commit_while_a_writer_updates(tmp_path):
+    import threading
+
+    folder = tmp_path / "src"
+    _write_folder(folder, 60)
+    path = tmp_path / "ix"
+    Index.open(path, create=True).add_sources([str(folder)], jobs=1)
+    stop = threading.Event()
+    problems: list[str] = []
+    searches = [0]
+
+    def searcher(colour: str) -> None:
+        ix = Index.open(path)  # kept open across every commit of the update run
+        while not stop.is_set():
+            try:
+                res = ix.search(colour, limit=1000)
+            except Exception as e:  # noqa: BLE001 - any error is a failure here
+                problems.append(f"{type(e).__name__}: {e}")
+                continue
+            searches[0] += 1
+            got = [h.id for h in res.hits]
+            if len(got) != len(set(got)):
+                problems.append(f"{colour}: a document twice")
+            if res.total != len(res.hits):
+                problems.append(f"{colour}: total {res.total} for {len(res.hits)} hits")
+            for h in res.hits:
+                if not h.title.endswith(f"màu {colour}"):
+                    problems.append(f"{colour}: wrong hit {h.id} titled {h.title!r}")
+
+    threads = [threading.Thread(target=searcher, args=(c,)) for c in COLOURS + ("xanh",)]
+    for t in threads:
+        t.start()
+    try:
+        r = subprocess.run([sys.executable, "-c", UPDATER, str(folder), str(path), "6"], capture_output=True,
+                           text=True, timeout=600)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert r.returncode == 0, r.stderr
+    assert searches[0] > 20
+    assert not problems, problems[:10]
+
+
+def test_an_open_index_sees_exactly_the_current_commit(tmp_path):
+    folder = tmp_path / "src"
+    _write_folder(folder, 30)
+    path = tmp_path / "ix"
+    ix = Index.open(path, create=True)
+    ix.add_sources([str(folder)], jobs=1)
+    assert ix.search("màu").total == 30
+    other = "from vnsearch import Index; import sys; Index.open(sys.argv[1]).add_sources([sys.argv[2]], jobs=1)"
+    for f in folder.iterdir():  # another process updates every document
+        f.write_text(f.read_text(encoding="utf-8") + "Thêm một dòng.\n", encoding="utf-8")
+    subprocess.run([sys.executable, "-c", other, str(path), str(folder)], check=True)
+    res = ix.search("màu", limit=100)
+    assert res.total == 30 and len({h.id for h in res.hits}) == 30
+    assert ix.stats()["documents"] == 30 and len(ix) == 30
+    (folder / "d0.txt").unlink()  # ... deletes one
+    subprocess.run([sys.executable, "-c", other, str(path), str(folder)], check=True)
+    assert ix.get("d0.txt") is None
+    assert ix.search("d0").total == 0 and len(ix) == 29
+    for f in list(folder.iterdir())[10:]:  # ... and rebuilds it with fewer
+        f.unlink()
+    rebuild = ("from vnsearch import Index; import sys; "
+               "Index.rebuild(sys.argv[1]).add_sources([sys.argv[2]], jobs=1)")
+    subprocess.run([sys.executable, "-c", rebuild, str(path), str(folder)], check=True)
+    assert len(ix) == 10 and ix.stats()["documents"] == 10
+    assert ix.search("màu", limit=100).total == 10

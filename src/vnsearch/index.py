@@ -18,7 +18,9 @@ import shutil
 import struct
 import time
 import zlib
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import wraps
 from datetime import datetime
 from pathlib import Path
 from typing import Callable, Iterable, NamedTuple
@@ -94,8 +96,19 @@ class SearchResult:
         return max(1, -(-self.total // self.limit)) if self.limit else 1
 
 
+def _pinned(method):
+    """Run `method` on one commit of the index (see `Index._snapshot`)."""
+
+    @wraps(method)
+    def run(self, *args, **kwargs):
+        with self._snapshot():
+            return method(self, *args, **kwargs)
+
+    return run
+
+
 class Index:
-    """A vnsearch index in a folder."""
+    """A vnsearch index in a folder.  Not shared between threads: open one per thread."""
 
     def __init__(self, path: str | os.PathLike, ix, ranking: Ranking | None = None):
         self.path = Path(path)
@@ -105,6 +118,7 @@ class Index:
         self._scorer: Scorer | None = None
         self._postings = PostingCache()
         self._vocab: tuple[int, Vocabulary] | None = None
+        self._pinned = None  # the searcher an operation in progress reads (see _snapshot)
 
     # -- opening ----------------------------------------------------------------
     @classmethod
@@ -150,16 +164,35 @@ class Index:
 
     # -- reading ----------------------------------------------------------------
     def _get_searcher(self):
-        """A searcher on the latest committed state (refreshed when another process commits)."""
-        if self._searcher is None:
-            self._searcher = self._ix.searcher(weighting=self._weighting())
-        elif not self._searcher.up_to_date():
-            if self._searcher.doc_count_all() == 0:  # Whoosh cannot refresh a searcher on an empty index
-                self._searcher.close()
-                self._searcher = self._ix.searcher(weighting=self._weighting())
-            else:
-                self._searcher = self._searcher.refresh()
+        """The searcher of the operation in progress, else one on the latest commit.
+
+        A new searcher is opened whenever another commit has landed: Whoosh's
+        ``Searcher.refresh()`` reuses the old segment readers (with their old deletions)
+        and even keeps segments the new commit no longer lists, so a refreshed searcher
+        showed replaced and deleted documents.  Opening costs little (index files are
+        mapped, not read).
+        """
+        if self._pinned is not None:
+            return self._pinned
+        s = self._searcher
+        if s is None or not s.up_to_date():
+            fresh = self._ix.searcher(weighting=self._weighting())
+            if s is not None:
+                s.close()
+            self._searcher, self._scorer = fresh, None
         return self._searcher
+
+    @contextmanager
+    def _snapshot(self):
+        """Pin one commit for a whole operation (a search reads the index several times)."""
+        if self._pinned is not None:
+            yield self._pinned
+            return
+        self._pinned = self._get_searcher()
+        try:
+            yield self._pinned
+        finally:
+            self._pinned = None
 
     def _get_scorer(self) -> Scorer:
         """The array scorer of the current searcher (a new one when the index changed)."""
@@ -176,9 +209,11 @@ class Index:
         """See documents committed since this Index was opened."""
         self._get_searcher()
 
+    @_pinned
     def __len__(self) -> int:
         return self._get_searcher().doc_count()
 
+    @_pinned
     def get(self, doc_id: str) -> dict | None:
         """A document's stored fields (id, title, body, path, date, source), or None."""
         s = self._get_searcher()
@@ -258,6 +293,7 @@ class Index:
         storage.write_meta(self.path, meta)
 
     # -- searching --------------------------------------------------------------
+    @_pinned
     def build_query(self, text: str, since: datetime | None = None, until: datetime | None = None,
                     filters: dict | None = None, operator: str | None = None) -> "BuiltQuery":
         """The Whoosh query and filter for `text`, and how it was read; raises QueryError."""
@@ -290,7 +326,8 @@ class Index:
         highlight=True, suggest_below=3, fragments_per_hit=2.
         """
         try:
-            return self._search(*args, **kwargs)
+            with self._snapshot():
+                return self._search(*args, **kwargs)
         except _DAMAGE as e:
             raise self._damaged(e) from None
 
@@ -345,10 +382,12 @@ class Index:
             self._vocab = (gen, Vocabulary(r))
         return self._vocab[1]
 
+    @_pinned
     def suggest(self, text: str) -> str | None:
         """A "did you mean" query from the index's own words, or None."""
         return suggest(text, self._get_searcher().reader(), self._vocabulary())
 
+    @_pinned
     def restore_accents(self, text: str) -> str | None:
         """`text` (plain words typed without diacritics) with the accents the index's words suggest.
 
@@ -363,6 +402,7 @@ class Index:
         return restored if has_diacritics(restored) else None
 
     # -- about ------------------------------------------------------------------
+    @_pinned
     def check(self) -> list[str]:
         """Read every term's postings and every stored document; the problems found (empty: healthy)."""
         problems = []
@@ -391,6 +431,7 @@ class Index:
         """The sources indexed so far (from the metadata file), for a rebuild."""
         return sorted(storage.read_meta(self.path).get("sources", {}))
 
+    @_pinned
     def stats(self) -> dict:
         s = self._get_searcher()
         r = s.reader()
