@@ -185,3 +185,19 @@ def test_an_open_index_sees_exactly_the_current_commit(tmp_path):
     subprocess.run([sys.executable, "-c", rebuild, str(path), str(folder)], check=True)
     assert len(ix) == 10 and ix.stats()["documents"] == 10
     assert ix.search("màu", limit=100).total == 10
+
+
+# -- check ------------------------------------------------------------------------------
+def test_check_finds_no_damage_after_updates_and_deletions(tmp_path):
+    folder = tmp_path / "src"
+    _write_folder(folder, 300)
+    ix = Index.open(tmp_path / "ix", create=True)
+    ix.add_sources([str(folder)], jobs=2)  # two chunks: terms have two blocks, the first may be all deleted
+    for i in (0, 1, 2, 3, 150):
+        p = folder / f"d{i}.txt"
+        p.write_text(p.read_text(encoding="utf-8") + "Thêm một dòng.\n", encoding="utf-8")
+    for i in (4, 5, 6):
+        (folder / f"d{i}.txt").unlink()
+    rep = ix.add_sources([str(folder)], jobs=1)
+    assert (rep.updated, rep.removed) == (5, 3)
+    assert ix.check() == []

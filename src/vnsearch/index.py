@@ -36,7 +36,7 @@ from .indexing import Indexer, IndexReport, Progress
 from .analysis import analyze
 from .normalize import fold_word, has_diacritics
 from .query import plain_text
-from .postings import IndexView, PostingCache, read_all
+from .postings import IndexView, PostingCache, raw_postings, read_all
 from .schema import INVERTED_FIELDS
 from .scorer import Scorer
 from .sources import Document, FieldMap, Source, open_source
@@ -417,7 +417,7 @@ class Index:
                 for seg, _offset in r.leaf_readers():  # and every posting of the big fields, block by block
                     for field in INVERTED_FIELDS:
                         for term, info in seg.iter_field(field):
-                            n = read_all(seg.postings(field, term))
+                            n = read_all(raw_postings(seg, field, term))
                             if n != info.doc_frequency():
                                 problems.append(f"{field}:{term.decode(errors='replace')} has {n} postings, "
                                                 f"its term info says {info.doc_frequency()}")

@@ -27,7 +27,6 @@ from whoosh.codec.whoosh3 import (
     W3LeafMatcher,
     _lenfield,
 )
-from whoosh.matching.wrappers import FilterMatcher
 from whoosh.util.numeric import byte_to_length
 
 from .blocks import DATA_MAGIC, read_block
@@ -36,10 +35,17 @@ _LENGTH_OF_BYTE = np.array([byte_to_length(i) for i in range(256)], dtype=np.flo
 _EMPTY = (np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.float32))
 
 
+def raw_postings(segreader, field: str, btext: bytes):
+    """A segment's matcher for a term with deleted documents included (callers mask them).
+
+    Not `segreader.postings()`: its deletion filter has already stepped past the
+    leading deleted documents, whole blocks of them, when it is handed over.
+    """
+    return segreader._terms.matcher(field, btext, segreader.schema[field].format)
+
+
 def read_matcher(m) -> tuple[np.ndarray, np.ndarray]:
-    """(document numbers, weights) of every posting a leaf matcher holds, deletions included."""
-    if isinstance(m, FilterMatcher):  # Whoosh's deletion filter: deletions are masked by the caller
-        m = m.child
+    """(document numbers, weights) of every posting a leaf matcher holds, from its first block."""
     if isinstance(m, W3LeafMatcher):
         return _read_w3(m)
     ids, weights = [], []
@@ -52,8 +58,6 @@ def read_matcher(m) -> tuple[np.ndarray, np.ndarray]:
 
 def read_all(m) -> int:
     """Load every block of a posting list whole (ids, weights and values), as a check; the posting count."""
-    if isinstance(m, FilterMatcher):
-        m = m.child
     if not isinstance(m, W3LeafMatcher):
         n = 0
         while m.is_active():
@@ -193,7 +197,7 @@ class PostingCache:
             self._items.move_to_end(key)
             return hit
         if (field, btext) in segreader:
-            hit = read_matcher(segreader.postings(field, btext))
+            hit = read_matcher(raw_postings(segreader, field, btext))
         else:  # most words are missing from most segments: remember that too
             hit = _EMPTY
         if seg is None:  # a reader with no segment (an empty index): nothing to key the entry by
