@@ -35,12 +35,14 @@ _LENGTH_OF_BYTE = np.array([byte_to_length(i) for i in range(256)], dtype=np.flo
 _EMPTY = (np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.float32))
 
 
-def raw_postings(segreader, field: str, btext: bytes):
+def raw_postings(segreader, field: str, btext: bytes | str):
     """A segment's matcher for a term with deleted documents included (callers mask them).
 
     Not `segreader.postings()`: its deletion filter has already stepped past the
     leading deleted documents, whole blocks of them, when it is handed over.
     """
+    if isinstance(btext, str):
+        btext = btext.encode("utf-8")
     return segreader._terms.matcher(field, btext, segreader.schema[field].format)
 
 
