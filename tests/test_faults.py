@@ -180,8 +180,8 @@ def test_an_open_index_sees_exactly_the_current_commit(tmp_path):
     assert ix.search("d0").total == 0 and len(ix) == 29
     for f in list(folder.iterdir())[10:]:  # ... and rebuilds it with fewer
         f.unlink()
-    rebuild = ("from vnsearch import Index; import sys; "
-               "Index.rebuild(sys.argv[1]).add_sources([sys.argv[2]], jobs=1)")
+    rebuild = ("from vnsearch import Index; from vnsearch.sources import open_source; import sys; "
+               "Index.rebuild(sys.argv[1], [open_source(sys.argv[2])], jobs=1)")
     subprocess.run([sys.executable, "-c", rebuild, str(path), str(folder)], check=True)
     assert len(ix) == 10 and ix.stats()["documents"] == 10
     assert ix.search("màu", limit=100).total == 10
@@ -201,3 +201,70 @@ def test_check_finds_no_damage_after_updates_and_deletions(tmp_path):
     rep = ix.add_sources([str(folder)], jobs=1)
     assert (rep.updated, rep.removed) == (5, 3)
     assert ix.check() == []
+
+
+# -- rebuild ----------------------------------------------------------------------------
+@pytest.mark.slow
+def test_rebuild_builds_aside_and_swaps_in_one_step(tmp_path):
+    old = synthetic_jsonl(tmp_path / "old.jsonl", 50, words=30, seed=2)
+    new = synthetic_jsonl(tmp_path / "new.jsonl", 1200, words=300, seed=3)
+    path = tmp_path / "ix"
+    ix = Index.open(path, create=True)
+    ix.add_sources([str(old)], jobs=1)
+    cmd = [sys.executable, "-m", "vnsearch", "--index", str(path), "index", str(new), "--rebuild", "-j", "1",
+           "--batch-docs", "50", "--quiet"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    staging = path / ".vnsearch-rebuild"
+    deadline = time.time() + 120
+    while time.time() < deadline and not (staging.exists() and len(list(staging.glob("_MAIN_*.toc"))) and
+                                          Index.open(staging).stats()["documents"] >= 100):
+        time.sleep(0.1)
+    # mid-rebuild: the old index answers, whole
+    assert len(ix) == 50 and ix.search("Hà Nội").total > 0
+    r = subprocess.run([sys.executable, "-m", "vnsearch", "--index", str(path), "search", "Hà Nội", "--json"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0 and json.loads(r.stdout)["total"] > 0
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert len(ix) == 50 and len(Index.open(path)) == 50  # a killed rebuild keeps the old index
+    r = subprocess.run(cmd[:-1] + ["--json"], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    rep = json.loads(r.stdout)
+    assert rep["unchanged"] > 0 and rep["unchanged"] + rep["added"] == 1200  # resumed, not redone
+    assert len(ix) == 1200 and len(Index.open(path)) == 1200
+    assert not staging.exists()
+    assert sorted(p.suffix for p in path.glob("*.toc")) == [".toc"]  # old generations cleaned up
+
+
+def test_rebuild_touches_only_vnsearch_files(tmp_path):
+    folder = tmp_path / "docs"
+    _write_folder(folder, 3)
+    (folder / "notes").mkdir()
+    (folder / "notes" / "keep.md").write_text("giữ lại", encoding="utf-8")
+    from click.testing import CliRunner
+    from vnsearch.cli import main
+
+    r = CliRunner().invoke(main, ["--index", str(folder), "index", str(folder), "--rebuild"])
+    assert r.exit_code == 2 and "refusing to rebuild" in r.output and "Traceback" not in r.output
+    assert sorted(p.name for p in folder.rglob("*")) == ["d0.txt", "d1.txt", "d2.txt", "keep.md", "notes"]
+    path = tmp_path / "ix"
+    assert CliRunner().invoke(main, ["--index", str(path), "index", str(folder)]).exit_code == 0
+    (path / "mine.txt").write_text("x")
+    r = CliRunner().invoke(main, ["--index", str(path), "index", str(folder), "--rebuild"])
+    assert r.exit_code == 2 and "mine.txt" in r.output
+    assert (path / "mine.txt").exists() and len(Index.open(path)) == 4  # d0-d2 and notes/keep.md
+
+
+def test_rebuild_replaces_an_index_that_cannot_be_opened(tmp_path):
+    from vnsearch.storage import read_meta, write_meta
+
+    folder = tmp_path / "src"
+    _write_folder(folder, 5)
+    path = tmp_path / "ix"
+    Index.open(path, create=True).add_sources([str(folder)], jobs=1)
+    meta = read_meta(path)
+    write_meta(path, {**meta, "schema_version": -1})
+    from vnsearch.sources import open_source
+
+    rep = Index.rebuild(path, [open_source(str(folder))], jobs=1)
+    assert rep.added == 5 and len(Index.open(path)) == 5

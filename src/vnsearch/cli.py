@@ -97,7 +97,7 @@ def main(ctx, index_path: Path, debug: bool):
 @click.option("--date-field", default="date", show_default=True, help="Field holding the date.")
 @click.option("--include", multiple=True, help=f"Glob of files to index in folders (default: {' '.join(DEFAULT_INCLUDE)}).")
 @click.option("--exclude", multiple=True, help="Glob of files to leave out (repeatable).")
-@click.option("--rebuild", is_flag=True, help="Delete the index first and index everything again.")
+@click.option("--rebuild", is_flag=True, help="Index everything again beside the index, then replace it in one step.")
 @click.option("--lock-timeout", type=float, default=10.0, show_default=True, help="Seconds to wait for another indexing run.")
 @click.option("--batch-docs", type=click.IntRange(1), default=4000, show_default=True,
               help="Documents per commit: what an interrupted run can lose at most.")
@@ -124,11 +124,12 @@ def index(ctx, sources, jobs, id_field, title_field, text_field, date_field, inc
 
     fields = FieldMap(id=id_field, title=title_field, text=text_field, date=date_field)
     opened = [open_source(s, fields, include or DEFAULT_INCLUDE, exclude) for s in sources]
-    ix = Index.rebuild(ctx.obj["index"]) if rebuild else _open_index(ctx, create=True)
+    ix = None if rebuild else _open_index(ctx, create=True)
     err = _console(stderr=True)
     progress = None if quiet else _progress_for(err, opened)
+    run = dict(jobs=jobs, lock_timeout=lock_timeout, progress=progress, batch_docs=batch_docs)
     try:
-        report = ix.add_from(opened, jobs=jobs, lock_timeout=lock_timeout, progress=progress, batch_docs=batch_docs)
+        report = Index.rebuild(ctx.obj["index"], opened, **run) if rebuild else ix.add_from(opened, **run)
     finally:
         if progress is not None:
             progress.close()

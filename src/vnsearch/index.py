@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import shutil
 import struct
 import time
 import zlib
@@ -128,27 +127,36 @@ class Index:
         if create and not (p / storage.META).exists():
             if p.exists() and not p.is_dir():
                 raise VnsearchError(f"{p} exists and is not a folder")
-            if p.exists() and any(x.name not in (".gitkeep", storage.LOCK) for x in p.iterdir()):
+            if storage.foreign_files(p):
                 raise IndexCorruptError(f"{p} is not empty and holds no vnsearch index; choose another --index")
             return cls(p, storage.create(p), ranking)
         return cls(p, storage.open_existing(p), ranking)
 
     @classmethod
-    def rebuild(cls, path: str | os.PathLike, ranking: Ranking | None = None) -> "Index":
-        """Delete whatever index is at `path` and start an empty one (under the write lock)."""
+    def rebuild(cls, path: str | os.PathLike, sources: list[Source], jobs: int | None = None,
+                lock_timeout: float = 10.0, progress: Callable[[Progress], None] | None = None,
+                batch_docs: int = 4000) -> IndexReport:
+        """Index `sources` into a new index beside the one at `path`, then swap it in at once.
+
+        Searches see the old index until the swap (even a damaged one, or one of another
+        schema version); an interrupted rebuild leaves it untouched, and running the same
+        rebuild again resumes where it stopped.  Only vnsearch's own files are ever removed:
+        a folder holding anything else is refused.
+        """
         p = Path(path)
-        if p.exists():
-            if not (p / storage.META).exists() and any(x.name != ".gitkeep" for x in p.iterdir()):
-                raise IndexCorruptError(f"refusing to clear {p}: it does not look like a vnsearch index")
-            with storage.WriteLock(p):
-                for child in p.iterdir():
-                    if child.name in (".gitkeep", storage.LOCK):
-                        continue
-                    if child.is_dir():
-                        shutil.rmtree(child)
-                    else:
-                        child.unlink()
-        return cls.open(p, create=True, ranking=ranking)
+        if p.exists() and not p.is_dir():
+            raise VnsearchError(f"{p} exists and is not a folder")
+        storage.refuse_foreign(p, "rebuild")
+        storage.make_folder(p)
+        with storage.WriteLock(p, lock_timeout):
+            built = storage.staging(p, sorted(s.name for s in sources))
+            aside = cls(built, storage.open_existing(built))
+            report = Indexer(aside._ix, aside._existing(), jobs=jobs, batch_docs=batch_docs,
+                             progress=progress).run(sources)
+            aside._record_run(sources, report)
+            if not report.interrupted:
+                storage.swap_in(p, built)
+        return report
 
     def close(self) -> None:
         if self._searcher is not None:
@@ -402,11 +410,14 @@ class Index:
         return restored if has_diacritics(restored) else None
 
     # -- about ------------------------------------------------------------------
-    @_pinned
     def check(self) -> list[str]:
         """Read every term's postings and every stored document; the problems found (empty: healthy)."""
         problems = []
-        missing = [f for seg in self._ix._segments() for f in _segment_files(self._ix, seg)
+        try:
+            segments = self._ix._segments()
+        except Exception as e:  # noqa: BLE001 - a damaged table of contents
+            return [f"cannot read the table of contents ({type(e).__name__}: {e})"]
+        missing = [f for seg in segments for f in _segment_files(self._ix, seg)
                    if not self._ix.storage.file_exists(f)]
         if missing:
             return [f"missing segment file {f}" for f in missing]
@@ -423,8 +434,8 @@ class Index:
                                                 f"its term info says {info.doc_frequency()}")
                 for d in r.all_doc_ids():
                     r.stored_fields(d)
-        except (*_DAMAGE, ValueError) as e:
-            problems.append(f"{type(e).__name__}: {e}")
+        except Exception as e:  # noqa: BLE001 - whatever reading damaged files raises is the finding
+            problems.append(f"cannot read the index ({type(e).__name__}: {e})")
         return problems
 
     def stats_sources(self) -> list[str]:

@@ -11,14 +11,15 @@ from __future__ import annotations
 import errno
 import json
 import os
-import time
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 
 from filelock import FileLock, Timeout
 from whoosh import index as whoosh_index
+from whoosh.filedb.filestore import FileStorage
 
-from .errors import IndexCorruptError, IndexLockedError, IndexNotFoundError, IndexVersionError
+from .errors import IndexCorruptError, IndexLockedError, IndexNotFoundError, IndexVersionError, VnsearchError
 from .mapped import MappedStorage
 from .schema import SCHEMA_VERSION, build_schema
 
@@ -26,6 +27,13 @@ META = "vnsearch.json"
 LOCK = "vnsearch-write.lock"
 LOCK_OWNER = "vnsearch-write.owner"  # the pid of the run holding the lock, for messages
 INDEX_NAME = "MAIN"
+STAGING = ".vnsearch-rebuild"  # where --rebuild builds the new index before swapping it in
+
+#: every name vnsearch (or Whoosh for it) creates in an index folder; nothing else is ever removed
+_OWNED = re.compile(
+    r"^(?:vnsearch\.json|\.vnsearch\.json\.\d+\.tmp|vnsearch-write\.(?:lock|owner)|"
+    rf"{INDEX_NAME}_WRITELOCK|_{INDEX_NAME}_\d+\.toc(?:\.[\d.]+)?|{INDEX_NAME}_[0-9a-z]+\.[A-Za-z0-9_.]+|"
+    rf"{re.escape(STAGING)}|\.gitkeep)$")
 
 
 def now_iso() -> str:
@@ -63,9 +71,98 @@ def check_version(path: Path, meta: dict) -> None:
         )
 
 
+def foreign_files(path: Path) -> list[str]:
+    """Names in the index folder that vnsearch did not create."""
+    try:
+        return sorted(n for n in os.listdir(path) if not _OWNED.match(n))
+    except FileNotFoundError:
+        return []
+
+
+def refuse_foreign(path: Path, doing: str) -> None:
+    """Raise unless every file in `path` is vnsearch's own: removals never touch anything else."""
+    other = foreign_files(path)
+    if other:
+        shown = ", ".join(other[:3]) + (f" and {len(other) - 3} more" if len(other) > 3 else "")
+        raise IndexCorruptError(f"refusing to {doing} {path}: it holds files vnsearch did not create ({shown}); "
+                                f"choose another --index or move them")
+
+
+def discard(path: Path) -> None:
+    """Remove an index folder vnsearch made (the rebuild's staging folder): only its own files."""
+    if not path.is_dir():
+        return
+    refuse_foreign(path, "remove")
+    for name in os.listdir(path):
+        p = path / name
+        if p.is_dir() and not p.is_symlink():
+            discard(p)
+        else:
+            p.unlink(missing_ok=True)
+    path.rmdir()
+
+
+def staging(path: Path, source_names: list[str]) -> Path:
+    """The folder a rebuild of `path` from these sources builds in: resumed when an interrupted
+    rebuild of the same sources left one, otherwise made anew."""
+    st = path / STAGING
+    if st.exists():
+        try:
+            meta = read_meta(st)
+            resumable = meta.get("rebuild_of") == source_names and meta.get("schema_version") == SCHEMA_VERSION
+            if resumable:
+                open_existing(st)
+        except VnsearchError:
+            resumable = False
+        if not resumable:
+            discard(st)
+    if not st.exists():
+        create(st)
+        meta = read_meta(st)
+        meta["rebuild_of"] = source_names
+        write_meta(st, meta)
+    return st
+
+
+def swap_in(path: Path, built: Path) -> None:
+    """Make the index built in `built` the index at `path`, in one step readers can see.
+
+    Its segment files move in under their own (random) names, then a new table of contents
+    naming only them is written atomically; the old index stays searchable until that
+    moment, and its files are removed afterwards (readers that have them open keep them).
+    """
+    toc = whoosh_index.TOC.read(MappedStorage(str(built)), INDEX_NAME)
+    gen = whoosh_index.TOC._latest_generation(FileStorage(str(path)), INDEX_NAME) + 1
+    ids = {seg.segment_id() for seg in toc.segments}
+    for name in os.listdir(built):
+        if name.split(".", 1)[0] in ids:
+            os.replace(built / name, path / name)
+    main = MappedStorage(str(path))
+    whoosh_index.TOC(toc.schema, toc.segments, gen).write(main, INDEX_NAME)
+    meta = read_meta(built)
+    meta.pop("rebuild_of", None)
+    try:
+        meta["created"] = read_meta(path).get("created", meta["created"])
+    except VnsearchError:
+        pass
+    write_meta(path, meta)
+    whoosh_index.clean_files(main, INDEX_NAME, gen, toc.segments)
+    discard(built)
+
+
+def make_folder(path: Path) -> None:
+    """Create the index folder (and its parents), or say in one line why it cannot be."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise VnsearchError(f"cannot create the index folder {path}: a file is in the way") from None
+    except OSError as e:
+        raise VnsearchError(f"cannot create the index folder {path}: {e.strerror or e}") from None
+
+
 def create(path: Path) -> whoosh_index.Index:
     """A new, empty index at `path` (the folder may exist, but must not hold an index)."""
-    path.mkdir(parents=True, exist_ok=True)
+    make_folder(path)
     if (path / META).exists() or whoosh_index.exists_in(str(path), INDEX_NAME):
         raise IndexCorruptError(f"{path} already holds an index")
     ix = MappedStorage(str(path)).create_index(build_schema(), indexname=INDEX_NAME)
