@@ -268,3 +268,54 @@ def test_rebuild_replaces_an_index_that_cannot_be_opened(tmp_path):
 
     rep = Index.rebuild(path, [open_source(str(folder))], jobs=1)
     assert rep.added == 5 and len(Index.open(path)) == 5
+
+
+# -- index files are data ------------------------------------------------------------------
+def _plant_toc(path: Path, payload) -> Path:
+    """A table of contents one generation ahead whose pickled schema is `payload`."""
+    from whoosh import fields
+    from whoosh.filedb.filestore import FileStorage
+    from whoosh.index import TOC
+
+    class Crafted(fields.Schema):
+        def __reduce__(self):
+            return payload
+
+    st = FileStorage(str(path))
+    gen = TOC._latest_generation(st, "MAIN")
+    old = TOC.read(st, "MAIN", gen)
+    crafted = Crafted()
+    TOC(crafted, old.segments, gen + 1).write(st, "MAIN")
+    return path / f"_MAIN_{gen + 1}.toc"
+
+
+@pytest.mark.parametrize("command", [["search", "Hà Nội"], ["stats"], ["check"], ["repl"]])
+def test_a_crafted_index_file_runs_no_code(tmp_path, command):
+    from click.testing import CliRunner
+    from vnsearch.cli import main
+
+    folder = tmp_path / "src"
+    _write_folder(folder, 3)
+    path = tmp_path / "ix"
+    Index.open(path, create=True).add_sources([str(folder)], jobs=1)
+    marker = tmp_path / "PWNED"
+    toc = _plant_toc(path, (os.system, (f"touch {marker}",)))
+    r = CliRunner().invoke(main, ["--index", str(path)] + command, input="hà nội\n")
+    assert not marker.exists()
+    assert r.exit_code == 2, r.output
+    assert r.output.count("\n") == 1 and toc.name in r.output and ".system" in r.output
+
+
+def test_crafted_pickles_inside_segments_are_refused():
+    import pickle
+
+    from vnsearch.safepickle import UnsafeIndexFile, loads
+
+    assert loads(pickle.dumps({"title": "Hà Nội", "n": [1, 2.5, None]})) == {"title": "Hà Nội", "n": [1, 2.5, None]}
+    for payload in ((os.system, ("true",)), (eval, ("1",)), (subprocess.call, (["true"],))):
+        class Evil:
+            def __reduce__(self, p=payload):
+                return p
+
+        with pytest.raises(UnsafeIndexFile):
+            loads(pickle.dumps(Evil()))

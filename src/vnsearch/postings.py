@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import zlib
 from collections import OrderedDict
-from pickle import loads
 
 import numpy as np
 from whoosh.codec.whoosh3 import (
@@ -30,6 +29,7 @@ from whoosh.codec.whoosh3 import (
 from whoosh.util.numeric import byte_to_length
 
 from .blocks import DATA_MAGIC, read_block
+from .safepickle import loads
 
 _LENGTH_OF_BYTE = np.array([byte_to_length(i) for i in range(256)], dtype=np.float32)
 _EMPTY = (np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.float32))

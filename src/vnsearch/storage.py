@@ -21,9 +21,12 @@ from whoosh.filedb.filestore import FileStorage
 
 from .errors import IndexCorruptError, IndexLockedError, IndexNotFoundError, IndexVersionError, VnsearchError
 from .mapped import MappedStorage
+from .safepickle import UnsafeIndexFile, install as _restrict_unpickling
 from .schema import SCHEMA_VERSION, build_schema
 
 META = "vnsearch.json"
+_restrict_unpickling()  # index files are data: before any index is opened
+
 LOCK = "vnsearch-write.lock"
 LOCK_OWNER = "vnsearch-write.owner"  # the pid of the run holding the lock, for messages
 INDEX_NAME = "MAIN"
@@ -177,8 +180,12 @@ def open_existing(path: Path) -> whoosh_index.Index:
         raise IndexNotFoundError(f"{path} is not a folder, so not an index")
     meta = read_meta(path)
     check_version(path, meta)
+    st = MappedStorage(str(path))
     try:
-        return MappedStorage(str(path)).open_index(INDEX_NAME)
+        return st.open_index(INDEX_NAME)
+    except UnsafeIndexFile as e:
+        toc = f"_{INDEX_NAME}_{whoosh_index.TOC._latest_generation(st, INDEX_NAME)}.toc"
+        raise IndexCorruptError(f"{path / toc}: refusing to read it: {e}") from None
     except whoosh_index.EmptyIndexError:
         raise IndexCorruptError(
             f"{path}: the index's table of contents is missing; rebuild with 'vnsearch index --rebuild'"
