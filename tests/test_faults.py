@@ -319,3 +319,54 @@ def test_crafted_pickles_inside_segments_are_refused():
 
         with pytest.raises(UnsafeIndexFile):
             loads(pickle.dumps(Evil()))
+
+
+# -- damaged bytes ---------------------------------------------------------------------------
+@pytest.mark.slow
+def test_damaged_bytes_are_reported_never_answered_from(tmp_path):
+    import shutil
+
+    from click.testing import CliRunner
+    from vnsearch.cli import main
+
+    src = synthetic_jsonl(tmp_path / "a.jsonl", 300, words=60)
+    good = tmp_path / "good"
+    ix = Index.open(good, create=True)
+    ix.add_sources([str(src)], jobs=1, batch_docs=150)  # two segments
+    ix.delete(["doc7", "doc200"])
+    runner = CliRunner()
+
+    def cli(path, *args):
+        return runner.invoke(main, ["--index", str(path), *args])
+
+    queries = (["search", "Hà Nội", "--json", "--limit", "50"], ["search", "bóng đá giáo dục", "--json"],
+               ["stats", "--json"])
+    def answer(path, q):
+        r = cli(path, *q)
+        if r.exit_code in (0, 1):
+            out = json.loads(r.output)
+            out.pop("path", None), out.pop("took_ms", None)
+            return r, out
+        return r, None
+
+    baseline = [answer(good, q)[1] for q in queries]
+    files = sorted(p.name for p in good.iterdir() if p.name.startswith(("MAIN_", "_MAIN_")) and p.stat().st_size)
+    rng = random.Random(11)
+    for trial in range(36):
+        bad = tmp_path / f"bad{trial}"
+        shutil.copytree(good, bad)
+        name = files[trial % len(files)]
+        target = bad / name
+        data = bytearray(target.read_bytes())
+        if trial % 6 == 5:
+            data = data[: rng.randrange(len(data))]  # cut short
+        else:
+            data[rng.randrange(len(data))] ^= 1 << rng.randrange(8)
+        target.write_bytes(bytes(data))
+        r = cli(bad, "check")
+        assert r.exit_code == 2 and "damaged" in r.output and "internal error" not in r.output, (name, r.output)
+        for q, want in zip(queries, baseline):
+            r, got = answer(bad, q)
+            assert "internal error" not in r.output and "Traceback" not in r.output, (name, q, r.output)
+            assert got == want or (r.exit_code == 2 and "damaged" in r.output), (name, q, r.output)
+        shutil.rmtree(bad)

@@ -22,9 +22,9 @@ from itertools import groupby
 
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3Codec, W3TermInfo
 from whoosh.system import pack_int, pack_ushort
-from whoosh.writing import SegmentWriter
 
 from .blocks import FieldBlocks
+from .integrity import SealedWriter
 from .schema import INVERTED_FIELDS
 
 
@@ -32,7 +32,7 @@ def merge_stats(a: tuple, b: tuple) -> tuple:
     return (a[0] + b[0], a[1] + b[1], min(a[2], b[2]), max(a[3], b[3]), max(a[4], b[4]), a[5], b[6])
 
 
-class BulkWriter(SegmentWriter):
+class BulkWriter(SealedWriter):
     """Write one new segment from prepared chunks; commit never merges (merge with a plain writer)."""
 
     def __init__(self, ix, **kwargs):

@@ -32,6 +32,7 @@ from .errors import IndexCorruptError, VnsearchError
 from .expand import Expander, Ranking, parse
 from .highlight import Fragment, MatchTerms, fragments, whole
 from .indexing import Indexer, IndexReport, Progress
+from .integrity import DamagedFile, SealedWriter, segment_files, verify_folder
 from .analysis import analyze
 from .normalize import fold_word, has_diacritics
 from .query import plain_text
@@ -279,7 +280,7 @@ class Index:
     def delete(self, ids: Iterable[str], lock_timeout: float = 10.0) -> int:
         """Delete documents by id; returns how many existed."""
         with storage.WriteLock(self.path, lock_timeout):
-            w = self._ix.writer()
+            w = SealedWriter(self._ix)
             n = 0
             try:
                 for i in ids:
@@ -421,6 +422,14 @@ class Index:
                    if not self._ix.storage.file_exists(f)]
         if missing:
             return [f"missing segment file {f}" for f in missing]
+        folder = str(self.path)
+        files = [n for seg in segments for n in segment_files(folder, seg)]
+        files.append(f"_{storage.INDEX_NAME}_{self._ix.latest_generation()}.toc")
+        if not storage.read_meta(self.path).get("checksums"):  # an index from before checksums
+            files = [n for n in files if (self.path / (n + ".sum")).exists()]
+        problems = verify_folder(folder, files)
+        if problems:
+            return problems
         try:
             with self._ix.reader() as r:
                 for _ in r.all_terms():  # the whole term dictionary
@@ -442,8 +451,14 @@ class Index:
         """The sources indexed so far (from the metadata file), for a rebuild."""
         return sorted(storage.read_meta(self.path).get("sources", {}))
 
-    @_pinned
     def stats(self) -> dict:
+        try:
+            return self._stats()
+        except _DAMAGE as e:
+            raise self._damaged(e) from None
+
+    @_pinned
+    def _stats(self) -> dict:
         s = self._get_searcher()
         r = s.reader()
         meta = storage.read_meta(self.path)
@@ -459,7 +474,7 @@ class Index:
         }
 
 
-_DAMAGE = (OSError, EOFError, struct.error, zlib.error, pickle.UnpicklingError, KeyError, IndexError)
+_DAMAGE = (DamagedFile, OSError, EOFError, struct.error, zlib.error, pickle.UnpicklingError, KeyError, IndexError)
 
 
 def _segment_files(ix, seg) -> list[str]:

@@ -21,6 +21,7 @@ from typing import Callable, Iterable, Iterator
 from whoosh import writing
 
 from .bulkwriter import BulkWriter
+from .integrity import SealedWriter
 from .prepare import prepare_chunk
 from .sources import Document, Skip, Source
 
@@ -221,7 +222,7 @@ class Indexer:
         gone = [i for i, (_h, src) in self.existing.items() if src in names and i not in seen]
         if not gone:
             return
-        w = self.ix.writer()
+        w = SealedWriter(self.ix)
         try:
             for doc_id in gone:
                 w.delete_by_term("id", doc_id)
@@ -234,5 +235,5 @@ class Indexer:
     def _merge_if_needed(self, max_segments: int = 8) -> None:
         """Many small segments slow searches down: merge the small ones when they pile up."""
         if len(self.ix._segments()) > max_segments:
-            w = self.ix.writer(limitmb=self.limitmb)
+            w = SealedWriter(self.ix, limitmb=self.limitmb)
             w.commit(mergetype=writing.MERGE_SMALL)

@@ -20,6 +20,7 @@ from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import FileStorage
 
 from .errors import IndexCorruptError, IndexLockedError, IndexNotFoundError, IndexVersionError, VnsearchError
+from .integrity import clean_toc_sums, write_toc
 from .mapped import MappedStorage
 from .safepickle import UnsafeIndexFile, install as _restrict_unpickling
 from .schema import SCHEMA_VERSION, build_schema
@@ -35,8 +36,8 @@ STAGING = ".vnsearch-rebuild"  # where --rebuild builds the new index before swa
 #: every name vnsearch (or Whoosh for it) creates in an index folder; nothing else is ever removed
 _OWNED = re.compile(
     r"^(?:vnsearch\.json|\.vnsearch\.json\.\d+\.tmp|vnsearch-write\.(?:lock|owner)|"
-    rf"{INDEX_NAME}_WRITELOCK|_{INDEX_NAME}_\d+\.toc(?:\.[\d.]+)?|{INDEX_NAME}_[0-9a-z]+\.[A-Za-z0-9_.]+|"
-    rf"{re.escape(STAGING)}|\.gitkeep)$")
+    rf"{INDEX_NAME}_WRITELOCK|_{INDEX_NAME}_\d+\.toc(?:\.sum)?(?:\.[\d.]+(?:tmp)?)?|"
+    rf"{INDEX_NAME}_[0-9a-z]+\.[A-Za-z0-9_.]+|{re.escape(STAGING)}|\.gitkeep)$")
 
 
 def now_iso() -> str:
@@ -141,7 +142,7 @@ def swap_in(path: Path, built: Path) -> None:
         if name.split(".", 1)[0] in ids:
             os.replace(built / name, path / name)
     main = MappedStorage(str(path))
-    whoosh_index.TOC(toc.schema, toc.segments, gen).write(main, INDEX_NAME)
+    write_toc(main, toc.schema, toc.segments, gen, INDEX_NAME)
     meta = read_meta(built)
     meta.pop("rebuild_of", None)
     try:
@@ -150,6 +151,7 @@ def swap_in(path: Path, built: Path) -> None:
         pass
     write_meta(path, meta)
     whoosh_index.clean_files(main, INDEX_NAME, gen, toc.segments)
+    clean_toc_sums(str(path), INDEX_NAME)
     discard(built)
 
 
@@ -169,7 +171,8 @@ def create(path: Path) -> whoosh_index.Index:
     if (path / META).exists() or whoosh_index.exists_in(str(path), INDEX_NAME):
         raise IndexCorruptError(f"{path} already holds an index")
     ix = MappedStorage(str(path)).create_index(build_schema(), indexname=INDEX_NAME)
-    write_meta(path, {"schema_version": SCHEMA_VERSION, "created": now_iso(), "updated": None, "sources": {}})
+    write_meta(path, {"schema_version": SCHEMA_VERSION, "created": now_iso(), "updated": None, "sources": {},
+                      "checksums": True})
     return ix
 
 
