@@ -370,3 +370,139 @@ def test_damaged_bytes_are_reported_never_answered_from(tmp_path):
             assert "internal error" not in r.output and "Traceback" not in r.output, (name, q, r.output)
             assert got == want or (r.exit_code == 2 and "damaged" in r.output), (name, q, r.output)
         shutil.rmtree(bad)
+
+
+# -- what is read from folders, and what is never removed -----------------------------------
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_only_regular_files_are_read_from_folders(tmp_path):
+    folder = tmp_path / "src"
+    _write_folder(folder, 2)
+    os.mkfifo(folder / "b.txt")  # a reader of it would wait forever
+    os.symlink("/dev/zero", folder / "zero.txt")
+    import socket
+
+    sock = socket.socket(socket.AF_UNIX)
+    try:
+        sock.bind(str(folder / "s.txt"))
+    except OSError:
+        pass
+    ix = Index.open(tmp_path / "ix", create=True)
+    rep = ix.add_sources([str(folder)], jobs=1)
+    sock.close()
+    why = {s.where: s.reason for s in rep.skipped}
+    assert why["b.txt"] == "not a regular file (FIFO)"
+    assert why["zero.txt"] == "not a regular file (character device)"
+    if (folder / "s.txt").exists():
+        assert why["s.txt"] == "not a regular file (socket)"
+    assert rep.added == 2
+
+
+def test_a_fifo_swapped_in_after_listing_does_not_hang(tmp_path):
+    from vnsearch.sources import NotRegularFile, read_regular_file
+
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("needs FIFOs")
+    os.mkfifo(tmp_path / "late.txt")
+    with pytest.raises(NotRegularFile):
+        read_regular_file(tmp_path / "late.txt")
+
+
+def test_nothing_is_removed_because_it_could_not_be_read(tmp_path, monkeypatch):
+    folder = tmp_path / "src"
+    folder.mkdir()
+    (folder / "sub").mkdir()
+    for i in range(4):
+        (folder / f"top{i}.txt").write_text(f"Bài {i}\nHà Nội {i}", encoding="utf-8")
+        (folder / "sub" / f"in{i}.txt").write_text(f"Bài {i}\nĐà Nẵng {i}", encoding="utf-8")
+    ix = Index.open(tmp_path / "ix", create=True)
+    assert ix.add_sources([str(folder)], jobs=1).added == 8
+    (folder / "top3.txt").unlink()  # really gone: removed
+    real_scandir, real_read = os.scandir, __import__("vnsearch.sources", fromlist=["x"]).read_regular_file
+    import vnsearch.sources as sources
+
+    def scandir(path="."):  # tests run as root, where chmod 000 stops nothing
+        if Path(path).name == "sub":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    def read(p):
+        if p.name == "top0.txt":
+            raise PermissionError(13, "Permission denied")
+        return real_read(p)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    monkeypatch.setattr(sources, "read_regular_file", read)
+    rep = ix.add_sources([str(folder)], jobs=1)
+    assert rep.removed == 1 and rep.kept == 5
+    why = {s.where: s.reason for s in rep.skipped}
+    assert why["sub/"].startswith("folder could not be read (permission denied)")
+    assert why["top0.txt"] == "permission denied"
+    assert len(ix) == 7 and ix.get("sub/in1.txt") is not None and ix.get("top0.txt") is not None
+    from click.testing import CliRunner
+    from vnsearch.cli import main
+
+    r = CliRunner().invoke(main, ["--index", str(tmp_path / "ix"), "index", str(folder)])
+    assert "kept" in r.output and "sub/" in r.output and r.exit_code == 0
+    monkeypatch.setattr(os, "scandir", real_scandir)
+    monkeypatch.setattr(sources, "read_regular_file", real_read)
+    rep = ix.add_sources([str(folder)], jobs=1)  # readable again: nothing lost, nothing to redo
+    assert (rep.unchanged, rep.removed, rep.kept) == (7, 0, 0)
+
+
+def test_a_source_folder_that_cannot_be_listed_keeps_all_its_documents(tmp_path, monkeypatch):
+    folder = tmp_path / "src"
+    _write_folder(folder, 5)
+    ix = Index.open(tmp_path / "ix", create=True)
+    ix.add_sources([str(folder)], jobs=1)
+    real = os.scandir
+
+    def scandir(path="."):
+        if Path(path) == folder:
+            raise OSError(5, "Input/output error", str(path))  # a network drive gone for a moment
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    rep = ix.add_sources([str(folder)], jobs=1)
+    assert rep.removed == 0 and rep.kept == 5 and len(ix) == 5
+
+
+def test_bad_records_are_counted_skips_never_the_end_of_a_run(tmp_path):
+    src = tmp_path / "a.jsonl"
+    deep = "[" * 5000 + "]" * 5000
+    lines = [
+        '{"id": "sur\\ud800", "title": "Tiêu đề", "text": "Hà Nội \\udc80 mùa thu"}',
+        '{"id": "ok", "title": "Bình thường", "text": "Đà Nẵng"}',
+        '{"id": "deep", "text": ' + deep + '}',
+        deep,
+        '"just a string"',
+        "{}",
+        '{"id": "blank", "title": "", "text": "   "}',
+        '{"id": "when", "text": "Ngày không rõ", "date": "hôm qua"}',
+    ]
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    ix = Index.open(tmp_path / "ix", create=True)
+    rep = ix.add_sources([str(src)], jobs=1)
+    why = {s.where: s.reason for s in rep.skipped}
+    assert why["a.jsonl:3"].startswith("malformed JSON") and why["a.jsonl:4"].startswith("malformed JSON")
+    assert why["a.jsonl:5"] == "not a JSON object" and why["a.jsonl:6"] == "no 'text' field"
+    assert why["a.jsonl:7"] == "empty record"
+    assert rep.added == 3
+    assert ix.get("sur\\ud800")["body"] == "Hà Nội \ufffd mùa thu"
+    assert [n.where for n in rep.notes] == ["when"] and "hôm qua" in rep.notes[0].reason
+    assert ix.get("when")["date"] is None
+    assert ix.add_sources([str(src)], jobs=1).unchanged == 3  # and a re-run agrees
+
+
+@pytest.mark.skipif(sys.platform == "darwin", reason="macOS refuses file names that are not UTF-8")
+def test_file_names_that_are_not_utf8(tmp_path):
+    folder = tmp_path / "src"
+    folder.mkdir()
+    for raw in (b"a\xff.txt", b"a\xfe.txt", "bình thường.txt".encode()):
+        with open(os.path.join(os.fsencode(folder), raw), "w", encoding="utf-8") as f:
+            f.write("Tiêu đề\nHà Nội")
+    ix = Index.open(tmp_path / "ix", create=True)
+    rep = ix.add_sources([str(folder)], jobs=1)
+    assert rep.added == 3 and not rep.skipped
+    ids = sorted(h.id for h in ix.search("Hà Nội").hits)
+    assert ids == ["a\\xfe.txt", "a\\xff.txt", "bình thường.txt"]
+    assert ix.add_sources([str(folder)], jobs=1).unchanged == 3

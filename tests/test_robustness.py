@@ -82,7 +82,9 @@ def test_unreadable_vanishing_and_changing_files(tmp_path, monkeypatch):
     d.mkdir()
     for name in ("locked.txt", "gone.txt", "changing.txt", "fine.txt"):
         (d / name).write_text(f"{name}\n{VI}", encoding="utf-8")
-    real = Path.read_bytes
+    import vnsearch.sources as sources
+
+    real = sources.read_regular_file
 
     def read_bytes(self):
         if self.name == "locked.txt":  # tests run as root, where chmod 000 does not stop reading
@@ -93,13 +95,13 @@ def test_unreadable_vanishing_and_changing_files(tmp_path, monkeypatch):
             self.write_text("changing.txt\nĐổi nội dung giữa chừng", encoding="utf-8")
         return real(self)
 
-    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    monkeypatch.setattr(sources, "read_regular_file", read_bytes)
     ix, rep = index_folder(tmp_path, d)
     why = reasons(rep)
     assert why == {"locked.txt": "permission denied", "gone.txt": "vanished while indexing"}
     assert rep.added == 2
     assert ix.search("giữa chừng").total == 1
-    monkeypatch.setattr(Path, "read_bytes", real)
+    monkeypatch.setattr(sources, "read_regular_file", real)
     rep = ix.add_sources([str(d)], jobs=1)
     assert (rep.added, rep.unchanged, rep.removed) == (1, 2, 0)
 

@@ -32,7 +32,9 @@ class IndexReport:
     updated: int = 0
     unchanged: int = 0
     removed: int = 0
+    kept: int = 0  # documents not removed because their file or folder could not be read
     skipped: list[Skip] = field(default_factory=list)
+    notes: list[Skip] = field(default_factory=list)  # indexed, with something worth saying
     seconds: float = 0.0
     bytes: int = 0
     commits: int = 0
@@ -52,9 +54,10 @@ class IndexReport:
     def to_dict(self) -> dict:
         return {
             "added": self.added, "updated": self.updated, "unchanged": self.unchanged,
-            "removed": self.removed, "skipped": len(self.skipped),
+            "removed": self.removed, "kept": self.kept, "skipped": len(self.skipped),
             "skipped_reasons": self.skip_reasons(),
             "skipped_items": [{"where": s.where, "reason": s.reason} for s in self.skipped[:1000]],
+            "notes": [{"where": s.where, "note": s.reason} for s in self.notes[:1000]],
             "seconds": round(self.seconds, 3), "bytes": self.bytes, "interrupted": self.interrupted,
         }
 
@@ -112,6 +115,7 @@ class Indexer:
         self.report = IndexReport()
         self.t0 = time.perf_counter()
         self.seen_items = 0
+        self.keep: dict[str, list[str]] = {}  # source -> ids and id prefixes ("dir/") not to remove
 
     # -- reading sources ------------------------------------------------------
     def _pending(self, sources: Iterable[Source], seen: dict[str, str]) -> Iterator[tuple[Document, str, bool]]:
@@ -124,7 +128,11 @@ class Indexer:
                     self._tick()
                 if isinstance(item, Skip):
                     rep.skipped.append(item)
+                    if item.keep is not None:
+                        self.keep.setdefault(src.name, []).append(item.keep)
                     continue
+                if item.note:
+                    rep.notes.append(Skip(item.id, item.note))
                 if item.id in seen:
                     rep.skipped.append(Skip(item.id, f"duplicate id (first seen in {seen[item.id]}); kept the first"))
                     continue
@@ -220,6 +228,10 @@ class Indexer:
         """Delete documents of fully listed sources (folders) that this run did not see."""
         names = {s.name for s in sources if s.complete_listing}
         gone = [i for i, (_h, src) in self.existing.items() if src in names and i not in seen]
+        if self.keep:
+            kept = [i for i in gone if self._kept(i, self.existing[i][1])]
+            self.report.kept += len(kept)
+            gone = sorted(set(gone) - set(kept))
         if not gone:
             return
         w = SealedWriter(self.ix)
@@ -231,6 +243,11 @@ class Indexer:
             w.cancel()
             raise
         self.report.removed += len(gone)
+
+    def _kept(self, doc_id: str, source: str) -> bool:
+        """True when `doc_id` lies in a file or folder of `source` that could not be read."""
+        return any(doc_id == k or (k.endswith("/") and doc_id.startswith(k)) or k == ""
+                   for k in self.keep.get(source, ()))
 
     def _merge_if_needed(self, max_segments: int = 8) -> None:
         """Many small segments slow searches down: merge the small ones when they pile up."""

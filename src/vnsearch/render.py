@@ -145,8 +145,9 @@ def print_report(console: Console, rep: IndexReport) -> None:
     t.add_column(style="bold")
     t.add_column(justify="right")
     for name, n in (("added", rep.added), ("updated", rep.updated), ("unchanged", rep.unchanged),
-                    ("removed", rep.removed), ("skipped", len(rep.skipped))):
-        t.add_row(name, f"{n:,}")
+                    ("removed", rep.removed), ("kept", rep.kept), ("skipped", len(rep.skipped))):
+        if name != "kept" or n:
+            t.add_row(name, f"{n:,}")
     mbs = rep.bytes / 1e6 / rep.seconds if rep.seconds else 0.0
     t.add_row("time", f"{rep.seconds:.1f} s" + (f" ({mbs:.2f} MB/s)" if rep.bytes else ""))
     console.print(t)
@@ -158,6 +159,15 @@ def print_report(console: Console, rep: IndexReport) -> None:
             console.print(f"          [dim]{escape(s.where)}: {escape(s.reason)}[/]")
         if len(rep.skipped) > 10:
             console.print(f"          [dim]… and {len(rep.skipped) - 10:,} more (use --json for all)[/]")
+    if rep.kept:
+        console.print(f"[bold]kept:[/] {rep.kept:,} documents whose file or folder could not be read "
+                      f"(not removed; listed under skipped)")
+    if rep.notes:
+        console.print("[bold]notes:[/]")
+        for s in rep.notes[:10]:
+            console.print(f"          [dim]{escape(s.where)}: {escape(s.reason)}[/]")
+        if len(rep.notes) > 10:
+            console.print(f"          [dim]… and {len(rep.notes) - 10:,} more (use --json for all)[/]")
 
 
 def print_stats(console: Console, st: dict) -> None:

@@ -17,16 +17,19 @@ import io
 import json
 import os
 import re
+import stat
 import sys
 import unicodedata
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import IO, Iterable, Iterator, Union
 
+from .errors import VnsearchError
+
 __all__ = [
     "Document", "Skip", "FieldMap", "Source", "FolderSource", "JsonlSource", "CsvSource",
-    "decode_bytes", "parse_date", "open_source", "SourceError",
+    "decode_bytes", "parse_date", "open_source", "SourceError", "DocumentError", "visible_id",
 ]
 
 DEFAULT_INCLUDE = ("*.txt", "*.md")
@@ -36,14 +39,44 @@ class SourceError(Exception):
     """A source that cannot be read at all (missing path, unreadable file)."""
 
 
+class DocumentError(VnsearchError, ValueError):
+    """A `Document` built with values vnsearch cannot index (the message says which)."""
+
+
 @dataclass
 class Document:
+    """One document to index.  `date` takes a `datetime`, a `date` or a ``YYYY[-MM[-DD]]`` string."""
+
     id: str
     title: str
     body: str
     path: str = ""
     date: datetime | None = None
     source: str = ""
+    #: something worth reporting about how the document was read (it is indexed all the same)
+    note: str = field(default="", compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        for name in ("id", "title", "body", "path", "source"):
+            value = getattr(self, name)
+            if not isinstance(value, str):
+                if value is None and name != "id":
+                    value = ""
+                elif isinstance(value, (int, float)) and not isinstance(value, bool):
+                    value = str(value)
+                else:
+                    raise DocumentError(f"document {self.id!r}: {name} must be text, not {type(value).__name__}")
+            setattr(self, name, value)
+        if not self.id:
+            raise DocumentError("a document needs a non-empty id")
+        self.id = visible_id(self.id)
+        self.title, self.body = replace_surrogates(self.title), replace_surrogates(self.body)
+        if self.date is not None and not isinstance(self.date, datetime):
+            d = as_datetime(self.date)
+            if d is None:
+                raise DocumentError(f"document {self.id!r}: date {self.date!r} is not a date "
+                                    f"(use a datetime, a date or YYYY[-MM[-DD]])")
+            self.date = d
 
     def content_hash(self) -> str:
         h = hashlib.blake2b(digest_size=16)
@@ -55,13 +88,47 @@ class Document:
 
 @dataclass
 class Skip:
-    """Something a source could not turn into a document, and why."""
+    """Something a source could not turn into a document, and why.
+
+    `keep` names what must not be removed because of it: a document id (a file that
+    could not be read) or an id prefix ending in "/" (a folder that could not be read).
+    """
 
     where: str
     reason: str
+    keep: str | None = None
 
 
 Item = Union[Document, Skip]
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def _escape_surrogate(m: re.Match) -> str:
+    c = ord(m.group())
+    # U+DC80..U+DCFF are bytes a file name held that were not UTF-8 (Python's surrogateescape)
+    return f"\\x{c - 0xDC00:02x}" if 0xDC80 <= c <= 0xDCFF else f"\\u{c:04x}"
+
+
+def visible_id(text: str) -> str:
+    """`text` with lone surrogates (undecodable file-name bytes, broken JSON escapes) spelled out,
+    so every id is valid UTF-8 and two different broken names stay different."""
+    return _SURROGATES.sub(_escape_surrogate, text) if _SURROGATES.search(text) else text
+
+
+def replace_surrogates(text: str) -> str:
+    """Text with lone surrogates replaced by U+FFFD (they cannot be written as UTF-8)."""
+    return _SURROGATES.sub("\ufffd", text) if _SURROGATES.search(text) else text
+
+
+def as_datetime(value) -> datetime | None:
+    """A `datetime` from a datetime, a date, or one of the date spellings `parse_date` reads."""
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=None) if value.tzinfo is None else \
+            value.astimezone(timezone.utc).replace(tzinfo=None)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day)
+    return parse_date(value)
 
 _DATE_MARKER = re.compile(r"^\s*date\s+(\d{4}-\d{2}(?:-\d{2})?)\b\s*")
 _DATE_FORMATS = ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d", "%Y-%m", "%Y", "%d/%m/%Y", "%d-%m-%Y")
@@ -171,9 +238,17 @@ class FieldMap:
             title, text, marker_date = _split_title(text)
         elif not isinstance(title, str):
             title = str(title)
+        if not text.strip() and not title.strip():
+            return Skip(where, "empty record")
         raw_date = self.get(record, self.date)
-        date = parse_date(raw_date) if raw_date is not None else marker_date
-        return Document(id=rid, title=title, body=text, path=source, date=date, source=source)
+        note = ""
+        if raw_date is None or raw_date == "":
+            date = marker_date
+        else:
+            date = parse_date(raw_date)
+            if date is None:
+                note = f"date {str(raw_date)[:40]!r} not understood; indexed without a date"
+        return Document(id=rid, title=title, body=text, path=source, date=date, source=source, note=note)
 
 
 class Source:
@@ -208,12 +283,24 @@ class FolderSource(Source):
 
     def files(self) -> Iterator[tuple[str, Path]]:
         """(relative path, path) of wanted files, sorted, following no symlinked folder twice."""
+        for rel, p, _problem in self.entries():
+            if _problem is None:
+                yield rel, p
+
+    def entries(self) -> Iterator[tuple[str, Path, Skip | None]]:
+        """Every wanted name under the folder, with a `Skip` for what cannot be read as a file:
+        folders that could not be listed (their documents are kept), FIFOs, sockets, devices."""
         seen_dirs = set()
-        for dirpath, dirnames, filenames in os.walk(self.root, followlinks=True):
+        unreadable: list[OSError] = []
+        for dirpath, dirnames, filenames in os.walk(self.root, followlinks=True, onerror=unreadable.append):
+            while unreadable:
+                yield self._unlisted(unreadable.pop())
             try:
                 st = os.stat(dirpath)
-            except OSError:
+            except OSError as e:
                 dirnames[:] = []
+                e.filename = e.filename or dirpath
+                yield self._unlisted(e)
                 continue
             key = (st.st_dev, st.st_ino)
             if key in seen_dirs:  # a symlink loop or a folder reached twice
@@ -224,33 +311,90 @@ class FolderSource(Source):
             for fn in sorted(filenames):
                 p = Path(dirpath) / fn
                 rel = p.relative_to(self.root).as_posix()
-                if self._wanted(rel):
-                    yield rel, p
+                if not self._wanted(rel):
+                    continue
+                try:
+                    mode = os.stat(p).st_mode
+                except FileNotFoundError:
+                    yield rel, p, Skip(self.doc_id(rel), "vanished while indexing", keep=self.doc_id(rel))
+                    continue
+                except OSError as e:
+                    yield rel, p, Skip(self.doc_id(rel), f"unreadable ({e.strerror or e})", keep=self.doc_id(rel))
+                    continue
+                if not stat.S_ISREG(mode):
+                    yield rel, p, Skip(self.doc_id(rel), f"not a regular file ({_kind(mode)})")
+                    continue
+                yield rel, p, None
+        while unreadable:
+            yield self._unlisted(unreadable.pop())
+
+    def _unlisted(self, e: OSError) -> tuple[str, Path, Skip]:
+        """A folder the walk could not list: its documents stay in the index."""
+        p = Path(e.filename or self.root)
+        try:
+            rel = p.relative_to(self.root).as_posix()
+        except ValueError:
+            rel = "."
+        prefix = "" if rel == "." else self.doc_id(rel) + "/"
+        why = "permission denied" if isinstance(e, PermissionError) else (e.strerror or str(e))
+        return rel, p, Skip(prefix or str(self.root), f"folder could not be read ({why}); its documents were kept",
+                            keep=prefix)
+
+    def doc_id(self, rel: str) -> str:
+        # NFC so a file name stored decomposed (macOS) is still the same document
+        return visible_id(unicodedata.normalize("NFC", rel))
 
     def __iter__(self) -> Iterator[Item]:
-        for rel, p in self.files():
-            yield self.read(rel, p)
+        for rel, p, problem in self.entries():
+            yield problem if problem is not None else self.read(rel, p)
 
     def read(self, rel: str, p: Path) -> Item:
+        doc_id = self.doc_id(rel)
         try:
-            data = p.read_bytes()
+            data = read_regular_file(p)
         except PermissionError:
-            return Skip(rel, "permission denied")
+            return Skip(doc_id, "permission denied", keep=doc_id)
         except FileNotFoundError:
-            return Skip(rel, "vanished while indexing")
+            return Skip(doc_id, "vanished while indexing", keep=doc_id)
         except IsADirectoryError:
-            return Skip(rel, "is a directory")
+            return Skip(doc_id, "is a directory")
+        except NotRegularFile as e:
+            return Skip(doc_id, f"not a regular file ({e})")
         except OSError as e:
-            return Skip(rel, f"unreadable ({e.strerror or e})")
+            return Skip(doc_id, f"unreadable ({e.strerror or e})", keep=doc_id)
         text, how = decode_bytes(data)
         if text is None:
-            return Skip(rel, how)
+            return Skip(doc_id, how)
         if not text.strip():
-            return Skip(rel, "empty file")
+            return Skip(doc_id, "empty file")
         title, body, date = _split_title(text)
-        # ids are NFC so a file name stored decomposed (macOS) is still the same document
-        return Document(id=unicodedata.normalize("NFC", rel), title=title, body=body, path=str(p), date=date,
-                        source=self.name)
+        return Document(id=doc_id, title=title, body=body, path=visible_id(str(p)), date=date, source=self.name)
+
+
+class NotRegularFile(OSError):
+    """A path that turned out not to be a regular file when opened (a FIFO, a device...)."""
+
+
+def _kind(mode: int) -> str:
+    for test, name in ((stat.S_ISFIFO, "FIFO"), (stat.S_ISSOCK, "socket"), (stat.S_ISCHR, "character device"),
+                       (stat.S_ISBLK, "block device"), (stat.S_ISDIR, "folder")):
+        if test(mode):
+            return name
+    return "special file"
+
+
+def read_regular_file(p: Path) -> bytes:
+    """A file's bytes, refusing anything but a regular file without blocking on it (a FIFO
+    swapped in after the folder was listed would otherwise hang the run)."""
+    fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotRegularFile(_kind(mode))
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            return f.read()
+    finally:
+        os.close(fd)
 
 
 class _RecordSource(Source):
@@ -300,6 +444,9 @@ class JsonlSource(_RecordSource):
                     record = json.loads(line)
                 except ValueError as e:
                     yield Skip(where, f"malformed JSON ({e.msg})" if hasattr(e, "msg") else "malformed JSON")
+                    continue
+                except RecursionError:
+                    yield Skip(where, "malformed JSON (nested too deeply)")
                     continue
                 yield self.fields.document(record, where, self.name, f"{label}:{n}")
 
