@@ -506,3 +506,79 @@ def test_file_names_that_are_not_utf8(tmp_path):
     ids = sorted(h.id for h in ix.search("Hà Nội").hits)
     assert ids == ["a\\xfe.txt", "a\\xff.txt", "bình thường.txt"]
     assert ix.add_sources([str(folder)], jobs=1).unchanged == 3
+
+
+# -- the API and the CLI under misuse ---------------------------------------------------------
+@pytest.fixture
+def dated(tmp_path):
+    from datetime import date, datetime
+
+    ix = Index.open(tmp_path / "ix", create=True)
+    ix.add([Document("a", "Tin Hà Nội", "Hà Nội mùa thu", date="2017-02-10"),
+            Document("b", "Tin Hà Nội", "Hà Nội mùa đông", date=date(2017, 12, 31)),
+            Document("c", "Tin Hà Nội", "Hà Nội mùa xuân", date=datetime(2018, 1, 1, 8, 30))])
+    return ix
+
+
+def test_the_api_takes_the_clis_date_forms(dated):
+    from datetime import date
+
+    def ids(**kw):
+        return sorted(h.id for h in dated.search("Hà Nội", **kw).hits)
+
+    assert ids(since="2017-02") == ["a", "b", "c"] and ids(since="2017-03") == ["b", "c"]
+    assert ids(until="2017") == ["a", "b"] and ids(until="2017-02") == ["a"] and ids(until="2017-12-31") == ["a", "b"]
+    assert ids(since=date(2018, 1, 1)) == ["c"]
+    assert dated.get("b")["date"].year == 2017
+
+
+@pytest.mark.parametrize("kw", [dict(since="2017-13"), dict(until="hôm qua"), dict(limit=-1), dict(limit="5"),
+                                dict(page=0), dict(sort="relevance"), dict(filters={"body": "x"})])
+def test_the_api_refuses_bad_arguments_with_one_line(dated, kw):
+    from vnsearch.errors import SearchError
+
+    with pytest.raises(SearchError) as e:
+        dated.search("Hà Nội", **kw)
+    assert "\n" not in str(e.value)
+
+
+def test_bad_documents_are_refused_with_one_line(tmp_path):
+    from vnsearch.errors import VnsearchError
+
+    for kw in (dict(id="x", title="t", body="b", date="31/02/2020"), dict(id="", title="t", body="b"),
+               dict(id="x", title=["t"], body="b")):
+        with pytest.raises(VnsearchError) as e:
+            Document(**kw)
+        assert "\n" not in str(e.value)
+
+
+def test_limit_zero_counts_without_hits(dated):
+    res = dated.search("Hà Nội", limit=0)
+    assert res.total == 3 and res.hits == []
+
+
+def test_a_bug_outside_index_reading_is_not_called_damage(dated, monkeypatch):
+    import vnsearch.index as index_module
+    from click.testing import CliRunner
+    from vnsearch.cli import main
+
+    def broken(*a, **k):
+        return {}["no such key"]
+
+    monkeypatch.setattr(index_module, "fragments", broken)
+    with pytest.raises(KeyError):
+        dated.search("Hà Nội")
+    r = CliRunner().invoke(main, ["--index", str(dated.path), "search", "Hà Nội"])
+    assert r.exit_code == 2 and "internal error" in r.output and "report" in r.output and "damaged" not in r.output
+
+
+@pytest.mark.parametrize("args", [["search", "Hà Nội", "--jsonl"], ["search", "Hà Nội"], ["repl"]])
+def test_a_closed_pipe_ends_quietly(dated, args):
+    proc = subprocess.Popen([sys.executable, "-m", "vnsearch", "--index", str(dated.path), *args, "--limit", "3"]
+                            if args[0] == "search" else [sys.executable, "-m", "vnsearch", "--index", str(dated.path),
+                                                         *args],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # the reader is gone before the first line
+    _, err = proc.communicate(("Hà Nội\n" * 200).encode(), timeout=60)
+    assert proc.returncode == 0, err
+    assert err == b""

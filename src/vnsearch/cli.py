@@ -7,6 +7,7 @@ nothing, 2 on any error (one line on stderr; ``--debug`` shows tracebacks).
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -15,15 +16,22 @@ from rich.console import Console
 
 from . import __version__
 from .errors import QueryError, VnsearchError
-from .sources import DEFAULT_INCLUDE, FieldMap, SourceError, parse_date
+from .sources import DEFAULT_INCLUDE, FieldMap, SourceError
 
 EXIT_HITS, EXIT_NONE, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 DEFAULT_INDEX = "index"
 
 
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        # rich exits with status 1 when the reader goes away; grep's convention is 0
+        _silence_stdout()
+        raise SystemExit(EXIT_HITS)
+
+
 def _console(stderr: bool = False) -> Console:
     # rich already honours NO_COLOR and plain output when not a terminal
-    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+    return _Console(stderr=stderr, highlight=False, soft_wrap=False)
 
 
 class Fail(click.ClickException):
@@ -53,10 +61,25 @@ class Group(click.Group):
             raise Fail(str(e)) from None
         except (click.exceptions.Exit, click.ClickException, click.Abort, KeyboardInterrupt):
             raise
+        except BrokenPipeError:
+            # the reader went away (| head): end quietly, as grep does
+            _silence_stdout()
+            ctx.exit(EXIT_HITS)
         except Exception as e:  # a bug: still one line unless --debug
             if ctx.obj and ctx.obj.get("debug"):
                 raise
-            raise Fail(f"internal error: {type(e).__name__}: {e} (run with --debug for details)") from None
+            raise Fail(f"internal error: {type(e).__name__}: {e} (a bug in vnsearch: please report it; "
+                       f"--debug shows the traceback)") from None
+
+
+def _silence_stdout() -> None:
+    """Point stdout at the null device, so flushing at exit raises no second BrokenPipeError."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
 
 
 def _open_index(ctx, create: bool = False):
@@ -197,15 +220,6 @@ def _progress_for(console: Console, sources) -> _ProgressReporter:
 
 
 # -- search ---------------------------------------------------------------------
-def _date_option(value, label):
-    if value is None:
-        return None
-    d = parse_date(value)
-    if d is None:
-        raise Fail(f"{label}: '{value}' is not a date (use YYYY, YYYY-MM or YYYY-MM-DD)")
-    return d
-
-
 @main.command()
 @click.argument("query", nargs=-1, required=True)
 @click.option("--limit", "-n", type=click.IntRange(1, 10_000), default=10, show_default=True, help="Results per page.")
@@ -244,8 +258,7 @@ def search(ctx, query, limit, page, sort, since, until, fields, as_json, as_json
     if bad:
         raise Fail(f"--fields: unknown field(s) {', '.join(bad)}; choose from {','.join(HIT_FIELDS)}")
     ix = _open_index(ctx)
-    res = ix.search(" ".join(query), limit=limit, page=page, sort=sort,
-                    since=_date_option(since, "--since"), until=_date_option(until, "--until"))
+    res = ix.search(" ".join(query), limit=limit, page=page, sort=sort, since=since, until=until)
     if as_json:
         click.echo(json.dumps(result_json(res, wanted), ensure_ascii=False))
     elif as_jsonl:

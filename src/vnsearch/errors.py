@@ -23,6 +23,10 @@ class IndexCorruptError(VnsearchError):
     pass
 
 
+class SearchError(VnsearchError, ValueError):
+    """A search asked with arguments it cannot take (a negative limit, a date that is not one)."""
+
+
 class QueryError(VnsearchError, ValueError):
     """A query that cannot be parsed: `position` is a 0-based offset into `query`."""
 

@@ -20,18 +20,21 @@ import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import wraps
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Callable, Iterable, NamedTuple
 
+import whoosh
 from whoosh import query as Q
 from whoosh import scoring
 
 from . import storage
-from .errors import IndexCorruptError, VnsearchError
+from .errors import IndexCorruptError, SearchError, VnsearchError
 from .expand import Expander, Ranking, parse
 from .highlight import Fragment, MatchTerms, fragments, whole
 from .indexing import Indexer, IndexReport, Progress
+from . import blocks, integrity, mapped, safepickle
+from . import postings as postings_module
 from .integrity import DamagedFile, SealedWriter, segment_files, verify_folder
 from .analysis import analyze
 from .normalize import fold_word, has_diacritics
@@ -39,7 +42,7 @@ from .query import plain_text
 from .postings import IndexView, PostingCache, raw_postings, read_all
 from .schema import INVERTED_FIELDS
 from .scorer import Scorer
-from .sources import Document, FieldMap, Source, open_source
+from .sources import Document, FieldMap, Source, as_datetime, open_source
 from .suggest import Vocabulary, suggest
 
 __all__ = ["Index", "Hit", "SearchResult", "IndexReport", "Document", "Ranking"]
@@ -338,6 +341,8 @@ class Index:
             with self._snapshot():
                 return self._search(*args, **kwargs)
         except _DAMAGE as e:
+            if not _from_reading(e):
+                raise  # a bug in vnsearch's own logic, not damage: the caller reports it as such
             raise self._damaged(e) from None
 
     def _damaged(self, e: Exception) -> IndexCorruptError:
@@ -350,15 +355,21 @@ class Index:
                filters: dict | None = None, highlight: bool = True, suggest_below: int = 3,
                fragments_per_hit: int = 2) -> SearchResult:
         t0 = time.perf_counter()
-        limit = max(1, int(limit))
-        offset = max(0, offset if offset is not None else (max(1, page) - 1) * limit)
+        if not isinstance(text, str):
+            raise SearchError(f"the query must be text, not {type(text).__name__}")
+        limit, page = _count("limit", limit, 0), _count("page", page, 1)
+        offset = _count("offset", offset, 0) if offset is not None else (page - 1) * limit
+        if sort not in ("score", "date"):
+            raise SearchError(f"unknown sort {sort!r} (use 'score' or 'date')")
+        since, until = date_bound(since, "since"), date_bound(until, "until", end=True)
         s = self._get_searcher()
+        for k in filters or {}:
+            if k not in s.schema or k not in FILTER_FIELDS:
+                raise SearchError(f"cannot filter on {k!r} (use one of {', '.join(FILTER_FIELDS)})")
         q, segmented, op, restored = self.build_query(text, since, until, filters)
         hits: list[Hit] = []
         total = 0
         if q is not Q.NullQuery:
-            if sort not in ("score", "date"):
-                raise VnsearchError(f"unknown sort '{sort}' (use score or date)")
             scorer = self._get_scorer()
             total, top = scorer.top(*scorer.evaluate(q), offset + limit, by_date=sort == "date")
             if (not total and op == "and" and self.ranking.operator == "auto"
@@ -367,7 +378,7 @@ class Index:
                 q, segmented, op, restored = self.build_query(text, since, until, filters, operator="or")
                 total, top = scorer.top(*scorer.evaluate(q), offset + limit, by_date=sort == "date")
             terms = MatchTerms.from_query(q) if highlight else MatchTerms()
-            for rank, (docnum, score) in enumerate(top[offset:], offset + 1):
+            for rank, (docnum, score) in enumerate(top[offset : offset + limit], offset + 1):
                 d = s.stored_fields(docnum)
                 body = d.get("body") or ""
                 title = d.get("title") or ""
@@ -455,6 +466,8 @@ class Index:
         try:
             return self._stats()
         except _DAMAGE as e:
+            if not _from_reading(e):
+                raise
             raise self._damaged(e) from None
 
     @_pinned
@@ -472,6 +485,51 @@ class Index:
             "updated": meta.get("updated"), "created": meta.get("created"),
             "schema_version": meta.get("schema_version"), "sources": meta.get("sources", {}),
         }
+
+
+FILTER_FIELDS = ("id", "path", "source")
+
+
+def _count(name: str, value, least: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        raise SearchError(f"{name} must be a whole number of at least {least}, not {value!r}")
+    return value
+
+
+def date_bound(value, name: str, end: bool = False) -> datetime | None:
+    """A search's since/until from a datetime, a date or a ``YYYY[-MM[-DD]]`` string; an `until`
+    given as a year or a month means its end (``until="2023"`` keeps all of 2023)."""
+    if value is None or isinstance(value, datetime):
+        return value
+    d = as_datetime(value)
+    if d is None:
+        raise SearchError(f"{name}: {value!r} is not a date (use YYYY, YYYY-MM or YYYY-MM-DD, a date or a datetime)")
+    if end and isinstance(value, str):
+        parts = value.strip().split("-")
+        if len(parts) == 1 and len(parts[0]) == 4:
+            d = d.replace(month=12, day=31)
+        elif len(parts) == 2:
+            d = (d.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+        if len(parts) <= 3 and ":" not in value and "T" not in value:
+            d = d.replace(hour=23, minute=59, second=59, microsecond=999999)
+    return d
+
+
+# Modules whose code reads index files: an exception raised there is damage.
+_READING = tuple(os.path.dirname(m.__file__) if m.__file__.endswith("__init__.py") else m.__file__
+                 for m in (whoosh, postings_module, mapped, blocks, integrity, safepickle))
+
+
+def _from_reading(e: BaseException) -> bool:
+    """True when `e` was raised while reading index files (innermost Python frame in a reader)."""
+    if isinstance(e, DamagedFile):
+        return True
+    tb = e.__traceback__
+    last = None
+    while tb is not None:
+        last = tb.tb_frame.f_code.co_filename
+        tb = tb.tb_next
+    return last is not None and last.startswith(_READING)
 
 
 _DAMAGE = (DamagedFile, OSError, EOFError, struct.error, zlib.error, pickle.UnpicklingError, KeyError, IndexError)
