@@ -582,3 +582,101 @@ def test_a_closed_pipe_ends_quietly(dated, args):
     _, err = proc.communicate(("Hà Nội\n" * 200).encode(), timeout=60)
     assert proc.returncode == 0, err
     assert err == b""
+
+
+# -- what reaches the terminal -----------------------------------------------------------------
+HOSTILE = ("Tin \x1b[2J\x1b]8;;http://evil.example/\x07Hà Nội\x1b]8;;\x07 \u202efdp.exe\b\b\r\x9b31m "
+           "[bold red]đỏ[/] [/]")
+
+
+@pytest.fixture
+def hostile(tmp_path):
+    ix = Index.open(tmp_path / "ix", create=True)
+    ix.add([Document("evil\x1b[31m\u202e.txt", HOSTILE, "Hà Nội " + HOSTILE + " mùa thu")])
+    return ix
+
+
+def _no_terminal_controls(text: str) -> None:
+    bad = [c for c in text if (ord(c) < 0x20 and c not in "\n\t") or 0x7F <= ord(c) <= 0x9F
+           or c in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"]
+    assert not bad, [hex(ord(c)) for c in bad]
+
+
+@pytest.mark.parametrize("args", [["search", "Hà Nội"], ["search", "Hà Nội", "--json"],
+                                  ["search", "Hà Nội", "--jsonl"], ["stats"], ["search", "zzzz\x1b[2J"]])
+def test_document_text_never_acts_on_the_terminal(hostile, args):
+    from click.testing import CliRunner
+    from vnsearch.cli import main
+
+    r = CliRunner().invoke(main, ["--index", str(hostile.path), *args])
+    assert r.exception is None or isinstance(r.exception, SystemExit), r.output
+    _no_terminal_controls(r.output)
+    if args[-1] in ("--json", "--jsonl"):
+        hit = json.loads(r.output.splitlines()[0])
+        hit = hit["hits"][0] if "hits" in hit else hit
+        assert hit["title"] == HOSTILE  # JSON keeps the text exactly, escaped
+    elif args == ["search", "Hà Nội"]:
+        assert "đỏ[/] [/]" in r.output and "[bold" in r.output  # markup shown, not obeyed
+
+
+def test_the_repl_and_pager_show_document_text_harmlessly(hostile):
+    import io
+
+    from rich.console import Console
+    from vnsearch.repl import Repl
+
+    out = io.StringIO()
+    repl = Repl(hostile, Console(file=out, force_terminal=True, width=200), pager=False)
+    for line in ("Hà Nội", ":open 1", "date:x[/]", ":foo[/]", "date:[2020]", ":json", "Hà Nội"):
+        assert repl.handle(line)
+    text = out.getvalue()
+    import re
+
+    _no_terminal_controls(re.sub(r"\x1b\[[0-9;]*m", "", text))  # rich's own colours aside
+    shown = re.sub(r"\x1b\[[0-9;]*m", "", text)
+    assert "unknown command :foo[/]" in shown and "a range needs the form [a TO b]" in shown
+
+
+def test_highlights_survive_the_neutralising(hostile):
+    from vnsearch.render import snippet
+    from vnsearch.terminal import for_terminal
+
+    hit = hostile.search("Hà Nội").hits[0]
+    text, spans = snippet(hit.fragments)
+    shown = for_terminal(text)
+    assert len(shown) == len(text) and spans
+    assert all(shown[a:b].lower() in ("hà", "nội", "hà nội") for a, b in spans)
+
+
+def test_markup_in_names_and_messages_is_shown_not_obeyed(tmp_path):
+    from click.testing import CliRunner
+    from vnsearch.cli import main
+
+    runner = CliRunner()
+    path = tmp_path / "ix"
+    (tmp_path / "x[").mkdir()
+    for name in ("[bold red]red.jsonl", "x[/].jsonl"):
+        src = tmp_path / name
+        src.write_text(json.dumps({"id": name, "text": "Hà Nội"}) + "\n", encoding="utf-8")
+        r = runner.invoke(main, ["--index", str(path), "index", str(src)])
+        assert r.exit_code == 0, r.output
+    r = runner.invoke(main, ["--index", str(path), "stats"], env={"COLUMNS": "400"})
+    assert r.exit_code == 0 and "[bold red]red.jsonl" in r.output and "x[/].jsonl" in r.output
+    queries, qrels = tmp_path / "q.tsv", tmp_path / "qrels.txt"
+    queries.write_text("q[/]1\tHà Nội\n", encoding="utf-8")
+    qrels.write_text("q[/]1 0 x 1\n", encoding="utf-8")
+    r = runner.invoke(main, ["--index", str(path), "eval", "--queries", str(queries), "--qrels", str(qrels)])
+    assert r.exit_code == 0 and "Traceback" not in r.output, r.output
+    r = runner.invoke(main, ["--index", str(path), "search", "date:[2020]"])
+    assert r.exit_code == 2 and "a range needs the form [a TO b]" in r.output
+
+
+def test_json_output_is_always_json(tmp_path):
+    from click.testing import CliRunner
+    from vnsearch.cli import main
+
+    ix = Index.open(tmp_path / "ix", create=True)
+    ix.add([Document("a", "Hà Nội", "Hà Nội mùa thu")])
+    r = CliRunner().invoke(main, ["--index", str(ix.path), "search", "Hà^" + "9" * 400, "--json"])
+    assert r.exit_code == 0, r.output  # the boost overflows to an infinite score
+    json.loads(r.output, parse_constant=lambda c: pytest.fail(f"non-JSON number {c}"))

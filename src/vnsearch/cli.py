@@ -6,7 +6,6 @@ nothing, 2 on any error (one line on stderr; ``--debug`` shows tracebacks).
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
@@ -15,6 +14,7 @@ import click
 from rich.console import Console
 
 from . import __version__
+from .terminal import for_terminal, json_text, safe_markup
 from .errors import QueryError, VnsearchError
 from .sources import DEFAULT_INCLUDE, FieldMap, SourceError
 
@@ -40,7 +40,7 @@ class Fail(click.ClickException):
     exit_code = EXIT_ERROR
 
     def show(self, file=None) -> None:
-        click.echo(f"vnsearch: error: {self.format_message()}", err=True)
+        click.echo(f"vnsearch: error: {for_terminal(self.format_message())}", err=True)
 
 
 class Group(click.Group):
@@ -52,8 +52,8 @@ class Group(click.Group):
         except QueryError as e:
             if ctx.obj and ctx.obj.get("debug"):
                 raise
-            click.echo(f"vnsearch: query error: {e}", err=True)
-            click.echo(e.caret(), err=True)
+            click.echo(f"vnsearch: query error: {for_terminal(str(e))}", err=True)
+            click.echo(for_terminal(e.caret(), lines=True), err=True)
             ctx.exit(EXIT_ERROR)
         except (VnsearchError, SourceError) as e:
             if ctx.obj and ctx.obj.get("debug"):
@@ -157,7 +157,7 @@ def index(ctx, sources, jobs, id_field, title_field, text_field, date_field, inc
         if progress is not None:
             progress.close()
     if as_json:
-        click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
+        click.echo(json_text(report.to_dict()))
     elif not quiet:
         from .render import print_report
 
@@ -260,10 +260,10 @@ def search(ctx, query, limit, page, sort, since, until, fields, as_json, as_json
     ix = _open_index(ctx)
     res = ix.search(" ".join(query), limit=limit, page=page, sort=sort, since=since, until=until)
     if as_json:
-        click.echo(json.dumps(result_json(res, wanted), ensure_ascii=False))
+        click.echo(json_text(result_json(res, wanted)))
     elif as_jsonl:
         for h in res.hits:
-            click.echo(json.dumps(hit_json(h, wanted), ensure_ascii=False))
+            click.echo(json_text(hit_json(h, wanted)))
     else:
         print_results(_console(), res, wanted)
     ctx.exit(EXIT_HITS if res.hits else EXIT_NONE)
@@ -277,7 +277,7 @@ def stats(ctx, as_json):
     """Documents, terms per field, size on disk, last update, schema version, sources."""
     st = _open_index(ctx).stats()
     if as_json:
-        click.echo(json.dumps(st, ensure_ascii=False))
+        click.echo(json_text(st))
     else:
         from .render import print_stats
 
@@ -295,9 +295,10 @@ def check(ctx):
         click.echo(f"ok: {len(ix):,} documents, every posting and stored document readable")
         return
     for p in problems:
-        click.echo(f"vnsearch: damaged: {p}", err=True)
+        click.echo(f"vnsearch: damaged: {for_terminal(p)}", err=True)
     sources = " ".join(repr(s) for s in ix.stats_sources()) or "SOURCE..."
-    click.echo(f"vnsearch: rebuild it with: vnsearch --index {ctx.obj['index']} index --rebuild {sources}", err=True)
+    click.echo(for_terminal(f"vnsearch: rebuild it with: vnsearch --index {ctx.obj['index']} index --rebuild {sources}"),
+               err=True)
     ctx.exit(EXIT_ERROR)
 
 
@@ -326,7 +327,7 @@ def eval_(ctx, queries, qrels, run_file, strip_accents, as_json):
     if run_file:
         write_run(ev.run, run_file)
     if as_json:
-        click.echo(json.dumps(ev.to_dict(), ensure_ascii=False))
+        click.echo(json_text(ev.to_dict()))
         return
     con = _console()
     names = {"RR@10": "MRR@10", "nDCG@10": "nDCG@10", "R@1": "Recall@1", "R@10": "Recall@10", "R@100": "Recall@100"}
@@ -334,7 +335,7 @@ def eval_(ctx, queries, qrels, run_file, strip_accents, as_json):
         con.print(f"{names[k]:<11} {v:.4f}")
     con.print(f"[dim]{ev.queries} judged queries, {ev.mean_ms:.1f} ms each on average[/]")
     for qid, why in ev.failed:
-        con.print(f"[yellow]query {qid} failed:[/] {why}")
+        con.print(f"[yellow]query {safe_markup(qid)} failed:[/] {safe_markup(why)}")
 
 
 # -- repl -----------------------------------------------------------------------

@@ -14,13 +14,13 @@ accented reading that ranked a query typed without diacritics, or null.  ``snipp
 from __future__ import annotations
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from .highlight import Fragment
 from .index import Hit, SearchResult
 from .indexing import IndexReport
+from .terminal import finite, for_terminal, plain, safe_markup
 
 HIT_FIELDS = ("rank", "id", "title", "path", "date", "score", "snippet")
 TEXT_FIELDS = ("rank", "title", "path", "date", "score", "snippet")
@@ -67,7 +67,7 @@ def hit_json(hit: Hit, fields=HIT_FIELDS) -> dict:
     snip, spans = snippet(hit.fragments)
     full = {
         "rank": hit.rank, "id": hit.id, "title": hit.title, "path": hit.path,
-        "date": hit.date.date().isoformat() if hit.date else None, "score": round(hit.score, 4),
+        "date": hit.date.date().isoformat() if hit.date else None, "score": finite(round(hit.score, 4)),
         "snippet": snip, "snippet_highlights": spans,
     }
     keep = set(fields) | ({"snippet_highlights"} if "snippet" in fields else set())
@@ -82,8 +82,8 @@ def result_json(res: SearchResult, fields=HIT_FIELDS) -> dict:
     }
 
 
-def _marked(text: str, spans, base_style: str = "") -> Text:
-    t = Text(text, style=base_style)
+def _marked(text: str, spans, base_style: str = "", lines: bool = False) -> Text:
+    t = Text(for_terminal(text, lines), style=base_style)
     for a, b in spans:
         t.stylize(MATCH_STYLE, a, b)
     return t
@@ -91,15 +91,22 @@ def _marked(text: str, spans, base_style: str = "") -> Text:
 
 def print_results(console: Console, res: SearchResult, fields=TEXT_FIELDS) -> None:
     if res.suggestion:
-        console.print(Text.assemble(("Did you mean: ", "italic"), (res.suggestion, "bold cyan"), "?"))
+        console.print(Text.assemble(("Did you mean: ", "italic"), (for_terminal(res.suggestion), "bold cyan"), "?"))
     if res.restored and res.hits:
-        console.print(Text.assemble(("Ranked as: ", "italic dim"), (res.restored, "cyan"), (" (accents restored)", "dim")))
+        console.print(Text.assemble(("Ranked as: ", "italic dim"), (for_terminal(res.restored), "cyan"),
+                                    (" (accents restored)", "dim")))
+    query = for_terminal(res.query)
     if not res.hits:
-        console.print(f"[yellow]No results[/] for [bold]{escape(res.query)}[/] ({res.took_ms:.0f} ms)")
+        if res.total:
+            console.print(Text.assemble((f"{res.total:,}", "bold"), f" result{'s' if res.total != 1 else ''} for ",
+                                        (query, "bold"), f", none on page {res.page} ({res.took_ms:.0f} ms)"))
+        else:
+            console.print(Text.assemble(("No results", "yellow"), " for ", (query, "bold"), f" ({res.took_ms:.0f} ms)"))
         return
     first, last = res.offset + 1, res.offset + len(res.hits)
-    console.print(f"[bold]{res.total:,}[/] result{'s' if res.total != 1 else ''} for [bold]{escape(res.query)}[/], "
-                  f"showing {first}–{last} (page {res.page} of {res.pages}), {res.took_ms:.0f} ms")
+    console.print(Text.assemble((f"{res.total:,}", "bold"), f" result{'s' if res.total != 1 else ''} for ",
+                                (query, "bold"), f", showing {first}–{last} (page {res.page} of {res.pages}), "
+                                f"{res.took_ms:.0f} ms"))
     for hit in res.hits:
         console.print()
         line = Text()
@@ -110,9 +117,9 @@ def print_results(console: Console, res: SearchResult, fields=TEXT_FIELDS) -> No
         console.print(line)
         meta = []
         if "path" in fields and hit.path:
-            meta.append((hit.path, "dim"))
+            meta.append((for_terminal(hit.path), "dim"))
         if "id" in fields and hit.id and hit.id != hit.path:
-            meta.append((f"id {hit.id}", "dim"))
+            meta.append((f"id {for_terminal(hit.id)}", "dim"))
         if "date" in fields and hit.date:
             meta.append((hit.date.date().isoformat(), "green"))
         if "score" in fields:
@@ -132,12 +139,12 @@ def print_results(console: Console, res: SearchResult, fields=TEXT_FIELDS) -> No
 
 
 def print_document(console: Console, doc: dict, spans) -> None:
-    console.print(Text(doc.get("title") or "(untitled)", style="bold"))
+    console.print(Text(for_terminal(doc.get("title") or "(untitled)"), style="bold"))
     meta = " · ".join(x for x in (doc.get("path") or "", doc.get("date").date().isoformat() if doc.get("date") else "") if x)
     if meta:
-        console.print(Text(meta, style="dim"))
+        console.print(Text(for_terminal(meta), style="dim"))
     console.print()
-    console.print(_marked(doc.get("body") or "", spans))
+    console.print(_marked(doc.get("body") or "", spans, lines=True))
 
 
 def print_report(console: Console, rep: IndexReport) -> None:
@@ -154,9 +161,9 @@ def print_report(console: Console, rep: IndexReport) -> None:
     if rep.skipped:
         console.print("[bold]skipped:[/]")
         for reason, n in sorted(rep.skip_reasons().items(), key=lambda x: -x[1]):
-            console.print(f"  {n:>6,}  {escape(reason)}")
+            console.print(f"  {n:>6,}  {safe_markup(reason)}")
         for s in rep.skipped[:10]:
-            console.print(f"          [dim]{escape(s.where)}: {escape(s.reason)}[/]")
+            console.print(f"          [dim]{safe_markup(s.where)}: {safe_markup(s.reason)}[/]")
         if len(rep.skipped) > 10:
             console.print(f"          [dim]… and {len(rep.skipped) - 10:,} more (use --json for all)[/]")
     if rep.kept:
@@ -165,7 +172,7 @@ def print_report(console: Console, rep: IndexReport) -> None:
     if rep.notes:
         console.print("[bold]notes:[/]")
         for s in rep.notes[:10]:
-            console.print(f"          [dim]{escape(s.where)}: {escape(s.reason)}[/]")
+            console.print(f"          [dim]{safe_markup(s.where)}: {safe_markup(s.reason)}[/]")
         if len(rep.notes) > 10:
             console.print(f"          [dim]… and {len(rep.notes) - 10:,} more (use --json for all)[/]")
 
@@ -174,14 +181,14 @@ def print_stats(console: Console, st: dict) -> None:
     t = Table(show_header=False, box=None, pad_edge=False)
     t.add_column(style="bold")
     t.add_column()
-    t.add_row("index", st["path"])
+    t.add_row("index", plain(st["path"]))
     t.add_row("documents", f"{st['documents']:,}")
     for f, n in st["terms"].items():
         t.add_row(f"terms ({f})", f"{n:,}")
     t.add_row("size on disk", f"{st['size_bytes'] / 1e6:.1f} MB")
     t.add_row("segments", str(st["segments"]))
-    t.add_row("last update", str(st["updated"] or "never"))
+    t.add_row("last update", plain(st["updated"] or "never"))
     t.add_row("schema version", str(st["schema_version"]))
     for i, (name, info) in enumerate(sorted(st["sources"].items())):
-        t.add_row("sources" if i == 0 else "", f"{name} ({info.get('kind')}, {info.get('last_run')})")
+        t.add_row("sources" if i == 0 else "", plain(f"{name} ({info.get('kind')}, {info.get('last_run')})"))
     console.print(t)

@@ -7,7 +7,6 @@ completion; `run_lines` serves piped input.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from rich.console import Console
 from .errors import QueryError, VnsearchError
 from .highlight import MatchTerms, match_spans
 from .render import print_document, print_results, print_stats, result_json
+from .terminal import for_terminal, json_text, safe_markup
 
 COMMANDS = {
     ":help": "this list",
@@ -98,7 +98,7 @@ class Repl:
         elif name == ":stats":
             print_stats(c, self.index.stats())
         else:
-            c.print(f"[red]unknown command[/] {name}; :help lists them")
+            c.print(f"[red]unknown command[/] {safe_markup(name)}; :help lists them")
         return True
 
     def _need_query(self) -> bool:
@@ -112,14 +112,14 @@ class Repl:
         try:
             self.result = self.index.search(self.query, limit=self.limit, page=self.page)
         except QueryError as e:
-            c.print(f"[red]query error:[/] {e.message}")
-            c.print(e.caret(), markup=False, highlight=False)
+            c.print(f"[red]query error:[/] {safe_markup(e.message)}")
+            c.print(for_terminal(e.caret(), lines=True), markup=False, highlight=False)
             return
         except VnsearchError as e:
-            c.print(f"[red]error:[/] {e}")
+            c.print(f"[red]error:[/] {safe_markup(e)}")
             return
         if self.as_json:
-            c.print_json(json.dumps(result_json(self.result), ensure_ascii=False))
+            c.print(json_text(result_json(self.result), indent=2), markup=False, highlight=False, soft_wrap=True)
         else:
             print_results(c, self.result)
             if self.result.page < self.result.pages:
