@@ -680,3 +680,76 @@ def test_json_output_is_always_json(tmp_path):
     r = CliRunner().invoke(main, ["--index", str(ix.path), "search", "Hà^" + "9" * 400, "--json"])
     assert r.exit_code == 0, r.output  # the boost overflows to an infinite score
     json.loads(r.output, parse_constant=lambda c: pytest.fail(f"non-JSON number {c}"))
+
+
+def test_a_history_file_that_cannot_be_used_is_one_warning(tmp_path, monkeypatch):
+    import io
+
+    from prompt_toolkit.input import create_pipe_input
+    from prompt_toolkit.output import DummyOutput
+    from rich.console import Console
+    from vnsearch.repl import Repl
+
+    ix = Index.open(tmp_path / "ix", create=True)
+    ix.add([Document("a", "Hà Nội", "Hà Nội mùa thu")])
+    for target in (tmp_path, tmp_path / "file" / "below-a-file"):
+        (tmp_path / "file").write_text("x")
+        monkeypatch.setenv("VNSEARCH_HISTORY", str(target))
+        out = io.StringIO()
+        repl = Repl(ix, Console(file=out, width=200))
+        with create_pipe_input() as inp:
+            inp.send_text("Hà Nội\rmùa thu\rHà Nội\r")
+            inp.close()
+            repl.interactive(repl.session(input=inp, output=DummyOutput()))
+        text = out.getvalue()
+        assert text.count("history is not saved") == 1 and "Traceback" not in text
+        assert text.count("1 result") == 3
+
+
+def test_a_full_disk_says_what_was_kept_and_leaves_no_partial_files(tmp_path, monkeypatch):
+    import errno
+
+    from click.testing import CliRunner
+    from vnsearch.bulkwriter import BulkWriter
+    from vnsearch.cli import main
+
+    src = synthetic_jsonl(tmp_path / "a.jsonl", 50, words=20)
+    path = tmp_path / "ix"
+    real = BulkWriter._write_field
+    calls = [0]
+
+    def write_field(self, fname):
+        calls[0] += 1
+        if calls[0] > 12:  # the third batch's segment: two were committed before
+            self._postfile_stub = real(self, fname)
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(self, fname)
+
+    monkeypatch.setattr(BulkWriter, "_write_field", write_field)
+    r = CliRunner().invoke(main, ["--index", str(path), "index", str(src), "-j", "1", "--batch-docs", "10"])
+    assert r.exit_code == 2 and r.output.count("\n") == 1, r.output
+    assert "disk holding the index is full" in r.output and "20 documents" in r.output
+    ix = Index.open(path)
+    assert len(ix) == 20 and ix.check() == []
+    from whoosh.filedb.filestore import FileStorage
+    from whoosh.index import TOC
+
+    named = {s.segment_id() for s in TOC.read(FileStorage(str(path)), "MAIN").segments}
+    assert {p.name.split(".")[0] for p in path.glob("MAIN_*.*") if not p.name.startswith("MAIN_WRITELOCK")} == named
+    monkeypatch.setattr(BulkWriter, "_write_field", real)
+    rep = ix.add_sources([str(src)], jobs=1)
+    assert (rep.unchanged, rep.added) == (20, 30)
+
+
+def test_an_index_folder_that_cannot_be_created_is_one_line(tmp_path):
+    from click.testing import CliRunner
+    from vnsearch.cli import main
+
+    (tmp_path / "file").write_text("x")
+    folder = tmp_path / "src"
+    _write_folder(folder, 1)
+    r = CliRunner().invoke(main, ["--index", str(tmp_path / "file" / "ix"), "index", str(folder)])
+    assert r.exit_code == 2 and r.output.count("\n") == 1 and "internal error" not in r.output, r.output
+    assert "cannot create the index folder" in r.output
+    r = CliRunner().invoke(main, ["--index", str(tmp_path / "file"), "index", str(folder)])
+    assert r.exit_code == 2 and "is a file" in r.output and "internal error" not in r.output

@@ -23,6 +23,10 @@ class IndexCorruptError(VnsearchError):
     pass
 
 
+class IndexWriteError(VnsearchError):
+    """Writing the index failed (a full disk); what was committed before is kept."""
+
+
 class SearchError(VnsearchError, ValueError):
     """A search asked with arguments it cannot take (a negative limit, a date that is not one)."""
 

@@ -9,6 +9,7 @@ picks up where it stopped (committed documents hash as unchanged).
 
 from __future__ import annotations
 
+import errno
 import multiprocessing
 import os
 import signal
@@ -21,7 +22,10 @@ from typing import Callable, Iterable, Iterator
 from whoosh import writing
 
 from .bulkwriter import BulkWriter
-from .integrity import SealedWriter
+from .errors import IndexWriteError
+from .integrity import SealedWriter, remove_leftovers
+
+_DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 from .prepare import prepare_chunk
 from .sources import Document, Skip, Source
 
@@ -202,6 +206,14 @@ class Indexer:
             self._merge_if_needed()
         except KeyboardInterrupt:
             self.report.interrupted = True
+        except OSError as e:
+            if e.errno not in _DISK_FULL:
+                raise
+            remove_leftovers(self.ix.storage.folder, self.ix.indexname)
+            raise IndexWriteError(
+                f"the disk holding the index is full ({e.strerror}): {self.report.indexed:,} documents of this run "
+                f"were committed and are kept, the unfinished segment was removed; free some space and run the "
+                f"same command again") from None
         self.report.seconds = time.perf_counter() - self.t0
         return self.report
 

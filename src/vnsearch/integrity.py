@@ -11,6 +11,7 @@ pages it reads; `vnsearch check` verifies every page.
 from __future__ import annotations
 
 import os
+import re
 import struct
 import zlib
 
@@ -128,10 +129,29 @@ def clean_toc_sums(folder: str, indexname: str) -> None:
     names = set(os.listdir(folder))
     for n in names:
         if n.endswith(SUFFIX) and pattern.match(n[: -len(SUFFIX)]) and n[: -len(SUFFIX)] not in names:
-            try:
-                os.remove(os.path.join(folder, n))
-            except OSError:
-                pass
+            _remove(folder, n)
+
+
+def remove_leftovers(folder: str, indexname: str) -> None:
+    """After a failed write (a full disk): remove every file the last commit does not name
+    (the unfinished segment, its sums, half-written tables of contents).  Call under the lock."""
+    from whoosh.filedb.filestore import FileStorage
+
+    storage = FileStorage(folder)
+    toc = TOC.read(storage, indexname)
+    clean_files(storage, indexname, toc.generation, toc.segments)
+    clean_toc_sums(folder, indexname)
+    temp = re.compile(rf"^_{re.escape(indexname)}_\d+\.toc(?:\.sum)?\.[\d.]+(?:tmp)?$")
+    for n in os.listdir(folder):
+        if temp.match(n):
+            _remove(folder, n)
+
+
+def _remove(folder: str, name: str) -> None:
+    try:
+        os.remove(os.path.join(folder, name))
+    except OSError:
+        pass
 
 
 class SealedWriter(SegmentWriter):

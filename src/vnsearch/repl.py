@@ -157,18 +157,53 @@ class Repl:
     def session(self, **kwargs):
         from prompt_toolkit import PromptSession
         from prompt_toolkit.completion import WordCompleter
-        from prompt_toolkit.history import FileHistory, InMemoryHistory
-
         words = [k.split()[0] for k in COMMANDS] + list(FIELD_PREFIXES) + list(OPERATORS)
         completer = WordCompleter(words, sentence=True, match_middle=False)
         if "history" not in kwargs:
-            try:
-                hp = history_path()
-                hp.parent.mkdir(parents=True, exist_ok=True)
-                kwargs["history"] = FileHistory(str(hp))
-            except OSError:
-                kwargs["history"] = InMemoryHistory()
+            kwargs["history"] = self.history()
         return PromptSession(completer=completer, complete_while_typing=False, enable_history_search=False, **kwargs)
+
+    def history(self):
+        """The persistent history, or one kept in memory after a single warning when the file
+        cannot be used (a folder, no permission, a full disk): never an error per query."""
+        from prompt_toolkit.history import FileHistory, InMemoryHistory
+
+        repl = self
+
+        class KeptHistory(FileHistory):
+            broken = False
+
+            def load_history_strings(self):
+                try:
+                    return list(super().load_history_strings())
+                except OSError as e:
+                    self.fail(e)
+                    return []
+
+            def store_string(self, string: str) -> None:
+                if not self.broken:
+                    try:
+                        super().store_string(string)
+                    except OSError as e:
+                        self.fail(e)
+
+            def fail(self, e: OSError) -> None:
+                self.broken = True
+                repl.warn_history(self.filename, e)
+
+        hp = history_path()
+        try:
+            hp.parent.mkdir(parents=True, exist_ok=True)
+            with open(hp, "ab"):
+                pass
+        except OSError as e:
+            self.warn_history(hp, e)
+            return InMemoryHistory()
+        return KeptHistory(str(hp))
+
+    def warn_history(self, path, e: OSError) -> None:
+        self.console.print(f"[yellow]warning:[/] history is not saved: cannot write {safe_markup(path)} "
+                           f"({safe_markup(e.strerror or e)}); set VNSEARCH_HISTORY to another file")
 
     def interactive(self, session=None) -> None:
         """Prompt until :quit or Ctrl-D; Ctrl-C abandons the line (or the search) in progress."""

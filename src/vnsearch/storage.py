@@ -79,8 +79,10 @@ def foreign_files(path: Path) -> list[str]:
     """Names in the index folder that vnsearch did not create."""
     try:
         return sorted(n for n in os.listdir(path) if not _OWNED.match(n))
-    except FileNotFoundError:
-        return []
+    except (FileNotFoundError, NotADirectoryError):
+        return []  # nothing there yet (creating it will say what is in the way)
+    except OSError as e:
+        raise VnsearchError(f"cannot read the index folder {path}: {e.strerror or e}") from None
 
 
 def refuse_foreign(path: Path, doing: str) -> None:
