@@ -753,3 +753,16 @@ def test_an_index_folder_that_cannot_be_created_is_one_line(tmp_path):
     assert "cannot create the index folder" in r.output
     r = CliRunner().invoke(main, ["--index", str(tmp_path / "file"), "index", str(folder)])
     assert r.exit_code == 2 and "is a file" in r.output and "internal error" not in r.output
+
+
+def test_phrases_hold_numbers_with_separators_and_one_word_phrases_take_boosts(tmp_path):
+    ix = Index.open(tmp_path / "ix", create=True)
+    ix.add([Document("a", "Tin", "Nhà nông nuôi 1.000 con vịt, giá tăng 29,6% so với năm trước."),
+            Document("b", "Tin khác", "Hà Nội có 1 con vịt và 000 con gà.")])
+    assert [h.id for h in ix.search('"1.000 con vịt"').hits] == ["a"]
+    assert [h.id for h in ix.search('"tăng 29,6%"').hits] == ["a"]
+    for phrase in ('"vịt"', '"Hà Nội"'):
+        plain = {h.id: h.score for h in ix.search(phrase).hits}
+        boosted = {h.id: h.score for h in ix.search(phrase + "^3").hits}
+        assert plain and boosted.keys() == plain.keys()
+        assert all(boosted[k] == pytest.approx(3 * plain[k]) for k in plain)

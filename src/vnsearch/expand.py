@@ -67,15 +67,15 @@ def parse(text: str, ranking: Ranking = Ranking(), operator: str | None = None) 
     operator = operator or ranking.operator
     try:
         if operator == "auto":
-            q = _OR.parse(segmented)
+            q = _OR.parse(segmented, normalize=False)
             use_and = sum(1 for leaf in q.leaves() if leaf.field() == DEFAULT_FIELD) <= ranking.and_max_terms
             if use_and and isinstance(q, Q.Or) and plain_text(segmented):
                 q = Q.And(q.subqueries, boost=q.boost)  # words only: the top group is the implicit one
             elif use_and:
-                q = _AND.parse(segmented)
+                q = _AND.parse(segmented, normalize=False)
         else:
             use_and = operator == "and"
-            q = (_AND if use_and else _OR).parse(segmented)
+            q = (_AND if use_and else _OR).parse(segmented, normalize=False)
     except Exception as e:  # Whoosh's parser is lenient; anything it still rejects is the query's fault
         raise QueryError(f"cannot parse query ({e})", text, 0) from None
     return q, segmented, use_and

@@ -202,8 +202,9 @@ class _Rewriter:
         a = analyze(inner)
         words = [t for t, _, _ in a.words]
         if words:
-            if any(not _PLAIN_TERM.match(w) for w in words):
-                words = [w for w in (re.sub(r"\W+", "_", w).strip("_") for w in words) if w]
+            # words keep their inner punctuation ("1.000", "29,6"), as documents index them;
+            # only what the phrase syntax itself reads (a backslash) is dropped
+            words = [w for w in (w.replace("\\", "") for w in words) if w]
             self.emit('"' + " ".join(words) + '"')
         elif self.prefix:
             raise QueryError(f"field '{self.prefix[:-1]}' needs a value", q, self.prefix_pos)
