@@ -127,10 +127,12 @@ def test_searchers_see_one_consistent_commit_while_a_writer_updates(tmp_path):
     problems: list[str] = []
     searches = [0]
 
-    def searcher(colour: str) -> None:
+    def searcher(colour: str, one_shot: bool = False) -> None:
         ix = Index.open(path)  # kept open across every commit of the update run
         while not stop.is_set():
             try:
+                if one_shot:  # as a one-shot CLI search opens the index anew each time
+                    ix = Index.open(path)
                 res = ix.search(colour, limit=1000)
             except Exception as e:  # noqa: BLE001 - any error is a failure here
                 problems.append(f"{type(e).__name__}: {e}")
@@ -146,6 +148,7 @@ def test_searchers_see_one_consistent_commit_while_a_writer_updates(tmp_path):
                     problems.append(f"{colour}: wrong hit {h.id} titled {h.title!r}")
 
     threads = [threading.Thread(target=searcher, args=(c,)) for c in COLOURS + ("xanh",)]
+    threads.append(threading.Thread(target=searcher, args=("vàng", True)))
     for t in threads:
         t.start()
     try:
@@ -766,3 +769,21 @@ def test_phrases_hold_numbers_with_separators_and_one_word_phrases_take_boosts(t
         boosted = {h.id: h.score for h in ix.search(phrase + "^3").hits}
         assert plain and boosted.keys() == plain.keys()
         assert all(boosted[k] == pytest.approx(3 * plain[k]) for k in plain)
+
+
+def test_an_index_run_over_damaged_columns_says_rebuild(tmp_path):
+    from click.testing import CliRunner
+    from vnsearch.cli import main
+
+    folder = tmp_path / "src"
+    _write_folder(folder, 20)
+    path = tmp_path / "ix"
+    Index.open(path, create=True).add_sources([str(folder)], jobs=1)
+    seg = next(path.glob("MAIN_*.seg"))
+    data = bytearray(seg.read_bytes())
+    data[len(data) - 200 : len(data) - 100] = bytes(100)  # the per-document columns sit at the end
+    seg.write_bytes(bytes(data))
+    r = CliRunner().invoke(main, ["--index", str(path), "index", str(folder)])
+    assert r.exit_code == 2 and r.output.count("\n") == 1 and "rebuild" in r.output, r.output
+    r = CliRunner().invoke(main, ["--index", str(path), "index", str(folder), "--rebuild"])
+    assert r.exit_code == 0 and len(Index.open(path)) == 20 and Index.open(path).check() == []

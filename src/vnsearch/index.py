@@ -42,7 +42,7 @@ from .query import plain_text
 from .postings import IndexView, PostingCache, raw_postings, read_all
 from .schema import INVERTED_FIELDS
 from .scorer import Scorer
-from .sources import Document, FieldMap, Source, as_datetime, open_source
+from .sources import Document, DocumentError, FieldMap, Source, as_datetime, open_source
 from .suggest import Vocabulary, suggest
 
 __all__ = ["Index", "Hit", "SearchResult", "IndexReport", "Document", "Ranking"]
@@ -268,14 +268,24 @@ class Index:
     def add_from(self, sources: list[Source], jobs: int | None = None, lock_timeout: float = 10.0,
                  progress: Callable[[Progress], None] | None = None, batch_docs: int = 4000) -> IndexReport:
         with storage.WriteLock(self.path, lock_timeout):
-            indexer = Indexer(self._ix, self._existing(), jobs=jobs, batch_docs=batch_docs, progress=progress)
+            try:
+                existing = self._existing()
+            except _DAMAGE as e:  # the ids and hashes an incremental run compares with are unreadable
+                if not _from_reading(e):
+                    raise
+                raise self._damaged(e) from None
+            indexer = Indexer(self._ix, existing, jobs=jobs, batch_docs=batch_docs, progress=progress)
             report = indexer.run(sources)
             self._record_run(sources, report)
         return report
 
     def add(self, docs: Iterable[Document], lock_timeout: float = 10.0, jobs: int = 1) -> IndexReport:
         """Add or replace documents given directly (analyzed in this process unless `jobs` > 1)."""
-        src = _ListSource(list(docs))
+        docs = list(docs)
+        for d in docs:
+            if not isinstance(d, Document):
+                raise DocumentError(f"Index.add takes Document objects, not {type(d).__name__}")
+        src = _ListSource(docs)
         return self.add_from([src], jobs=jobs, lock_timeout=lock_timeout)
 
     update = add
