@@ -187,7 +187,14 @@ def open_existing(path: Path) -> whoosh_index.Index:
     check_version(path, meta)
     st = MappedStorage(str(path))
     try:
-        return st.open_index(INDEX_NAME)
+        for attempt in range(20):
+            gen = whoosh_index.TOC._latest_generation(st, INDEX_NAME)
+            try:
+                return st.open_index(INDEX_NAME)
+            except FileNotFoundError:
+                # a writer committed and removed the generation just listed: read the new one
+                if attempt == 19 or whoosh_index.TOC._latest_generation(st, INDEX_NAME) == gen:
+                    raise
     except UnsafeIndexFile as e:
         toc = f"_{INDEX_NAME}_{whoosh_index.TOC._latest_generation(st, INDEX_NAME)}.toc"
         raise IndexCorruptError(f"{path / toc}: refusing to read it: {e}") from None
