@@ -53,8 +53,12 @@ _CODAS = frozenset(("", "c", "ch", "m", "n", "ng", "nh", "p", "t"))
 _TONED = "".join(c for (b, t), c in _JOIN.items() if t)
 _ALL_VOWELS = "".join(_JOIN.values())
 # Only a toned vowel next to another vowel can be misplaced: other words are left alone.
+# A syllable has at most 8 letters (nghiêng), so a candidate is a whole word of at most 16
+# letters: the bounds and the word-boundary look-arounds keep the scan linear (an unbounded
+# letter run made every start position rescan the run: quadratic on a long word).
+_LETTER = "[^\\W\\d_]"
 _CANDIDATE = re.compile(
-    f"[^\\W\\d_]*(?:[{_TONED}][{_ALL_VOWELS}]|[{_ALL_VOWELS}][{_TONED}])[^\\W\\d_]*"
+    f"(?<!{_LETTER}){_LETTER}{{0,7}}(?:[{_TONED}][{_ALL_VOWELS}]|[{_ALL_VOWELS}][{_TONED}]){_LETTER}{{0,7}}(?!{_LETTER})"
 )
 
 

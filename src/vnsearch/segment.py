@@ -45,8 +45,10 @@ _SYLLABLE = re.compile(
         [
             r"[A-ZĐ]+\.", r"Tp\.", r"Mr\.", r"Mrs\.", r"Ms\.", r"Dr\.", r"ThS\.",  # abbreviations
             r"==>", r"->", r"\.\.\.", r">>", "\n",  # specials
-            r"\w+://[^\s]+",  # web
-            r"(?:[a-zA-Z0-9_.+-]+@(?:[a-zA-Z0-9-]+\.)+[a-zA-Z0-9-]+)",  # email
+            # web and email, bounded (scheme, local part, labels): pyvi's unbounded forms rescan
+            # the rest of a long run like "a-a-a-..." from every position, quadratic in its length
+            r"\w{1,32}://[^\s]+",  # web
+            r"(?:[a-zA-Z0-9_.+-]{1,64}@(?:[a-zA-Z0-9-]{1,63}\.){1,8}[a-zA-Z0-9-]{1,63})",  # email
             r"\d+(?:[\.,_]\d+)+",  # numbers with separators
             r"[^\w\s]",  # one punctuation character
             r"\w+",  # word
@@ -192,8 +194,16 @@ def _join_flags(toks: list[str]) -> list[bool]:
     return out
 
 
+#: the longest token kept whole (Lucene's default maximum too); longer runs are cut into pieces
+MAX_TOKEN = 255
+
+
 def syllable_spans(text: str) -> tuple[list[str], list[int], list[int]]:
-    """pyvi's syllables of `text` as parallel lists (token, start, end)."""
+    """pyvi's syllables of `text` as parallel lists (token, start, end).
+
+    A token longer than `MAX_TOKEN` characters (no word is: a run of letters, a long
+    URL) is cut into pieces of that length, which pyvi would keep whole.
+    """
     sylls = _SYLLABLE.findall(text)
     starts = []
     ends = []
@@ -205,7 +215,21 @@ def syllable_spans(text: str) -> tuple[list[str], list[int], list[int]]:
         starts.append(pos)
         pos += len(tok)
         ends.append(pos)
+    if sylls and max(map(len, sylls)) > MAX_TOKEN:
+        return _cut_long(sylls, starts, ends)
     return sylls, starts, ends
+
+
+def _cut_long(sylls: list[str], starts: list[int], ends: list[int]) -> tuple[list[str], list[int], list[int]]:
+    out_t, out_s, out_e = [], [], []
+    for tok, s, e in zip(sylls, starts, ends):
+        if len(tok) <= MAX_TOKEN:
+            out_t.append(tok), out_s.append(s), out_e.append(e)
+            continue
+        for k in range(0, len(tok), MAX_TOKEN):
+            piece = tok[k : k + MAX_TOKEN]
+            out_t.append(piece), out_s.append(s + k), out_e.append(s + k + len(piece))
+    return out_t, out_s, out_e
 
 
 def words_from_syllables(sylls: list[str], starts: list[int], ends: list[int]) -> tuple[list[str], list[int], list[int]]:
