@@ -15,6 +15,7 @@ from whoosh import query as Q
 from whoosh.qparser import AndGroup, FuzzyTermPlugin, OrGroup, QueryParser
 
 from .errors import QueryError
+from .limits import Limits, env_name
 from .normalize import fold_word, has_diacritics
 from .query import plain_text, segment_query
 from .schema import QUERY_FIELDS, RAW_QUERY_FIELDS
@@ -59,9 +60,18 @@ _AND = _parser(AndGroup)
 _OR = _parser(OrGroup)
 
 
-def parse(text: str, ranking: Ranking = Ranking(), operator: str | None = None) -> tuple[Q.Query, str, bool]:
+def parse(text: str, ranking: Ranking = Ranking(), operator: str | None = None,
+          limits: Limits = Limits()) -> tuple[Q.Query, str, bool]:
     """(Whoosh query on the default field, the segmented query, whether AND was used)."""
-    segmented = segment_query(text, fields=QUERY_FIELDS, raw_fields=RAW_QUERY_FIELDS)
+    if len(text) > limits.query_chars:
+        raise QueryError(f"the query is {len(text):,} characters long; the limit is {limits.query_chars:,} "
+                         f"({env_name('query_chars')})", text, limits.query_chars)
+    segmented = segment_query(text, fields=QUERY_FIELDS, raw_fields=RAW_QUERY_FIELDS,
+                              max_phrase_words=limits.phrase_words)
+    terms = len(segmented.split())
+    if terms > limits.query_terms:
+        raise QueryError(f"the query has {terms:,} terms; the limit is {limits.query_terms:,} "
+                         f"({env_name('query_terms')})", text, 0)
     if not segmented.strip():
         return Q.NullQuery, segmented, False
     operator = operator or ranking.operator
@@ -100,7 +110,8 @@ class Expander:
     terms are scored as arrays (`scorer.py`).  Quoted phrases stay phrases.
     """
 
-    def __init__(self, schema, ranking: Ranking, bag: bool = False, exact: float = 1.0):
+    def __init__(self, schema, ranking: Ranking, bag: bool = False, exact: float = 1.0, max_fuzzy: int = 2):
+        self.max_fuzzy = max_fuzzy
         self.schema = schema
         self.r = ranking
         self.bag = bag
@@ -173,7 +184,7 @@ class Expander:
             return Q.Phrase(q.fieldname, q.words, slop=q.slop, boost=q.boost)
         if isinstance(q, Q.FuzzyTerm):
             field = "title_folded" if q.fieldname == "title" else "folded"
-            return Q.FuzzyTerm(field, fold_word(q.text), boost=q.boost, maxdist=q.maxdist,
+            return Q.FuzzyTerm(field, fold_word(q.text), boost=q.boost, maxdist=min(q.maxdist, self.max_fuzzy),
                                prefixlength=q.prefixlength)
         if isinstance(q, (Q.Prefix, Q.Wildcard)):
             return self.pattern(q)

@@ -33,6 +33,7 @@ from .errors import IndexCorruptError, SearchError, VnsearchError
 from .expand import Expander, Ranking, parse
 from .highlight import Fragment, MatchTerms, fragments, whole
 from .indexing import Indexer, IndexReport, Progress
+from .limits import Limits
 from . import blocks, integrity, mapped, safepickle
 from . import postings as postings_module
 from .integrity import DamagedFile, SealedWriter, segment_files, verify_folder
@@ -113,10 +114,14 @@ def _pinned(method):
 class Index:
     """A vnsearch index in a folder.  Not shared between threads: open one per thread."""
 
-    def __init__(self, path: str | os.PathLike, ix, ranking: Ranking | None = None):
+    def __init__(self, path: str | os.PathLike, ix, ranking: Ranking | None = None, limits: Limits | None = None):
         self.path = Path(path)
         self._ix = ix
         self.ranking = ranking or Ranking()
+        try:
+            self.limits = limits or Limits.from_env()
+        except ValueError as e:
+            raise VnsearchError(str(e)) from None
         self._searcher = None
         self._scorer: Scorer | None = None
         self._postings = PostingCache()
@@ -125,7 +130,8 @@ class Index:
 
     # -- opening ----------------------------------------------------------------
     @classmethod
-    def open(cls, path: str | os.PathLike = "index", create: bool = False, ranking: Ranking | None = None) -> "Index":
+    def open(cls, path: str | os.PathLike = "index", create: bool = False, ranking: Ranking | None = None,
+             limits: Limits | None = None) -> "Index":
         """Open the index at `path`; with `create`, make it if the folder holds none."""
         p = Path(path)
         if create and not (p / storage.META).exists():
@@ -133,8 +139,8 @@ class Index:
                 raise VnsearchError(f"{p} exists and is not a folder")
             if storage.foreign_files(p):
                 raise IndexCorruptError(f"{p} is not empty and holds no vnsearch index; choose another --index")
-            return cls(p, storage.create(p), ranking)
-        return cls(p, storage.open_existing(p), ranking)
+            return cls(p, storage.create(p), ranking, limits)
+        return cls(p, storage.open_existing(p), ranking, limits)
 
     @classmethod
     def rebuild(cls, path: str | os.PathLike, sources: list[Source], jobs: int | None = None,
@@ -211,7 +217,8 @@ class Index:
         s = self._get_searcher()
         r = self.ranking
         if self._scorer is None or self._scorer.view.searcher is not s or self._scorer.params != (r.k1, r.b, r.idf_floor):
-            self._scorer = Scorer(IndexView(s, self._postings), k1=r.k1, b=r.b, idf_floor=r.idf_floor)
+            self._scorer = Scorer(IndexView(s, self._postings), k1=r.k1, b=r.b, idf_floor=r.idf_floor,
+                                  max_expansions=self.limits.expansions)
         return self._scorer
 
     def _weighting(self):
@@ -319,17 +326,18 @@ class Index:
     def build_query(self, text: str, since: datetime | None = None, until: datetime | None = None,
                     filters: dict | None = None, operator: str | None = None) -> "BuiltQuery":
         """The Whoosh query and filter for `text`, and how it was read; raises QueryError."""
-        q, segmented, used_and = parse(text, self.ranking, operator)
+        q, segmented, used_and = parse(text, self.ranking, operator, self.limits)
         exact = 1.0
         restored = None
         if not has_diacritics(segmented):
             exact = self.ranking.accentless_exact
             restored = self.restore_accents(text) if self.ranking.restore_accents else None
             if restored:
-                q, segmented, used_and = parse(restored, self.ranking, operator)
+                q, segmented, used_and = parse(restored, self.ranking, operator, self.limits)
                 exact = self.ranking.restored_exact
         # the searcher's schema: Index.schema re-reads the table of contents from disk
-        q = Expander(self._get_searcher().schema, self.ranking, bag=True, exact=exact).expand(q)
+        q = Expander(self._get_searcher().schema, self.ranking, bag=True, exact=exact,
+                     max_fuzzy=self.limits.fuzzy_distance).expand(q)
         flt = []
         if since or until:
             flt.append(Q.DateRange("date", since, until))
@@ -415,7 +423,7 @@ class Index:
     @_pinned
     def suggest(self, text: str) -> str | None:
         """A "did you mean" query from the index's own words, or None."""
-        return suggest(text, self._get_searcher().reader(), self._vocabulary())
+        return suggest(text, self._get_searcher().reader(), self._vocabulary(), self.limits)
 
     @_pinned
     def restore_accents(self, text: str) -> str | None:

@@ -86,6 +86,7 @@ class _Rewriter:
         self.depth: list[int] = []
         self.last_operator: tuple[str, int] | None = None
         self.operands = 0
+        self.max_phrase_words = 32
 
     # -- output -----------------------------------------------------------
     def emit(self, item: str) -> None:
@@ -201,6 +202,9 @@ class _Rewriter:
         inner = q[i + 1 : end]
         a = analyze(inner)
         words = [t for t, _, _ in a.words]
+        if len(a.syllables) > self.max_phrase_words:
+            raise QueryError(f"a phrase of {len(a.syllables):,} words; the limit is {self.max_phrase_words} "
+                             f"(VNSEARCH_MAX_PHRASE_WORDS)", q, i)
         if words:
             # words keep their inner punctuation ("1.000", "29,6"), as documents index them;
             # only what the phrase syntax itself reads (a backslash) is dropped
@@ -271,6 +275,9 @@ def plain_text(query: str) -> bool:
 _SYNTAX = re.compile(r'[:"()\[\]{}*^~]|\?(?=\w)')  # a ? is a wildcard only inside a word (see above)
 
 
-def segment_query(query: str, fields=("title", "path", "id", "date"), raw_fields=("path", "id", "date")) -> str:
+def segment_query(query: str, fields=("title", "path", "id", "date"), raw_fields=("path", "id", "date"),
+                  max_phrase_words: int = 32) -> str:
     """Rewrite `query` into Whoosh syntax with its free text segmented; raise `QueryError` if malformed."""
-    return _Rewriter(query, frozenset(fields), frozenset(raw_fields)).run()
+    r = _Rewriter(query, frozenset(fields), frozenset(raw_fields))
+    r.max_phrase_words = max_phrase_words
+    return r.run()

@@ -22,7 +22,12 @@ import numpy as np
 from whoosh import fields
 from whoosh import query as Q
 
+from .errors import SearchError
 from .postings import IndexView
+
+
+class TooManyTerms(SearchError):
+    """A pattern (wildcard, range, fuzzy term) that stands for more index terms than allowed."""
 
 TERM_CACHE_POSTINGS = 8_000_000  # scored terms kept per index state (16 bytes a posting: ~128 MB)
 _NATIVE_COMPOUND = (Q.And, Q.Or, Q.AndMaybe, Q.AndNot, Q.Not, Q.ConstantScoreQuery, Q.Every, Q.Require)
@@ -31,7 +36,9 @@ _NATIVE_COMPOUND = (Q.And, Q.Or, Q.AndMaybe, Q.AndNot, Q.Not, Q.ConstantScoreQue
 class Scorer:
     """Evaluates queries on one `IndexView` with BM25 (k1, b from the ranking)."""
 
-    def __init__(self, view: IndexView, k1: float = 1.2, b: float = 0.75, idf_floor: float = 0.0):
+    def __init__(self, view: IndexView, k1: float = 1.2, b: float = 0.75, idf_floor: float = 0.0,
+                 max_expansions: int = 1_000):
+        self.max_expansions = max_expansions
         self.view = view
         self.k1 = k1
         self.b = b
@@ -85,7 +92,29 @@ class Scorer:
             return self._term(q)
         if isinstance(q, _NATIVE_COMPOUND):
             return self._compound(q)
+        if isinstance(q, Q.MultiTerm) and q.fieldname in self.schema and self.schema[q.fieldname].scorable:
+            return self._expanded(q)
         return self._whoosh(q)
+
+    def _expanded(self, q) -> tuple[np.ndarray, np.ndarray]:
+        """A wildcard, prefix, range or fuzzy term: the index terms it stands for, scored like one word
+        (a document scores its best-matching term: BM25 arrays, the scale of words), at most
+        `max_expansions` of them (else a one-line error, not a slow search)."""
+        terms = []
+        for btext in q._btexts(self.view.reader):
+            terms.append(btext)
+            if len(terms) > self.max_expansions:
+                raise TooManyTerms(
+                    f"'{str(q).split(':', 1)[-1]}' stands for more than {self.max_expansions:,} words of the index; make it more specific "
+                    f"(the limit is VNSEARCH_MAX_EXPANSIONS)")
+        n = self.n
+        mask = np.zeros(n, dtype=bool)
+        score = np.zeros(n)
+        for btext in terms:
+            ids, s = self.term_scores(q.fieldname, btext)
+            mask[ids] = True
+            score[ids] = np.maximum(score[ids], s)
+        return mask, score * q.boost
 
     def _term(self, q: Q.Term) -> tuple[np.ndarray, np.ndarray]:
         n = self.n

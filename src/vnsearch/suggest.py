@@ -19,6 +19,7 @@ import struct
 from whoosh.system import pack_ushort
 
 from .analysis import analyze
+from .limits import Limits
 from .normalize import fold_word, has_diacritics
 from .query import plain_text
 
@@ -111,8 +112,12 @@ def correct(reader, syllable: str) -> str | None:
     return None
 
 
-def suggest(query: str, reader, vocabulary: Vocabulary) -> str | None:
-    """A better query for `query`, or None; only plain free-text queries are rewritten."""
+def suggest(query: str, reader, vocabulary: Vocabulary, limits: Limits = Limits()) -> str | None:
+    """A better query for `query`, or None; only plain free-text queries are rewritten.
+
+    At most `limits.suggest_words` unknown syllables are corrected, none longer than
+    `limits.suggest_word_chars` (edit-distance search over the vocabulary is the cost).
+    """
     if not plain_text(query):
         return None
     syllables = [t for t, _, _ in analyze(query).syllables]
@@ -121,8 +126,12 @@ def suggest(query: str, reader, vocabulary: Vocabulary) -> str | None:
     folded = [fold_word(s) for s in syllables]
     changed = False
     fixed = []
+    budget = limits.suggest_words
     for s, f in zip(syllables, folded):
-        c = correct(reader, f)
+        c = None
+        if budget > 0 and len(f) <= limits.suggest_word_chars and not reader.doc_frequency("folded", f):
+            budget -= 1
+            c = correct(reader, f)
         if c:
             changed = True
             fixed.append(c)
