@@ -428,10 +428,10 @@ def test_nothing_is_removed_because_it_could_not_be_read(tmp_path, monkeypatch):
             raise PermissionError(13, "Permission denied", str(path))
         return real_scandir(path)
 
-    def read(p):
+    def read(p, limit=None):
         if p.name == "top0.txt":
             raise PermissionError(13, "Permission denied")
-        return real_read(p)
+        return real_read(p, limit)
 
     monkeypatch.setattr(os, "scandir", scandir)
     monkeypatch.setattr(sources, "read_regular_file", read)

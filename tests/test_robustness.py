@@ -86,14 +86,14 @@ def test_unreadable_vanishing_and_changing_files(tmp_path, monkeypatch):
 
     real = sources.read_regular_file
 
-    def read_bytes(self):
+    def read_bytes(self, limit=None):
         if self.name == "locked.txt":  # tests run as root, where chmod 000 does not stop reading
             raise PermissionError(13, "Permission denied")
         if self.name == "gone.txt":
             self.unlink()
         if self.name == "changing.txt":
             self.write_text("changing.txt\nĐổi nội dung giữa chừng", encoding="utf-8")
-        return real(self)
+        return real(self, limit)
 
     monkeypatch.setattr(sources, "read_regular_file", read_bytes)
     ix, rep = index_folder(tmp_path, d)
@@ -114,10 +114,12 @@ def test_large_file(tmp_path):
     with open(d / "big.txt", "w", encoding="utf-8") as f:
         f.write("Tệp lớn\n")
         for i in range(n):
-            f.write(para if i != n - 1 else "Đoạn cuối cùng có từ hiếm: Pleiku.\n")
+            f.write(para if i not in (n // 3, n - 1) else "Đoạn có từ hiếm: Pleiku.\n" if i < n - 1 else "Kon Tum\n")
     assert (d / "big.txt").stat().st_size > 49_000_000
     ix, rep = index_folder(tmp_path, d)
-    assert rep.added == 1
+    # indexed as one document, cut at the document limit (20,000,000 characters by default) and said so
+    assert rep.added == 1 and rep.truncated == 1 and "truncated" in rep.notes[0].reason
+    assert ix.search("Kon Tum").total == 0
     res = ix.search("Pleiku")
     assert res.total == 1
     assert any("Pleiku" in f.text[a:b] for f in res.hits[0].fragments for a, b in f.highlights)

@@ -60,8 +60,38 @@ def _term_list(toks: list[str]) -> list[str]:
     return [t for t in ts if t]
 
 
+#: texts longer than this are segmented piece by piece (cut after a line break, else a space),
+#: so the segmenter's per-token structures never hold more than one piece
+PIECE_CHARS = 1_000_000
+
+
+def pieces(text: str, size: int = PIECE_CHARS) -> list[str]:
+    """`text` cut into consecutive pieces of at most `size` characters, at line breaks if it can."""
+    out = []
+    start = 0
+    while len(text) - start > size:
+        end = start + size
+        cut = text.rfind("\n", start, end) + 1 or text.rfind(" ", start, end) + 1 or end
+        out.append(text[start:cut])
+        start = cut
+    out.append(text[start:])
+    return out
+
+
 def index_terms(text: str) -> tuple[list[str], list[str]]:
-    """(word terms, syllable terms) of a normalized text: `analyze` without offsets, for indexing."""
+    """(word terms, syllable terms) of a normalized text: `analyze` without offsets, for indexing.
+
+    A long text is segmented in pieces (`pieces`): the same terms wherever a piece
+    ends at a line break, as one CRF sequence per piece, with memory bounded by a piece.
+    """
+    if len(text) > PIECE_CHARS:
+        words: list[str] = []
+        sylls: list[str] = []
+        for piece in pieces(text):
+            w, s = index_terms(piece)
+            words += w
+            sylls += s
+        return words, sylls
     toks, starts, ends = syllable_spans(text)
     return _term_list(words_from_syllables(toks, starts, ends)[0]), _syllable_list(toks)
 

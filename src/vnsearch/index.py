@@ -162,7 +162,7 @@ class Index:
             built = storage.staging(p, sorted(s.name for s in sources))
             aside = cls(built, storage.open_existing(built))
             report = Indexer(aside._ix, aside._existing(), jobs=jobs, batch_docs=batch_docs,
-                             progress=progress).run(sources)
+                             progress=progress, limits=aside.limits).run(sources)
             aside._record_run(sources, report)
             if not report.interrupted:
                 storage.swap_in(p, built)
@@ -268,7 +268,8 @@ class Index:
         """Index folders, JSONL/CSV files or ``-`` (stdin) incrementally; see `IndexReport`."""
         from .sources import DEFAULT_INCLUDE
 
-        sources = [s if isinstance(s, Source) else open_source(s, fields, include or DEFAULT_INCLUDE, exclude, stdin)
+        sources = [s if isinstance(s, Source) else open_source(s, fields, include or DEFAULT_INCLUDE, exclude, stdin,
+                                                                self.limits)
                    for s in specs]
         return self.add_from(sources, jobs=jobs, lock_timeout=lock_timeout, progress=progress, batch_docs=batch_docs)
 
@@ -281,7 +282,8 @@ class Index:
                 if not _from_reading(e):
                     raise
                 raise self._damaged(e) from None
-            indexer = Indexer(self._ix, existing, jobs=jobs, batch_docs=batch_docs, progress=progress)
+            indexer = Indexer(self._ix, existing, jobs=jobs, batch_docs=batch_docs, progress=progress,
+                              limits=self.limits)
             report = indexer.run(sources)
             self._record_run(sources, report)
         return report

@@ -23,6 +23,7 @@ from whoosh import writing
 
 from .bulkwriter import BulkWriter
 from .errors import IndexWriteError
+from .limits import Limits
 from .integrity import SealedWriter, remove_leftovers
 
 _DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
@@ -37,6 +38,7 @@ class IndexReport:
     unchanged: int = 0
     removed: int = 0
     kept: int = 0  # documents not removed because their file or folder could not be read
+    truncated: int = 0  # documents longer than the document limit, indexed in part
     skipped: list[Skip] = field(default_factory=list)
     notes: list[Skip] = field(default_factory=list)  # indexed, with something worth saying
     seconds: float = 0.0
@@ -58,7 +60,7 @@ class IndexReport:
     def to_dict(self) -> dict:
         return {
             "added": self.added, "updated": self.updated, "unchanged": self.unchanged,
-            "removed": self.removed, "kept": self.kept, "skipped": len(self.skipped),
+            "removed": self.removed, "kept": self.kept, "truncated": self.truncated, "skipped": len(self.skipped),
             "skipped_reasons": self.skip_reasons(),
             "skipped_items": [{"where": s.where, "reason": s.reason} for s in self.skipped[:1000]],
             "notes": [{"where": s.where, "note": s.reason} for s in self.notes[:1000]],
@@ -108,7 +110,8 @@ class Indexer:
 
     def __init__(self, ix, existing: dict[str, tuple[bytes, str]], jobs: int | None = None,
                  batch_docs: int = 4000, batch_bytes: int = 32_000_000, limitmb: int = 256,
-                 progress: Callable[[Progress], None] | None = None):
+                 progress: Callable[[Progress], None] | None = None, limits: Limits | None = None):
+        self.limits = limits or Limits()
         self.ix = ix
         self.existing = existing
         self.jobs = max(1, jobs or os.cpu_count() or 1)
@@ -135,6 +138,13 @@ class Indexer:
                     if item.keep is not None:
                         self.keep.setdefault(src.name, []).append(item.keep)
                     continue
+                limit = self.limits.document_chars
+                if len(item.body) > limit:
+                    item.body, item.truncated = item.body[:limit], True
+                if item.truncated:
+                    rep.truncated += 1
+                    rep.notes.append(Skip(item.id, f"truncated: only the first {limit:,} characters were indexed "
+                                                   f"(VNSEARCH_MAX_DOCUMENT_CHARS)"))
                 if item.note:
                     rep.notes.append(Skip(item.id, item.note))
                 if item.id in seen:

@@ -152,8 +152,9 @@ def print_report(console: Console, rep: IndexReport) -> None:
     t.add_column(style="bold")
     t.add_column(justify="right")
     for name, n in (("added", rep.added), ("updated", rep.updated), ("unchanged", rep.unchanged),
-                    ("removed", rep.removed), ("kept", rep.kept), ("skipped", len(rep.skipped))):
-        if name != "kept" or n:
+                    ("removed", rep.removed), ("kept", rep.kept), ("truncated", rep.truncated),
+                    ("skipped", len(rep.skipped))):
+        if name not in ("kept", "truncated") or n:
             t.add_row(name, f"{n:,}")
     mbs = rep.bytes / 1e6 / rep.seconds if rep.seconds else 0.0
     t.add_row("time", f"{rep.seconds:.1f} s" + (f" ({mbs:.2f} MB/s)" if rep.bytes else ""))

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import IO, Iterable, Iterator, Union
 
 from .errors import VnsearchError
+from .limits import Limits
 
 __all__ = [
     "Document", "Skip", "FieldMap", "Source", "FolderSource", "JsonlSource", "CsvSource",
@@ -55,6 +56,8 @@ class Document:
     source: str = ""
     #: something worth reporting about how the document was read (it is indexed all the same)
     note: str = field(default="", compare=False, repr=False)
+    #: the text was longer than the document limit and was cut (see `Limits.document_chars`)
+    truncated: bool = field(default=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         for name in ("id", "title", "body", "path", "source"):
@@ -255,6 +258,8 @@ class Source:
     """Something that yields documents; `name` identifies it across runs."""
 
     name: str = ""
+    #: what one record or file may cost (`open_source` sets the configured ones)
+    limits: Limits = Limits()
     #: True when documents missing from a re-run were deleted at the source
     complete_listing: bool = False
 
@@ -350,8 +355,9 @@ class FolderSource(Source):
 
     def read(self, rel: str, p: Path) -> Item:
         doc_id = self.doc_id(rel)
+        limit = self.limits.document_chars
         try:
-            data = read_regular_file(p)
+            data = read_regular_file(p, limit)
         except PermissionError:
             return Skip(doc_id, "permission denied", keep=doc_id)
         except FileNotFoundError:
@@ -359,16 +365,46 @@ class FolderSource(Source):
         except IsADirectoryError:
             return Skip(doc_id, "is a directory")
         except NotRegularFile as e:
-            return Skip(doc_id, f"not a regular file ({e})")
+            return Skip(doc_id, str(e))
         except OSError as e:
             return Skip(doc_id, f"unreadable ({e.strerror or e})", keep=doc_id)
+        truncated = len(data) > limit
+        if truncated:
+            data = data[:limit]
         text, how = decode_bytes(data)
         if text is None:
             return Skip(doc_id, how)
         if not text.strip():
             return Skip(doc_id, "empty file")
         title, body, date = _split_title(text)
-        return Document(id=doc_id, title=title, body=body, path=visible_id(str(p)), date=date, source=self.name)
+        return Document(id=doc_id, title=title, body=body, path=visible_id(str(p)), date=date, source=self.name,
+                        truncated=truncated)
+
+
+class SourceTooLarge(OSError):
+    """A compressed source that expands far beyond its size (a decompression bomb)."""
+
+
+class _Bounded(io.RawIOBase):
+    """A binary stream that refuses to yield more than `cap` bytes."""
+
+    def __init__(self, raw, cap: int, name: str):
+        self.raw, self.cap, self.name, self.count = raw, cap, name, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        n = self.raw.readinto(b)
+        self.count += n or 0
+        if self.count > self.cap:
+            raise SourceTooLarge(f"stopped reading {os.path.basename(self.name)}: it expands past {self.cap:,} bytes "
+                                 f"(VNSEARCH_MAX_GZIP_RATIO times its size; a decompression bomb?)")
+        return n
+
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
 
 
 class NotRegularFile(OSError):
@@ -383,16 +419,20 @@ def _kind(mode: int) -> str:
     return "special file"
 
 
-def read_regular_file(p: Path) -> bytes:
-    """A file's bytes, refusing anything but a regular file without blocking on it (a FIFO
-    swapped in after the folder was listed would otherwise hang the run)."""
+def read_regular_file(p: Path, limit: int | None = None) -> bytes:
+    """A file's bytes (at most `limit` + 1 of them), refusing anything but a regular file without
+    blocking on it (a FIFO swapped in after the folder was listed would otherwise hang the run)
+    and files that are mostly holes (a sparse file of zeros reads as gigabytes of nothing)."""
     fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise NotRegularFile(_kind(mode))
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise NotRegularFile(f"not a regular file ({_kind(st.st_mode)})")
+        blocks = getattr(st, "st_blocks", None)
+        if blocks is not None and st.st_size > (1 << 20) and blocks * 512 < st.st_size // 8:
+            raise NotRegularFile("sparse file (mostly holes)")
         with os.fdopen(fd, "rb", closefd=False) as f:
-            return f.read()
+            return f.read() if limit is None else f.read(limit + 1)
     finally:
         os.close(fd)
 
@@ -412,7 +452,9 @@ class _RecordSource(Source):
         if self.path.endswith(".gz"):
             import gzip
 
-            return io.TextIOWrapper(gzip.open(self.path, "rb"), encoding="utf-8", errors="replace", newline="")
+            cap = max(16 << 20, os.path.getsize(self.path) * self.limits.gzip_ratio)
+            return io.TextIOWrapper(io.BufferedReader(_Bounded(gzip.open(self.path, "rb"), cap, self.path)),
+                                    encoding="utf-8", errors="replace", newline="")
         with open(self.path, "rb") as f:
             head = f.read(65536)
         text, enc = decode_bytes(head)
@@ -435,8 +477,24 @@ class JsonlSource(_RecordSource):
 
     def __iter__(self) -> Iterator[Item]:
         label, opened = self._opened()
+        cap = self.limits.record_bytes
         with opened as f:
-            for n, line in enumerate(f, 1):
+            n = 0
+            while True:
+                try:
+                    line = f.readline(cap)
+                except SourceTooLarge as e:
+                    yield Skip(f"{label}:{n + 1}", str(e))
+                    return
+                if not line:
+                    return
+                n += 1
+                if len(line) >= cap and not line.endswith("\n"):  # read no more of it than the limit
+                    while line and not line.endswith("\n"):
+                        line = f.readline(cap)
+                    yield Skip(f"{label}:{n}", f"record larger than {cap:,} characters "
+                                               f"(VNSEARCH_MAX_RECORD_BYTES)")
+                    continue
                 if not line.strip():
                     continue
                 where = f"{label}:{n}"
@@ -456,7 +514,7 @@ class CsvSource(_RecordSource):
 
     def __iter__(self) -> Iterator[Item]:
         label, opened = self._opened()
-        csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+        csv.field_size_limit(min(sys.maxsize, 2**31 - 1, self.limits.record_bytes))
         with opened as f:
             reader = csv.DictReader(f)
             try:
@@ -470,8 +528,14 @@ class CsvSource(_RecordSource):
 
 
 def open_source(spec: str, fields: FieldMap | None = None, include=DEFAULT_INCLUDE, exclude=(),
-                stdin: IO[str] | None = None) -> Source:
+                stdin: IO[str] | None = None, limits: Limits | None = None) -> Source:
     """A source from a command-line argument: a folder, a .jsonl/.json(.gz), a .csv, or ``-`` (JSONL on stdin)."""
+    src = _open_source(spec, fields, include, exclude, stdin)
+    src.limits = limits or Limits.from_env()
+    return src
+
+
+def _open_source(spec: str, fields: FieldMap | None, include, exclude, stdin) -> Source:
     if spec == "-":
         return JsonlSource("<stdin>", fields, stream=stdin or sys.stdin)
     p = Path(spec)
