@@ -84,14 +84,18 @@ def index_terms(text: str) -> tuple[list[str], list[str]]:
     A long text is segmented in pieces (`pieces`): the same terms wherever a piece
     ends at a line break, as one CRF sequence per piece, with memory bounded by a piece.
     """
-    if len(text) > PIECE_CHARS:
-        words: list[str] = []
-        sylls: list[str] = []
-        for piece in pieces(text):
-            w, s = index_terms(piece)
-            words += w
-            sylls += s
-        return words, sylls
+    if len(text) <= PIECE_CHARS:
+        return _piece_terms(text)
+    words: list[str] = []
+    sylls: list[str] = []
+    for piece in pieces(text, PIECE_CHARS):
+        w, s = _piece_terms(piece)
+        words += w
+        sylls += s
+    return words, sylls
+
+
+def _piece_terms(text: str) -> tuple[list[str], list[str]]:
     toks, starts, ends = syllable_spans(text)
     return _term_list(words_from_syllables(toks, starts, ends)[0]), _syllable_list(toks)
 
