@@ -225,3 +225,43 @@ def test_one_search_inside_a_huge_document_is_quick(tmp_path):
     t0 = time.perf_counter()
     res = ix.search("Hà Nội")
     assert res.hits[0].fragments and time.perf_counter() - t0 < 1.0 * _SLACK
+
+
+def test_a_csv_field_over_the_record_limit_is_reported(tmp_path):
+    src = tmp_path / "a.csv"
+    src.write_text("id,text\nsmall,Hà Nội\nbig," + "x" * 200_000 + "\n", encoding="utf-8")
+    ix = Index.open(tmp_path / "ix", create=True, limits=Limits(record_bytes=100_000))
+    rep = ix.add_sources([str(src)], jobs=1)
+    assert rep.added == 1 and any("malformed CSV" in s.reason and "field" in s.reason for s in rep.skipped)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not hasattr(__import__("resource"), "getrusage"), reason="needs getrusage")
+def test_indexing_one_huge_document_stays_within_a_memory_budget(tmp_path):
+    import subprocess
+    import sys
+
+    code = ("import resource, sys; from vnsearch import Document, Index; "
+            "ix = Index.open(sys.argv[1], create=True); "
+            f"ix.add([Document('big', 'Lớn', ({VI!r} * 5 + chr(10)) * 20_000)]); "  # ~10M characters
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)")
+    r = subprocess.run([sys.executable, "-c", code, str(tmp_path / "ix")], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert int(r.stdout.strip()) < 1_000  # MB; ~140 bytes a byte before segmenting in pieces (1.9 GB here)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet="ab \n", max_size=12), max_size=12), st.integers(1, 8), st.integers(1, 9))
+def test_the_chunked_line_reader_reads_what_splitting_reads(parts, chunk, cap):
+    import io
+
+    from vnsearch.sources import _lines
+
+    text = "".join(parts)
+    want = [(i, line if len(line) <= cap else None)
+            for i, line in enumerate(text.split("\n"), 1) if line.strip() or len(line) > cap]
+    assert list(_lines(io.StringIO(text), cap, chunk)) == want

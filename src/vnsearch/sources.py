@@ -479,23 +479,17 @@ class JsonlSource(_RecordSource):
         label, opened = self._opened()
         cap = self.limits.record_bytes
         with opened as f:
-            n = 0
+            lines = _lines(f, cap)
             while True:
                 try:
-                    line = f.readline(cap)
+                    n, line = next(lines)
+                except StopIteration:
+                    return
                 except SourceTooLarge as e:
-                    yield Skip(f"{label}:{n + 1}", str(e))
+                    yield Skip(label, str(e))
                     return
-                if not line:
-                    return
-                n += 1
-                if len(line) >= cap and not line.endswith("\n"):  # read no more of it than the limit
-                    while line and not line.endswith("\n"):
-                        line = f.readline(cap)
-                    yield Skip(f"{label}:{n}", f"record larger than {cap:,} characters "
-                                               f"(VNSEARCH_MAX_RECORD_BYTES)")
-                    continue
-                if not line.strip():
+                if line is None:
+                    yield Skip(f"{label}:{n}", f"record larger than {cap:,} characters (VNSEARCH_MAX_RECORD_BYTES)")
                     continue
                 where = f"{label}:{n}"
                 try:
@@ -507,6 +501,48 @@ class JsonlSource(_RecordSource):
                     yield Skip(where, "malformed JSON (nested too deeply)")
                     continue
                 yield self.fields.document(record, where, self.name, f"{label}:{n}")
+
+
+def _lines(f: IO[str], cap: int, chunk: int = 1 << 20) -> Iterator[tuple[int, str | None]]:
+    """(line number, line) of the non-blank lines of `f`, read in chunks; None for a line longer
+    than `cap` characters (blank or not), which is never held whole.  Runs of blank lines cost a count, not a
+    loop (a compressed file of nothing but line breaks is a classic decompression bomb)."""
+    n = 0
+    partial: list[str] = []
+    size = 0
+    skipping = False
+    while True:
+        text = f.read(chunk)
+        if not text:
+            if skipping:
+                yield n + 1, None
+            elif partial and "".join(partial).strip():
+                yield n + 1, "".join(partial)
+            return
+        if not skipping and not partial and text.isspace() and text.endswith("\n"):
+            n += text.count("\n")
+            continue
+        parts = text.split("\n")
+        last = parts.pop()
+        for p in parts:
+            n += 1
+            if skipping:
+                skipping = False
+                yield n, None
+                continue
+            if partial:
+                p = "".join(partial) + p
+                partial, size = [], 0
+            if len(p) > cap:
+                yield n, None
+                continue
+            if p and not p.isspace():
+                yield n, p
+        if last and not skipping:
+            partial.append(last)
+            size += len(last)
+            if size > cap:
+                skipping, partial, size = True, [], 0
 
 
 class CsvSource(_RecordSource):
