@@ -31,6 +31,10 @@ class SearchError(VnsearchError, ValueError):
     """A search asked with arguments it cannot take (a negative limit, a date that is not one)."""
 
 
+class TooManyTerms(SearchError):
+    """A pattern (wildcard, prefix, range, fuzzy term) that stands for more index terms than allowed."""
+
+
 class QueryError(VnsearchError, ValueError):
     """A query that cannot be parsed: `position` is a 0-based offset into `query`."""
 

@@ -22,12 +22,8 @@ import numpy as np
 from whoosh import fields
 from whoosh import query as Q
 
-from .errors import SearchError
+from .errors import TooManyTerms
 from .postings import IndexView
-
-
-class TooManyTerms(SearchError):
-    """A pattern (wildcard, range, fuzzy term) that stands for more index terms than allowed."""
 
 TERM_CACHE_POSTINGS = 8_000_000  # scored terms kept per index state (16 bytes a posting: ~128 MB)
 _NATIVE_COMPOUND = (Q.And, Q.Or, Q.AndMaybe, Q.AndNot, Q.Not, Q.ConstantScoreQuery, Q.Every, Q.Require)
