@@ -185,14 +185,15 @@ def test_a_long_document_is_truncated_and_counted(tmp_path):
     assert rep.truncated == 1
 
 
-def test_a_gzip_bomb_stops_and_the_rest_is_indexed(tmp_path):
+@pytest.mark.parametrize("filler", [b"\n", b"x"], ids=["blank lines", "one huge line"])
+def test_a_gzip_bomb_stops_and_the_rest_is_indexed(tmp_path, filler):
     bomb = tmp_path / "bomb.jsonl.gz"
     with gzip.open(bomb, "wb", compresslevel=9) as f:
         f.write((json.dumps({"id": "first", "text": VI}, ensure_ascii=False) + "\n").encode())
-        chunk = b"\n" * (1 << 20)
-        for _ in range(64):  # 64 MB of blank lines in ~64 KB
+        chunk = filler * (1 << 20)
+        for _ in range(64):  # 64 MB in ~64 KB
             f.write(chunk)
-        f.write(b'{"id": "never", "text": "x"}\n')
+        f.write(b'\n{"id": "never", "text": "x"}\n')
     good = tmp_path / "good.jsonl"
     good.write_text(json.dumps({"id": "good", "text": VI}, ensure_ascii=False) + "\n", encoding="utf-8")
     ix = Index.open(tmp_path / "ix", create=True, limits=Limits(gzip_ratio=50))
