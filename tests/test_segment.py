@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vnsearch.normalize import normalize
-from vnsearch.segment import SegmenterPool, Token, segment, segment_many, syllable_spans, tokenize
+from vnsearch.segment import Token, segment, syllable_spans, tokenize
 
 
 @pytest.fixture(scope="module")
@@ -80,14 +80,6 @@ def test_large_and_odd_inputs():
     assert toks[-1].end <= len(big)
     for odd in ["", "\u0301", "\x00\x01\x02", "a\u0301\u0301\u0301", "\ud800x", "Ð" * 10, "中文 العربية"]:
         _surface_ok(odd, segment(odd))
-
-
-def test_batch_and_pool_match_single():
-    texts = SAMPLES * 5
-    expected = [segment(t) for t in texts]
-    assert list(segment_many(texts)) == expected
-    with SegmenterPool(workers=2, chunk_size=3) as pool:
-        assert list(pool.map(texts)) == expected
 
 
 def test_same_as_pyvi_on_500_baomoi_articles(pyvi_tokenize, baomoi_texts):

@@ -29,10 +29,6 @@ class Fragment:
     end: int
     highlights: list[tuple[int, int]] = field(default_factory=list)
 
-    def to_dict(self) -> dict:
-        return {"text": self.text, "start": self.start, "end": self.end,
-                "highlights": [list(h) for h in self.highlights]}
-
 
 @dataclass
 class MatchTerms:

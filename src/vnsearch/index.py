@@ -67,16 +67,6 @@ class Hit:
     fragments: list[Fragment] = field(default_factory=list)
     title_highlights: list[tuple[int, int]] = field(default_factory=list)
 
-    def to_dict(self) -> dict:
-        return {
-            "rank": self.rank, "id": self.id, "title": self.title, "path": self.path,
-            "date": self.date.date().isoformat() if self.date else None,
-            "score": round(self.score, 4),
-            "snippet": " … ".join(f.text for f in self.fragments),
-            "fragments": [f.to_dict() for f in self.fragments],
-            "title_highlights": [list(h) for h in self.title_highlights],
-        }
-
 
 @dataclass
 class SearchResult:

@@ -36,9 +36,8 @@ from .analysis import analyze
 from .errors import QueryError
 from .normalize import has_diacritics, normalize
 
-__all__ = ["QueryError", "segment_query", "OPERATORS"]
+__all__ = ["QueryError", "segment_query"]
 
-OPERATORS = ("AND", "OR", "NOT", "ANDNOT")
 _BINARY = ("AND", "OR", "ANDNOT")
 _OPERATOR = re.compile(r"(AND|OR|NOT|ANDNOT)(?=[\s(\"]|$)")
 # a field prefix: a value follows at once, or nothing does ("title:" at the end: an error, not text)

@@ -16,7 +16,6 @@ from .analysis import folded_analyzer, syllable_analyzer, word_analyzer
 
 SCHEMA_VERSION = 1
 
-TEXT_FIELDS = ("words", "syllables", "folded")
 #: fields whose postings worker processes build (see `prepare` and `bulkwriter`)
 INVERTED_FIELDS = ("title", "title_folded", "words", "syllables", "folded")
 #: fields a query may name with ``name:``, and those whose value is taken verbatim

@@ -21,12 +21,11 @@ from __future__ import annotations
 import os
 import re
 import string
-from concurrent.futures import ProcessPoolExecutor
-from typing import Iterable, Iterator, NamedTuple
+from typing import NamedTuple
 
 from .crfmodel import load_pyvi_model
 
-__all__ = ["Token", "syllable_spans", "word_spans", "words_from_syllables", "segment", "tokenize", "render", "segment_many", "SegmenterPool"]
+__all__ = ["Token", "syllable_spans", "word_spans", "words_from_syllables", "segment", "tokenize", "render"]
 
 
 class Token(NamedTuple):
@@ -273,54 +272,3 @@ def render(words: list[Token], text: str) -> str:
 def tokenize(text: str) -> str:
     """Drop-in equivalent of ``pyvi.ViTokenizer.tokenize`` for NFC text."""
     return render(segment(text), text)
-
-
-def segment_many(texts: Iterable[str]) -> Iterator[list[Token]]:
-    """Segment many texts in this process (the model loads once)."""
-    for t in texts:
-        yield segment(t)
-
-
-def _segment_chunk(texts: list[str]) -> list[list[Token]]:
-    return [segment(t) for t in texts]
-
-
-class SegmenterPool:
-    """Segment texts in N worker processes, results in input order.
-
-    Use as a context manager; ``workers=1`` runs in-process.
-    """
-
-    def __init__(self, workers: int | None = None, chunk_size: int = 64):
-        self.workers = max(1, workers or os.cpu_count() or 1)
-        self.chunk_size = chunk_size
-        self._pool: ProcessPoolExecutor | None = None
-
-    def __enter__(self) -> "SegmenterPool":
-        if self.workers > 1:
-            self._pool = ProcessPoolExecutor(self.workers)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(cancel_futures=True)
-            self._pool = None
-
-    def map(self, texts: Iterable[str]) -> Iterator[list[Token]]:
-        if self._pool is None:
-            yield from segment_many(texts)
-            return
-        chunks = _chunks(texts, self.chunk_size)
-        for result in self._pool.map(_segment_chunk, chunks):
-            yield from result
-
-
-def _chunks(items: Iterable[str], size: int) -> Iterator[list[str]]:
-    chunk: list[str] = []
-    for it in items:
-        chunk.append(it)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
