@@ -39,6 +39,15 @@ def test_version_and_help(runner):
         assert "Example" in r.output or cmd in (["stats"], ["repl"])
 
 
+def test_every_command_has_help_and_a_row_in_the_readme(runner):
+    readme = (CORPUS.parent / "README.md").read_text(encoding="utf-8")
+    table = [line for line in readme.splitlines() if line.startswith("| `vnsearch ")]
+    for name in main.commands:
+        r = runner.invoke(main, [name, "--help"])
+        assert r.exit_code == 0 and len(r.output.splitlines()) > 3, name
+        assert any(line.startswith(f"| `vnsearch {name}") for line in table), f"README has no row for {name}"
+
+
 def test_python_m_vnsearch():
     r = subprocess.run([sys.executable, "-m", "vnsearch", "--version"], capture_output=True, text=True)
     assert r.returncode == 0 and __version__ in r.stdout
