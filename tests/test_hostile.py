@@ -44,15 +44,24 @@ def _best_time(fn, arg, repeat: int = 3) -> float:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", list(KINDS))
-@pytest.mark.parametrize("path", ["normalize", "analyze", "highlight"])
+@pytest.mark.parametrize("path", ["normalize", "analyze", "highlight", "query reading"])
 def test_doubling_the_input_at_most_doubles_the_time(kind, path):
     make = KINDS[kind]
     terms = MatchTerms.from_query(_hanoi_query())
     fn = {"normalize": normalize, "analyze": analyze,
-          "highlight": lambda t: fragments(t, terms)}[path]
+          "highlight": lambda t: fragments(t, terms), "query reading": _read_query}[path]
     small, big = make(64_000), make(128_000)
     t1, t2 = _best_time(fn, small), _best_time(fn, big)
     assert t2 <= 4 * t1 + 0.05, f"{path} on {kind}: {t1 * 1000:.1f} ms -> {t2 * 1000:.1f} ms"
+
+
+def _read_query(text: str) -> None:
+    from vnsearch.query import segment_query
+
+    try:
+        segment_query(text, max_phrase_words=10**9)
+    except QueryError:
+        pass
 
 
 def _hanoi_query():
