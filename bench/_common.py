@@ -90,7 +90,7 @@ def build_eval_index(path: Path, baomoi: list[dict], jobs: int = 2):
     import tempfile
 
     from vnsearch import Index
-    from vnsearch.sources import FieldMap
+    from vnsearch.ingest.sources import FieldMap
 
     want = len(baomoi) + len(xquad_records())
     if (path / "vnsearch.json").exists():

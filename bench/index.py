@@ -30,7 +30,7 @@ HERE = Path(__file__).resolve().parent
 def child(args) -> None:
     """Run one indexing job and print its figures (called in a fresh process)."""
     from vnsearch import Index
-    from vnsearch.sources import FieldMap
+    from vnsearch.ingest.sources import FieldMap
 
     ix = Index.open(args.index, create=True)
     t0 = time.perf_counter()

@@ -22,7 +22,7 @@ from pathlib import Path
 from _common import BAOMOI, VIETNEWS, XQUAD, build_eval_index, finish, read_jsonl_gz, read_questions, xquad_records
 
 from vnsearch.evaluate import evaluate, measure, read_qrels
-from vnsearch.normalize import fold
+from vnsearch.text.normalize import fold
 
 COLS = ("RR@10", "nDCG@10", "R@1", "R@10", "R@100")
 
@@ -70,7 +70,7 @@ def main() -> None:
     args = ap.parse_args()
 
     from vnsearch import Index
-    from vnsearch.segment import tokenize
+    from vnsearch.text.segment import tokenize
 
     baomoi = read_jsonl_gz(BAOMOI, args.limit)
     questions = read_questions()
@@ -110,7 +110,7 @@ def main() -> None:
     # Keyword known-item search: the first five words of a VietNews lead should find its article.
     kdocs, kqueries, kqrels = vietnews_known_items(args.vietnews)
     kix = Index.open(Path(tempfile.mkdtemp(prefix="vnsearch-kw-")) / "index", create=True)
-    from vnsearch.sources import Document
+    from vnsearch.ingest.sources import Document
 
     kix.add([Document(d["id"], d["title"], d["text"]) for d in kdocs], jobs=2)
     kstripped = [(q, fold(t)) for q, t in kqueries]

@@ -25,7 +25,7 @@ def main() -> None:
 
     from pyvi import ViTokenizer
 
-    from vnsearch.segment import tokenize
+    from vnsearch.text.segment import tokenize
 
     tokenize("khởi động")  # load both models before timing
     ViTokenizer.tokenize("khởi động")

@@ -183,7 +183,7 @@ def test_an_open_index_sees_exactly_the_current_commit(tmp_path):
     assert ix.search("d0").total == 0 and len(ix) == 29
     for f in list(folder.iterdir())[10:]:  # ... and rebuilds it with fewer
         f.unlink()
-    rebuild = ("from vnsearch import Index; from vnsearch.sources import open_source; import sys; "
+    rebuild = ("from vnsearch import Index; from vnsearch.ingest.sources import open_source; import sys; "
                "Index.rebuild(sys.argv[1], [open_source(sys.argv[2])], jobs=1)")
     subprocess.run([sys.executable, "-c", rebuild, str(path), str(folder)], check=True)
     assert len(ix) == 10 and ix.stats()["documents"] == 10
@@ -259,7 +259,7 @@ def test_rebuild_touches_only_vnsearch_files(tmp_path):
 
 
 def test_rebuild_replaces_an_index_that_cannot_be_opened(tmp_path):
-    from vnsearch.storage import read_meta, write_meta
+    from vnsearch.engine.whoosh.storage import read_meta, write_meta
 
     folder = tmp_path / "src"
     _write_folder(folder, 5)
@@ -267,7 +267,7 @@ def test_rebuild_replaces_an_index_that_cannot_be_opened(tmp_path):
     Index.open(path, create=True).add_sources([str(folder)], jobs=1)
     meta = read_meta(path)
     write_meta(path, {**meta, "schema_version": -1})
-    from vnsearch.sources import open_source
+    from vnsearch.ingest.sources import open_source
 
     rep = Index.rebuild(path, [open_source(str(folder))], jobs=1)
     assert rep.added == 5 and len(Index.open(path)) == 5
@@ -312,7 +312,7 @@ def test_a_crafted_index_file_runs_no_code(tmp_path, command):
 def test_crafted_pickles_inside_segments_are_refused():
     import pickle
 
-    from vnsearch.safepickle import UnsafeIndexFile, loads
+    from vnsearch.engine.whoosh.safepickle import UnsafeIndexFile, loads
 
     assert loads(pickle.dumps({"title": "Hà Nội", "n": [1, 2.5, None]})) == {"title": "Hà Nội", "n": [1, 2.5, None]}
     for payload in ((os.system, ("true",)), (eval, ("1",)), (subprocess.call, (["true"],))):
@@ -401,7 +401,7 @@ def test_only_regular_files_are_read_from_folders(tmp_path):
 
 
 def test_a_fifo_swapped_in_after_listing_does_not_hang(tmp_path):
-    from vnsearch.sources import NotRegularFile, read_regular_file
+    from vnsearch.ingest.sources import NotRegularFile, read_regular_file
 
     if not hasattr(os, "mkfifo"):
         pytest.skip("needs FIFOs")
@@ -420,8 +420,8 @@ def test_nothing_is_removed_because_it_could_not_be_read(tmp_path, monkeypatch):
     ix = Index.open(tmp_path / "ix", create=True)
     assert ix.add_sources([str(folder)], jobs=1).added == 8
     (folder / "top3.txt").unlink()  # really gone: removed
-    real_scandir, real_read = os.scandir, __import__("vnsearch.sources", fromlist=["x"]).read_regular_file
-    import vnsearch.sources as sources
+    real_scandir, real_read = os.scandir, __import__("vnsearch.ingest.sources", fromlist=["x"]).read_regular_file
+    import vnsearch.ingest.sources as sources
 
     def scandir(path="."):  # tests run as root, where chmod 000 stops nothing
         if Path(path).name == "sub":
@@ -626,7 +626,7 @@ def test_the_repl_and_pager_show_document_text_harmlessly(hostile):
     import io
 
     from rich.console import Console
-    from vnsearch.repl import Repl
+    from vnsearch.cli.repl import Repl
 
     out = io.StringIO()
     repl = Repl(hostile, Console(file=out, force_terminal=True, width=200), pager=False)
@@ -641,8 +641,8 @@ def test_the_repl_and_pager_show_document_text_harmlessly(hostile):
 
 
 def test_highlights_survive_the_neutralising(hostile):
-    from vnsearch.render import snippet
-    from vnsearch.terminal import for_terminal
+    from vnsearch.cli.render import snippet
+    from vnsearch.cli.terminal import for_terminal
 
     hit = hostile.search("Hà Nội").hits[0]
     text, spans = snippet(hit.fragments)
@@ -691,7 +691,7 @@ def test_a_history_file_that_cannot_be_used_is_one_warning(tmp_path, monkeypatch
     from prompt_toolkit.input import create_pipe_input
     from prompt_toolkit.output import DummyOutput
     from rich.console import Console
-    from vnsearch.repl import Repl
+    from vnsearch.cli.repl import Repl
 
     ix = Index.open(tmp_path / "ix", create=True)
     ix.add([Document("a", "Hà Nội", "Hà Nội mùa thu")])
@@ -713,7 +713,7 @@ def test_a_full_disk_says_what_was_kept_and_leaves_no_partial_files(tmp_path, mo
     import errno
 
     from click.testing import CliRunner
-    from vnsearch.bulkwriter import BulkWriter
+    from vnsearch.engine.whoosh.bulkwriter import BulkWriter
     from vnsearch.cli import main
 
     src = synthetic_jsonl(tmp_path / "a.jsonl", 50, words=20)

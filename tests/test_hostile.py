@@ -15,10 +15,10 @@ import pytest
 
 from vnsearch import Document, Index, QueryError
 from vnsearch.errors import SearchError
-from vnsearch.highlight import MatchTerms, fragments
+from vnsearch.search.highlight import MatchTerms, fragments
 from vnsearch.limits import Limits
-from vnsearch.normalize import normalize
-from vnsearch.analysis import analyze
+from vnsearch.text.normalize import normalize
+from vnsearch.text.terms import analyze
 
 VI = "Hà Nội là thủ đô của nước Cộng hòa Xã hội chủ nghĩa Việt Nam, nơi có nhiều trường đại học lớn. "
 
@@ -56,7 +56,7 @@ def test_doubling_the_input_at_most_doubles_the_time(kind, path):
 
 
 def _read_query(text: str) -> None:
-    from vnsearch.query import segment_query
+    from vnsearch.query.syntax import segment_query
 
     try:
         segment_query(text, max_phrase_words=10**9)
@@ -71,7 +71,7 @@ def _hanoi_query():
 
 
 def test_long_tokens_are_cut_into_pieces():
-    from vnsearch.segment import MAX_TOKEN, syllable_spans
+    from vnsearch.text.segment import MAX_TOKEN, syllable_spans
 
     text = "mở đầu " + "x" * 1000 + " kết thúc"
     toks, starts, ends = syllable_spans(text)
@@ -81,12 +81,12 @@ def test_long_tokens_are_cut_into_pieces():
 
 
 def test_long_texts_are_segmented_in_pieces_like_whole_ones():
-    from vnsearch.analysis import index_terms, pieces
+    from vnsearch.text.terms import index_terms, pieces
 
     text = "\n".join(VI * 3 for _ in range(2000))
     ps = pieces(text, 10_000)
     assert "".join(ps) == text and all(len(p) <= 10_000 for p in ps) and all(p.endswith("\n") for p in ps[:-1])
-    import vnsearch.analysis as analysis
+    import vnsearch.text.terms as analysis
 
     whole = index_terms(text)
     old, analysis.PIECE_CHARS = analysis.PIECE_CHARS, 10_000
@@ -161,7 +161,7 @@ def test_fuzzy_distance_is_capped(corpus_index):
 
 
 def test_suggestions_look_at_a_few_short_words(corpus_index, monkeypatch):
-    import vnsearch.suggest as suggest
+    import vnsearch.search.suggest as suggest
 
     calls = []
     real = suggest.correct
@@ -269,7 +269,7 @@ from hypothesis import strategies as st  # noqa: E402
 def test_the_chunked_line_reader_reads_what_splitting_reads(parts, chunk, cap):
     import io
 
-    from vnsearch.sources import _lines
+    from vnsearch.ingest.sources import _lines
 
     text = "".join(parts)
     want = [(i, line if len(line) <= cap else None)

@@ -10,9 +10,9 @@ import pytest
 
 from vnsearch import Document, Index, QueryError
 from vnsearch.errors import IndexLockedError, IndexNotFoundError, IndexVersionError
-from vnsearch.normalize import fold
-from vnsearch.sources import FieldMap
-from vnsearch.storage import LOCK, WriteLock, read_meta, write_meta
+from vnsearch.text.normalize import fold
+from vnsearch.ingest.sources import FieldMap
+from vnsearch.engine.whoosh.storage import LOCK, WriteLock, read_meta, write_meta
 
 from conftest import BAOMOI, CORPUS, read_baomoi
 
@@ -211,7 +211,7 @@ def test_second_writer_waits_then_names_the_lock(small):
 KILL_SCRIPT = """
 import sys
 from vnsearch import Index
-from vnsearch.sources import FieldMap
+from vnsearch.ingest.sources import FieldMap
 ix = Index.open(sys.argv[1], create=True)
 ix.add_sources([sys.argv[2]], fields=FieldMap(id="name"), jobs=2, batch_docs=100)
 """

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from vnsearch import Document, Index, QueryError
 from vnsearch.cli import main
 from vnsearch.errors import IndexCorruptError, IndexLockedError
-from vnsearch.sources import FieldMap
+from vnsearch.ingest.sources import FieldMap
 
 from conftest import read_baomoi
 
@@ -82,7 +82,7 @@ def test_unreadable_vanishing_and_changing_files(tmp_path, monkeypatch):
     d.mkdir()
     for name in ("locked.txt", "gone.txt", "changing.txt", "fine.txt"):
         (d / name).write_text(f"{name}\n{VI}", encoding="utf-8")
-    import vnsearch.sources as sources
+    import vnsearch.ingest.sources as sources
 
     real = sources.read_regular_file
 
@@ -275,7 +275,7 @@ def test_random_kills_then_rerun_is_exact(tmp_path):
     n = 1000
     src = _jsonl(tmp_path, n)
     path = tmp_path / "ix"
-    script = ("import sys; from vnsearch import Index; from vnsearch.sources import FieldMap;"
+    script = ("import sys; from vnsearch import Index; from vnsearch.ingest.sources import FieldMap;"
               "ix = Index.open(sys.argv[1], create=True);"
               "ix.add_sources([sys.argv[2]], fields=FieldMap(id='name'), jobs=2, batch_docs=80)")
     rng = random.Random(7)
@@ -303,7 +303,7 @@ def test_search_while_another_process_indexes(tmp_path):
     from rich.console import Console
     import io
 
-    from vnsearch.repl import Repl
+    from vnsearch.cli.repl import Repl
 
     buf = io.StringIO()
     repl = Repl(ix, Console(file=buf, width=100))
@@ -344,7 +344,7 @@ def test_query_fuzz_results_or_query_error(fuzz_index, q):
 
 def test_check_reads_inside_posting_blocks(tmp_path):
     """A block whose bytes are damaged (not just a short file) is reported by check, not skipped."""
-    from vnsearch.blocks import DATA_MAGIC
+    from vnsearch.engine.whoosh.blocks import DATA_MAGIC
 
     path = tmp_path / "ix"
     ix = Index.open(path, create=True)

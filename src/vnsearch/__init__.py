@@ -2,7 +2,7 @@
 
 __version__ = "0.1.0"
 
-from .errors import QueryError, VnsearchError  # noqa: E402
-from .index import Document, Hit, Index, IndexReport, Ranking, SearchResult  # noqa: E402
+from vnsearch.errors import QueryError, VnsearchError  # noqa: E402
+from vnsearch.index import Document, Hit, Index, IndexReport, Ranking, SearchResult  # noqa: E402
 
 __all__ = ["Index", "Document", "Hit", "SearchResult", "IndexReport", "Ranking", "QueryError", "VnsearchError"]

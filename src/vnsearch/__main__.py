@@ -1,3 +1,3 @@
-from .cli import main
+from vnsearch.cli.commands import main
 
 main(prog_name="vnsearch")

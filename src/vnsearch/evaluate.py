@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import QueryError, VnsearchError
+from vnsearch.errors import QueryError, VnsearchError
 
 METRIC_NAMES = ("RR@10", "nDCG@10", "R@1", "R@10", "R@100")
 DEPTH = 100

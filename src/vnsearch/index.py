@@ -28,23 +28,23 @@ import whoosh
 from whoosh import query as Q
 from whoosh import scoring
 
-from . import storage
-from .errors import IndexCorruptError, SearchError, VnsearchError
-from .expand import Expander, Ranking, parse
-from .highlight import Fragment, MatchTerms, fragments, whole
-from .indexing import Indexer, IndexReport, Progress
-from .limits import Limits
-from . import blocks, integrity, mapped, safepickle
-from . import postings as postings_module
-from .integrity import DamagedFile, SealedWriter, segment_files, verify_folder
-from .analysis import analyze
-from .normalize import fold_word, has_diacritics
-from .query import plain_text
-from .postings import IndexView, PostingCache, raw_postings, read_all
-from .schema import INVERTED_FIELDS
-from .scorer import Scorer
-from .sources import Document, DocumentError, FieldMap, Source, as_datetime, open_source
-from .suggest import Vocabulary, suggest
+from vnsearch.engine.whoosh import storage
+from vnsearch.errors import IndexCorruptError, SearchError, VnsearchError
+from vnsearch.query.plan import Expander, Ranking, parse
+from vnsearch.search.highlight import Fragment, MatchTerms, fragments, whole
+from vnsearch.ingest.indexing import Indexer, IndexReport, Progress
+from vnsearch.limits import Limits
+from vnsearch.engine.whoosh import blocks, integrity, mapped, safepickle
+from vnsearch.engine.whoosh import postings as postings_module
+from vnsearch.engine.whoosh.integrity import DamagedFile, SealedWriter, segment_files, verify_folder
+from vnsearch.text.terms import analyze
+from vnsearch.text.normalize import fold_word, has_diacritics
+from vnsearch.query.syntax import plain_text
+from vnsearch.engine.whoosh.postings import IndexView, PostingCache, raw_postings, read_all
+from vnsearch.engine.whoosh.schema import INVERTED_FIELDS
+from vnsearch.search.scorer import Scorer
+from vnsearch.ingest.sources import Document, DocumentError, FieldMap, Source, as_datetime, open_source
+from vnsearch.search.suggest import Vocabulary, suggest
 
 __all__ = ["Index", "Hit", "SearchResult", "IndexReport", "Document", "Ranking"]
 
@@ -256,7 +256,7 @@ class Index:
                     progress: Callable[[Progress], None] | None = None, batch_docs: int = 4000,
                     stdin=None) -> IndexReport:
         """Index folders, JSONL/CSV files or ``-`` (stdin) incrementally; see `IndexReport`."""
-        from .sources import DEFAULT_INCLUDE
+        from vnsearch.ingest.sources import DEFAULT_INCLUDE
 
         sources = [s if isinstance(s, Source) else open_source(s, fields, include or DEFAULT_INCLUDE, exclude, stdin,
                                                                 self.limits)

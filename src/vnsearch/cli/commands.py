@@ -1,0 +1,361 @@
+"""The ``vnsearch`` command: parse arguments, call the `Index` API, render.
+
+Exit status follows grep: 0 when a search finds something, 1 when it finds
+nothing, 2 on any error (one line on stderr; ``--debug`` shows tracebacks).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from vnsearch import __version__
+from vnsearch.cli.terminal import for_terminal, json_text, safe_markup
+from vnsearch.errors import QueryError, VnsearchError
+from vnsearch.ingest.sources import DEFAULT_INCLUDE, FieldMap, SourceError
+
+EXIT_HITS, EXIT_NONE, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
+DEFAULT_INDEX = "index"
+
+
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        # rich exits with status 1 when the reader goes away; grep's convention is 0
+        _silence_stdout()
+        raise SystemExit(EXIT_HITS)
+
+
+def _console(stderr: bool = False) -> Console:
+    # rich already honours NO_COLOR and plain output when not a terminal
+    return _Console(stderr=stderr, highlight=False, soft_wrap=False)
+
+
+class Fail(click.ClickException):
+    """An error for the user: one line, exit 2."""
+
+    exit_code = EXIT_ERROR
+
+    def show(self, file=None) -> None:
+        click.echo(f"vnsearch: error: {for_terminal(self.format_message())}", err=True)
+
+
+class Group(click.Group):
+    """Turns every vnsearch error into one line and exit status 2."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except QueryError as e:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            click.echo(f"vnsearch: query error: {for_terminal(str(e))}", err=True)
+            click.echo(for_terminal(e.caret(), lines=True), err=True)
+            ctx.exit(EXIT_ERROR)
+        except (VnsearchError, SourceError) as e:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            raise Fail(str(e)) from None
+        except (click.exceptions.Exit, click.ClickException, click.Abort, KeyboardInterrupt):
+            raise
+        except BrokenPipeError:
+            # the reader went away (| head): end quietly, as grep does
+            _silence_stdout()
+            ctx.exit(EXIT_HITS)
+        except Exception as e:  # a bug: still one line unless --debug
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            raise Fail(f"internal error: {type(e).__name__}: {e} (a bug in vnsearch: please report it; "
+                       f"--debug shows the traceback)") from None
+
+
+def _silence_stdout() -> None:
+    """Point stdout at the null device, so flushing at exit raises no second BrokenPipeError."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+
+
+def _open_index(ctx, create: bool = False):
+    from vnsearch.index import Index
+
+    return Index.open(ctx.obj["index"], create=create)
+
+
+@click.group(cls=Group, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--index", "index_path", envvar="VNSEARCH_INDEX", default=DEFAULT_INDEX, show_default=True,
+              type=click.Path(file_okay=False, path_type=Path), help="Index folder (also $VNSEARCH_INDEX).")
+@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+@click.version_option(__version__, "--version", prog_name="vnsearch")
+@click.pass_context
+def main(ctx, index_path: Path, debug: bool):
+    """Full-text search for Vietnamese text.
+
+    \b
+    Examples:
+      vnsearch index corpus/                 index a folder of .txt/.md files
+      vnsearch search "công nghệ thông tin"   search it
+      vnsearch search "ha noi" --json        accent-insensitive, JSON for scripts
+      vnsearch                               interactive search (REPL)
+    """
+    ctx.ensure_object(dict)
+    ctx.obj.update(index=index_path, debug=debug)
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(repl)
+
+
+# -- index ----------------------------------------------------------------------
+@main.command()
+@click.argument("sources", nargs=-1, required=True)
+@click.option("--jobs", "-j", type=click.IntRange(1, 64), default=None, help="Worker processes (default: CPUs).")
+@click.option("--id-field", default="id", show_default=True, help="JSONL/CSV field holding the document id.")
+@click.option("--title-field", default="title", show_default=True, help="Field holding the title.")
+@click.option("--text-field", default="text", show_default=True, help="Field holding the text.")
+@click.option("--date-field", default="date", show_default=True, help="Field holding the date.")
+@click.option("--include", multiple=True, help=f"Glob of files to index in folders (default: {' '.join(DEFAULT_INCLUDE)}).")
+@click.option("--exclude", multiple=True, help="Glob of files to leave out (repeatable).")
+@click.option("--rebuild", is_flag=True, help="Index everything again beside the index, then replace it in one step.")
+@click.option("--lock-timeout", type=float, default=10.0, show_default=True, help="Seconds to wait for another indexing run.")
+@click.option("--batch-docs", type=click.IntRange(1), default=4000, show_default=True,
+              help="Documents per commit: what an interrupted run can lose at most.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress and no summary (errors still go to stderr).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
+@click.pass_context
+def index(ctx, sources, jobs, id_field, title_field, text_field, date_field, include, exclude, rebuild,
+          lock_timeout, batch_docs, quiet, as_json):
+    """Index folders, JSONL or CSV files, or - (JSONL on stdin), incrementally.
+
+    Re-running indexes only new and changed documents and removes documents
+    whose files are gone from indexed folders. Dotted field names reach into
+    nested JSON (--text-field article.body).
+
+    \b
+    Examples:
+      vnsearch index corpus/
+      vnsearch index news.jsonl --id-field name --jobs 2
+      vnsearch index articles.csv --text-field content --date-field published
+      zcat dump.jsonl.gz | vnsearch index -
+    """
+    from vnsearch.index import Index
+    from vnsearch.ingest.sources import open_source
+
+    fields = FieldMap(id=id_field, title=title_field, text=text_field, date=date_field)
+    opened = [open_source(s, fields, include or DEFAULT_INCLUDE, exclude) for s in sources]
+    ix = None if rebuild else _open_index(ctx, create=True)
+    err = _console(stderr=True)
+    progress = None if quiet else _progress_for(err, opened)
+    run = dict(jobs=jobs, lock_timeout=lock_timeout, progress=progress, batch_docs=batch_docs)
+    try:
+        report = Index.rebuild(ctx.obj["index"], opened, **run) if rebuild else ix.add_from(opened, **run)
+    finally:
+        if progress is not None:
+            progress.close()
+    if as_json:
+        click.echo(json_text(report.to_dict()))
+    elif not quiet:
+        from vnsearch.cli.render import print_report
+
+        print_report(err if report.interrupted else _console(), report)
+    if report.interrupted:
+        click.echo(f"vnsearch: interrupted; {report.indexed:,} documents committed and kept. "
+                   f"Run the same command again to finish.", err=True)
+        ctx.exit(EXIT_INTERRUPTED)
+
+
+def _count_items(sources) -> int | None:
+    """How many items the sources will yield, when cheap to know (for an ETA)."""
+    from vnsearch.ingest.sources import FolderSource, JsonlSource
+
+    total = 0
+    for s in sources:
+        if isinstance(s, FolderSource):
+            total += sum(1 for _ in s.files())
+        elif isinstance(s, JsonlSource) and s.stream is None and not s.path.endswith(".gz"):
+            with open(s.path, "rb") as f:
+                total += sum(1 for line in f if line.strip())
+        else:
+            return None
+    return total
+
+
+class _ProgressReporter:
+    """A rich progress bar on a terminal, a log line every few seconds otherwise."""
+
+    def __init__(self, console: Console, total: int | None):
+        self.console = console
+        self.total = total
+        self.bar = None
+        self.last_log = 0.0
+        if console.is_terminal:
+            from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self.bar = Progress(TextColumn("[bold]indexing"), BarColumn(), TextColumn("{task.completed:,} docs"),
+                                TextColumn("{task.fields[mbs]}"), TimeRemainingColumn(), console=console,
+                                transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task("index", total=total, mbs="")
+
+    def __call__(self, p) -> None:
+        mbs = f"{p.bytes / 1e6 / p.seconds:.2f} MB/s" if p.seconds > 0 and p.bytes else ""
+        if self.bar is not None:
+            self.bar.update(self.task, completed=p.seen, mbs=mbs)
+        elif p.seconds - self.last_log >= 5:
+            self.last_log = p.seconds
+            of = f"/{self.total:,}" if self.total else ""
+            self.console.print(f"indexing: {p.seen:,}{of} read, {p.indexed:,} indexed, {mbs or '-'}, {p.seconds:.0f} s")
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def _progress_for(console: Console, sources) -> _ProgressReporter:
+    return _ProgressReporter(console, _count_items(sources))
+
+
+# -- search ---------------------------------------------------------------------
+@main.command()
+@click.argument("query", nargs=-1, required=True)
+@click.option("--limit", "-n", type=click.IntRange(1, 10_000), default=10, show_default=True, help="Results per page.")
+@click.option("--page", "-p", type=click.IntRange(1), default=1, show_default=True, help="Page of results.")
+@click.option("--sort", type=click.Choice(["score", "date"]), default="score", show_default=True, help="Order of results.")
+@click.option("--since", help="Only documents dated on or after this (YYYY[-MM[-DD]]).")
+@click.option("--until", help="Only documents dated on or before this (YYYY[-MM[-DD]]).")
+@click.option("--fields", default=None,
+              help="What to show of each hit, from rank,id,title,path,date,score,snippet "
+                   "(default: all in JSON; all but id on the terminal).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object with all results (shape in the README).")
+@click.option("--jsonl", "as_jsonl", is_flag=True, help="One JSON object per hit, one a line.")
+@click.pass_context
+def search(ctx, query, limit, page, sort, since, until, fields, as_json, as_jsonl):
+    """Search the index. Exit status: 0 with hits, 1 without, 2 on error.
+
+    Free text is segmented into Vietnamese words; accents are optional
+    (ha noi finds Hà Nội, exact accents rank first). Whoosh syntax works:
+    "quoted phrases", AND OR NOT, (groups), title:..., date:2023-07,
+    date:[2023-01 TO 2023-06], prefix*, word~ (fuzzy), term^2 (boost).
+
+    \b
+    Examples:
+      vnsearch search công nghệ thông tin
+      vnsearch search '"Sư đoàn 320"' --since 2023
+      vnsearch search 'title:Pleiku OR title:"Tam Kỳ"' --sort date
+      vnsearch search ha noi --json | jq '.hits[].title'
+    """
+    from vnsearch.cli.render import HIT_FIELDS, TEXT_FIELDS, hit_json, print_results, result_json
+
+    if fields is None:
+        wanted = HIT_FIELDS if (as_json or as_jsonl) else TEXT_FIELDS
+    else:
+        wanted = tuple(f.strip() for f in fields.split(",") if f.strip())
+    bad = [f for f in wanted if f not in HIT_FIELDS]
+    if bad:
+        raise Fail(f"--fields: unknown field(s) {', '.join(bad)}; choose from {','.join(HIT_FIELDS)}")
+    ix = _open_index(ctx)
+    res = ix.search(" ".join(query), limit=limit, page=page, sort=sort, since=since, until=until)
+    if as_json:
+        click.echo(json_text(result_json(res, wanted)))
+    elif as_jsonl:
+        for h in res.hits:
+            click.echo(json_text(hit_json(h, wanted)))
+    else:
+        print_results(_console(), res, wanted)
+    ctx.exit(EXIT_HITS if res.hits else EXIT_NONE)
+
+
+# -- stats ----------------------------------------------------------------------
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@click.pass_context
+def stats(ctx, as_json):
+    """Documents, terms per field, size on disk, last update, schema version, sources."""
+    st = _open_index(ctx).stats()
+    if as_json:
+        click.echo(json_text(st))
+    else:
+        from vnsearch.cli.render import print_stats
+
+        print_stats(_console(), st)
+
+
+# -- check ----------------------------------------------------------------------
+@main.command()
+@click.pass_context
+def check(ctx):
+    """Read the whole index and report damage (exit 0 healthy, 2 damaged), with how to rebuild."""
+    ix = _open_index(ctx)
+    problems = ix.check()
+    if not problems:
+        click.echo(f"ok: {len(ix):,} documents, every posting and stored document readable")
+        return
+    for p in problems:
+        click.echo(f"vnsearch: damaged: {for_terminal(p)}", err=True)
+    sources = " ".join(repr(s) for s in ix.stats_sources()) or "SOURCE..."
+    click.echo(for_terminal(f"vnsearch: rebuild it with: vnsearch --index {ctx.obj['index']} index --rebuild {sources}"),
+               err=True)
+    ctx.exit(EXIT_ERROR)
+
+
+# -- eval -----------------------------------------------------------------------
+@main.command("eval")
+@click.option("--queries", required=True, type=click.Path(exists=True, dir_okay=False), help="qid<TAB>query lines.")
+@click.option("--qrels", required=True, type=click.Path(exists=True, dir_okay=False), help="TREC qrels: qid 0 docid rel.")
+@click.option("--run", "run_file", type=click.Path(dir_okay=False), help="Also write a TREC run file here.")
+@click.option("--strip-accents", is_flag=True, help="Remove diacritics from every query first.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@click.pass_context
+def eval_(ctx, queries, qrels, run_file, strip_accents, as_json):
+    """Measure relevance: MRR@10, nDCG@10, Recall@1/@10/@100 (ir-measures).
+
+    Every query goes through the normal search path; only judged queries count.
+
+    \b
+    Example:
+      vnsearch eval --queries dev.tsv --qrels qrels-dev.txt --run run.txt
+    """
+    from vnsearch.evaluate import evaluate, read_qrels, read_queries, write_run
+    from vnsearch.text.normalize import fold
+
+    ix = _open_index(ctx)
+    ev = evaluate(ix, read_queries(queries), read_qrels(qrels), transform=fold if strip_accents else None)
+    if run_file:
+        write_run(ev.run, run_file)
+    if as_json:
+        click.echo(json_text(ev.to_dict()))
+        return
+    con = _console()
+    names = {"RR@10": "MRR@10", "nDCG@10": "nDCG@10", "R@1": "Recall@1", "R@10": "Recall@10", "R@100": "Recall@100"}
+    for k, v in ev.metrics.items():
+        con.print(f"{names[k]:<11} {v:.4f}")
+    con.print(f"[dim]{ev.queries} judged queries, {ev.mean_ms:.1f} ms each on average[/]")
+    for qid, why in ev.failed:
+        con.print(f"[yellow]query {safe_markup(qid)} failed:[/] {safe_markup(why)}")
+
+
+# -- repl -----------------------------------------------------------------------
+@main.command()
+@click.option("--limit", "-n", type=click.IntRange(1, 1000), default=10, show_default=True, help="Results per page.")
+@click.pass_context
+def repl(ctx, limit):
+    """Interactive search. Type a query; :help lists commands.
+
+    With standard input not a terminal, reads one query a line and prints
+    the results, so it can be scripted: printf 'hà nội\\n' | vnsearch repl
+    """
+    from vnsearch.cli.repl import Repl
+
+    r = Repl(_open_index(ctx), _console(), limit=limit)
+    if sys.stdin.isatty() and sys.stdout.isatty():
+        r.interactive()
+    else:
+        r.run_lines(sys.stdin)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

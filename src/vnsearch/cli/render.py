@@ -1,0 +1,195 @@
+"""Turning API results into terminal output (rich) and JSON, for the CLI and the REPL alike.
+
+The JSON shape is a contract for scripts (see README, "JSON output"):
+
+    {"query", "total", "took_ms", "suggestion", "restored", "page", "limit",
+     "hits": [{"rank", "id", "title", "path", "date", "score",
+               "snippet", "snippet_highlights"}]}
+
+``total`` is exact (every matching document is counted); ``restored`` is the
+accented reading that ranked a query typed without diacritics, or null.  ``snippet`` is plain text (fragments joined by `` … ``) and
+``snippet_highlights`` lists [start, end) character offsets into it.
+"""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from vnsearch.search.highlight import Fragment
+from vnsearch.index import Hit, SearchResult
+from vnsearch.ingest.indexing import IndexReport
+from vnsearch.cli.terminal import finite, for_terminal, plain, safe_markup
+
+HIT_FIELDS = ("rank", "id", "title", "path", "date", "score", "snippet")
+TEXT_FIELDS = ("rank", "title", "path", "date", "score", "snippet")
+SEPARATOR = " … "
+MATCH_STYLE = "bold black on yellow"
+
+
+def snippet(fragments: list[Fragment]) -> tuple[str, list[list[int]]]:
+    """Fragments joined into one string, with highlight offsets into it."""
+    parts, spans, pos = [], [], 0
+    for i, f in enumerate(fragments):
+        if i:
+            parts.append(SEPARATOR)
+            pos += len(SEPARATOR)
+        text = " ".join(f.text.split())  # one line: collapse line breaks and runs of spaces
+        mapping = _collapse_map(f.text)
+        parts.append(text)
+        for a, b in f.highlights:
+            spans.append([pos + mapping[a], pos + mapping[b]])
+        pos += len(text)
+    return "".join(parts), spans
+
+
+def _collapse_map(text: str) -> list[int]:
+    """For each offset in `text`, its offset once white space runs collapse to one space and ends are stripped."""
+    out = []
+    j = 0
+    prev_space = True  # leading space is dropped
+    for ch in text:
+        out.append(j)
+        if ch.isspace():
+            if not prev_space:
+                j += 1
+            prev_space = True
+        else:
+            j += 1
+            prev_space = False
+    out.append(j)
+    collapsed = len(" ".join(text.split()))
+    return [min(x, collapsed) for x in out]
+
+
+def hit_json(hit: Hit, fields=HIT_FIELDS) -> dict:
+    snip, spans = snippet(hit.fragments)
+    full = {
+        "rank": hit.rank, "id": hit.id, "title": hit.title, "path": hit.path,
+        "date": hit.date.date().isoformat() if hit.date else None, "score": finite(round(hit.score, 4)),
+        "snippet": snip, "snippet_highlights": spans,
+    }
+    keep = set(fields) | ({"snippet_highlights"} if "snippet" in fields else set())
+    return {k: v for k, v in full.items() if k in keep}
+
+
+def result_json(res: SearchResult, fields=HIT_FIELDS) -> dict:
+    return {
+        "query": res.query, "total": res.total, "took_ms": round(res.took_ms, 2),
+        "suggestion": res.suggestion, "restored": res.restored, "page": res.page, "limit": res.limit,
+        "hits": [hit_json(h, fields) for h in res.hits],
+    }
+
+
+def _marked(text: str, spans, base_style: str = "", lines: bool = False) -> Text:
+    t = Text(for_terminal(text, lines), style=base_style)
+    for a, b in spans:
+        t.stylize(MATCH_STYLE, a, b)
+    return t
+
+
+def print_results(console: Console, res: SearchResult, fields=TEXT_FIELDS) -> None:
+    if res.suggestion:
+        console.print(Text.assemble(("Did you mean: ", "italic"), (for_terminal(res.suggestion), "bold cyan"), "?"))
+    if res.restored and res.hits:
+        console.print(Text.assemble(("Ranked as: ", "italic dim"), (for_terminal(res.restored), "cyan"),
+                                    (" (accents restored)", "dim")))
+    query = for_terminal(res.query)
+    if not res.hits:
+        if res.total:
+            console.print(Text.assemble((f"{res.total:,}", "bold"), f" result{'s' if res.total != 1 else ''} for ",
+                                        (query, "bold"), f", none on page {res.page} ({res.took_ms:.0f} ms)"))
+        else:
+            console.print(Text.assemble(("No results", "yellow"), " for ", (query, "bold"), f" ({res.took_ms:.0f} ms)"))
+        return
+    first, last = res.offset + 1, res.offset + len(res.hits)
+    console.print(Text.assemble((f"{res.total:,}", "bold"), f" result{'s' if res.total != 1 else ''} for ",
+                                (query, "bold"), f", showing {first}–{last} (page {res.page} of {res.pages}), "
+                                f"{res.took_ms:.0f} ms"))
+    for hit in res.hits:
+        console.print()
+        line = Text()
+        if "rank" in fields:
+            line.append(f"{hit.rank:>3}. ", style="bold")
+        if "title" in fields:
+            line.append_text(_marked(hit.title or "(untitled)", hit.title_highlights, "bold"))
+        console.print(line)
+        meta = []
+        if "path" in fields and hit.path:
+            meta.append((for_terminal(hit.path), "dim"))
+        if "id" in fields and hit.id and hit.id != hit.path:
+            meta.append((f"id {for_terminal(hit.id)}", "dim"))
+        if "date" in fields and hit.date:
+            meta.append((hit.date.date().isoformat(), "green"))
+        if "score" in fields:
+            meta.append((f"score {hit.score:.2f}", "dim"))
+        if meta:
+            t = Text("     ")
+            for i, (s, style) in enumerate(meta):
+                if i:
+                    t.append("  ·  ", style="dim")
+                t.append(s, style=style)
+            console.print(t)
+        if "snippet" in fields and hit.fragments:
+            snip, spans = snippet(hit.fragments)
+            t = Text("     ")
+            t.append_text(_marked(snip, spans))
+            console.print(t)
+
+
+def print_document(console: Console, doc: dict, spans) -> None:
+    console.print(Text(for_terminal(doc.get("title") or "(untitled)"), style="bold"))
+    meta = " · ".join(x for x in (doc.get("path") or "", doc.get("date").date().isoformat() if doc.get("date") else "") if x)
+    if meta:
+        console.print(Text(for_terminal(meta), style="dim"))
+    console.print()
+    console.print(_marked(doc.get("body") or "", spans, lines=True))
+
+
+def print_report(console: Console, rep: IndexReport) -> None:
+    t = Table(show_header=False, box=None, pad_edge=False)
+    t.add_column(style="bold")
+    t.add_column(justify="right")
+    for name, n in (("added", rep.added), ("updated", rep.updated), ("unchanged", rep.unchanged),
+                    ("removed", rep.removed), ("kept", rep.kept), ("truncated", rep.truncated),
+                    ("skipped", len(rep.skipped))):
+        if name not in ("kept", "truncated") or n:
+            t.add_row(name, f"{n:,}")
+    mbs = rep.bytes / 1e6 / rep.seconds if rep.seconds else 0.0
+    t.add_row("time", f"{rep.seconds:.1f} s" + (f" ({mbs:.2f} MB/s)" if rep.bytes else ""))
+    console.print(t)
+    if rep.skipped:
+        console.print("[bold]skipped:[/]")
+        for reason, n in sorted(rep.skip_reasons().items(), key=lambda x: -x[1]):
+            console.print(f"  {n:>6,}  {safe_markup(reason)}")
+        for s in rep.skipped[:10]:
+            console.print(f"          [dim]{safe_markup(s.where)}: {safe_markup(s.reason)}[/]")
+        if len(rep.skipped) > 10:
+            console.print(f"          [dim]… and {len(rep.skipped) - 10:,} more (use --json for all)[/]")
+    if rep.kept:
+        console.print(f"[bold]kept:[/] {rep.kept:,} documents whose file or folder could not be read "
+                      f"(not removed; listed under skipped)")
+    if rep.notes:
+        console.print("[bold]notes:[/]")
+        for s in rep.notes[:10]:
+            console.print(f"          [dim]{safe_markup(s.where)}: {safe_markup(s.reason)}[/]")
+        if len(rep.notes) > 10:
+            console.print(f"          [dim]… and {len(rep.notes) - 10:,} more (use --json for all)[/]")
+
+
+def print_stats(console: Console, st: dict) -> None:
+    t = Table(show_header=False, box=None, pad_edge=False)
+    t.add_column(style="bold")
+    t.add_column()
+    t.add_row("index", plain(st["path"]))
+    t.add_row("documents", f"{st['documents']:,}")
+    for f, n in st["terms"].items():
+        t.add_row(f"terms ({f})", f"{n:,}")
+    t.add_row("size on disk", f"{st['size_bytes'] / 1e6:.1f} MB")
+    t.add_row("segments", str(st["segments"]))
+    t.add_row("last update", plain(st["updated"] or "never"))
+    t.add_row("schema version", str(st["schema_version"]))
+    for i, (name, info) in enumerate(sorted(st["sources"].items())):
+        t.add_row("sources" if i == 0 else "", plain(f"{name} ({info.get('kind')}, {info.get('last_run')})"))
+    console.print(t)

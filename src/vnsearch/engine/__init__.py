@@ -1,0 +1,1 @@
+"""Storage engines behind vnsearch.  Only `engine.whoosh` imports Whoosh's storage classes."""

@@ -1,0 +1,168 @@
+"""Whoosh segments written from postings that worker processes already encoded.
+
+Whoosh's own writer spends about 15 µs of Python per posting (a pool tuple,
+a sort of all postings, a per-posting length lookup, method calls, block
+pickling and compression), which caps indexing far below pyvi's speed.
+Here the workers invert their chunk of documents and encode each term's
+postings straight into W3 blocks (`blocks.encode`); the writer process
+(`BulkWriter`) only writes those bytes and the term index, and keeps
+Whoosh's own code for stored fields, columns and small fields.
+
+Blocks from different chunks are written one after another, each with its
+own count (up to `blocks.BLOCK_LIMIT`, not Whoosh's 128); W3 readers read
+each block's own count.  This
+relies on whoosh-reloaded 2.7's W3 codec (pinned in pyproject.toml);
+tests/test_bulkwriter.py checks that an index written this way reads back
+exactly like one written by Whoosh's own writer.
+"""
+
+from __future__ import annotations
+
+from itertools import groupby
+
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3Codec, W3TermInfo
+from whoosh.system import pack_int, pack_ushort
+
+from vnsearch.engine.whoosh.blocks import FieldBlocks
+from vnsearch.engine.whoosh.integrity import SealedWriter
+from vnsearch.engine.whoosh.schema import INVERTED_FIELDS
+
+
+def merge_stats(a: tuple, b: tuple) -> tuple:
+    return (a[0] + b[0], a[1] + b[1], min(a[2], b[2]), max(a[3], b[3]), max(a[4], b[4]), a[5], b[6])
+
+
+class BulkWriter(SealedWriter):
+    """Write one new segment from prepared chunks; commit never merges (merge with a plain writer)."""
+
+    def __init__(self, ix, **kwargs):
+        super().__init__(ix, **kwargs)
+        # Whoosh's SegmentWriter ignores a `merge` argument (its __init__ resets it to True),
+        # and a merge would pour old segments' postings into the pool this writer bypasses.
+        self.merge = False
+        # The small fields (id, path, source, date) still go through Whoosh's postings writer,
+        # which zlib-compresses even a one-posting block (a ~50 µs call per document and field).
+        self.fieldwriter._codec = W3Codec(compression=0)
+        self._inverted: dict[tuple[str, bytes], list] = {}
+        self._bulk_fields = frozenset(INVERTED_FIELDS)
+
+    def commit(self, *args, **kwargs) -> None:
+        kwargs.pop("mergetype", None)
+        kwargs.pop("optimize", None)
+        kwargs["merge"] = False
+        super().commit(*args, **kwargs)
+
+    def add_chunk(self, docs: list[dict], inverted: dict[str, FieldBlocks], replace: list[bool] | None = None) -> None:
+        """Add a prepared chunk; its document numbers must start at this writer's next docnum."""
+        named = [fb.docnums for fb in inverted.values() if fb.terms]
+        if named:
+            first, last = min(a for a, _ in named), max(b for _, b in named)
+            if first < self.docnum or last >= self.docnum + len(docs):
+                raise ValueError(f"chunk's postings name documents {first}..{last}, "
+                                 f"its documents are {self.docnum}..{self.docnum + len(docs) - 1}")
+        for i, d in enumerate(docs):
+            if replace and replace[i]:
+                self.delete_by_term("id", d["id"])
+            self._add_light(d)
+        store = self._inverted
+        for fname, fb in inverted.items():
+            part = (fb, memoryview(fb.blob))
+            for i, term in enumerate(fb.terms):
+                key = (fname, term)
+                lst = store.get(key)
+                if lst is None:
+                    store[key] = [(part, i)]
+                else:
+                    lst.append((part, i))
+
+    def _add_light(self, fields: dict) -> None:
+        """Stored fields, columns, small indexed fields, and the inverted fields' lengths."""
+        self._check_state()
+        schema = self.schema
+        pdw = self.perdocwriter
+        add_post = self.pool.add
+        docnum = self.docnum
+        lengths = fields["_lengths"]
+        pdw.start_doc(docnum)
+        try:
+            for name in sorted(set(fields) | self._bulk_fields):
+                if name.startswith("_"):
+                    continue
+                field = schema[name]
+                value = fields.get(name)
+                if name in self._bulk_fields:
+                    pdw.add_field(name, field, value if field.stored else None, lengths.get(name, 0))
+                    continue
+                if value is None:
+                    continue
+                length = 0
+                if field.indexed:
+                    for tbytes, freq, weight, vbytes in field.index(value):
+                        if field.scorable:
+                            length += freq
+                        add_post((name, tbytes, docnum, weight, vbytes))
+                pdw.add_field(name, field, value if field.stored else None, length)
+                if field.column_type:
+                    pdw.add_column_value(name, field.column_type, field.to_column_value(value))
+        except BaseException:
+            pdw.cancel_doc()
+            raise
+        pdw.finish_doc()
+        self._added = True
+        self.docnum += 1
+
+    def _flush_segment(self) -> None:
+        self.perdocwriter.close()
+        fw = self.fieldwriter
+        bulk = sorted({f for f, _ in self._inverted})
+        pending = list(bulk)
+        for fname, group in groupby(self.pool.iter_postings(), key=lambda p: p[0]):
+            if fname in self._bulk_fields:
+                raise RuntimeError(f"field {fname} has postings from both paths")
+            while pending and pending[0] < fname:
+                self._write_field(pending.pop(0))
+            fw.add_postings(self.schema, None, group)
+        while pending:
+            self._write_field(pending.pop(0))
+        fw.close()
+
+    def _write_field(self, fname: str) -> None:
+        fw = self.fieldwriter
+        fw.start_field(fname, self.schema[fname])
+        write = fw._postfile.write
+        tindex_add = fw._tindex.add
+        fieldid = pack_ushort(fw._fieldid)
+        keys = sorted(k for k in self._inverted if k[0] == fname)
+        pos = fw._postfile.tell()
+        pieces: list = []  # written in batches: a write call per piece cost more than the copy
+        add = pieces.append
+        for key in keys:
+            parts = self._inverted.pop(key)
+            stats = None
+            for (fb, _mv), i in parts:
+                stats = fb.stats[i] if stats is None else merge_stats(stats, fb.stats[i])
+            start = pos
+            add(WHOOSH3_HEADER_MAGIC)
+            pos += len(WHOOSH3_HEADER_MAGIC)
+            for (fb, mv), i in parts[:-1]:
+                a, b = fb.starts[i], fb.starts[i + 1]
+                add(mv[a:b])
+                pos += b - a
+            # the term's very last block says so with a negative length
+            (fb, mv), i = parts[-1]
+            a, last, b = fb.starts[i], fb.lasts[i], fb.starts[i + 1]
+            add(mv[a:last])
+            add(pack_int(-int.from_bytes(mv[last : last + 4], "big")))
+            add(mv[last + 4 : b])
+            pos += b - a
+            ti = W3TermInfo()
+            (ti._weight, ti._df, ti._minlength, ti._maxlength, ti._maxweight, ti._minid, ti._maxid) = stats
+            ti.set_extent(start, pos - start)
+            tindex_add(fieldid + key[1], ti.to_bytes())
+            if len(pieces) > 8192:
+                write(b"".join(pieces))
+                pieces.clear()
+        write(b"".join(pieces))
+        if fw._postfile.tell() != pos:
+            raise RuntimeError(f"postings of {fname} ended at {fw._postfile.tell()}, expected {pos}")
+        fw.finish_field()

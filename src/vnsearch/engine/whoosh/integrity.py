@@ -1,0 +1,199 @@
+"""Checksums of index files, so damaged bytes are reported as damage, never answered from.
+
+Every segment file and table of contents gets a sidecar ``NAME.sum``: the
+CRC-32 of each 64 KiB page and the file's size, written before the table of
+contents that names the file (so a reader never sees a file without its
+sums, except in indexes from before checksums).  Readers verify a page the
+first time they touch it (`mapped.ViewFile`), so a search pays only for the
+pages it reads; `vnsearch check` verifies every page.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import struct
+import zlib
+
+import numpy as np
+from whoosh.filedb.filestore import RamStorage
+from whoosh.index import TOC, clean_files
+from whoosh.writing import SegmentWriter
+
+from vnsearch.errors import IndexCorruptError
+
+PAGE_BITS = 16
+PAGE = 1 << PAGE_BITS
+SUFFIX = ".sum"
+_MAGIC = b"VNSUM\x01"
+_HEAD = struct.Struct("<6sIQ")  # magic, page size, file size
+
+
+class DamagedFile(IndexCorruptError):
+    """An index file whose bytes no longer match their checksums (or whose sums are unreadable)."""
+
+
+def page_sums(data) -> np.ndarray:
+    """CRC-32 of each page of `data` (bytes, mmap or memoryview)."""
+    mv = memoryview(data)
+    return np.fromiter((zlib.crc32(mv[i : i + PAGE]) for i in range(0, len(mv), PAGE)), dtype="<u4",
+                       count=-(-len(mv) // PAGE))
+
+
+def encode_sums(data) -> bytes:
+    return _HEAD.pack(_MAGIC, PAGE, len(data)) + page_sums(data).tobytes()
+
+
+class Sums:
+    """A file's page checksums, and which pages this process has verified so far."""
+
+    __slots__ = ("name", "src", "crcs", "ok")
+
+    def __init__(self, name: str, src, raw: bytes):
+        if len(raw) < _HEAD.size:
+            raise DamagedFile(f"{name}{SUFFIX}: checksum file cut short")
+        magic, page, size = _HEAD.unpack_from(raw)
+        crcs = np.frombuffer(raw, dtype="<u4", offset=_HEAD.size)
+        if magic != _MAGIC or page != PAGE or len(crcs) != -(-size // PAGE):
+            raise DamagedFile(f"{name}{SUFFIX}: not a checksum file of this vnsearch")
+        if size != len(src):
+            raise DamagedFile(f"{name}: {len(src):,} bytes where {size:,} were written (cut short or extended)")
+        self.name = name
+        self.src = src
+        self.crcs = crcs
+        self.ok = bytearray(len(crcs))
+
+    def verify(self, start: int, end: int) -> None:
+        """Check the pages holding bytes [start, end) that are not checked yet."""
+        if end <= start:
+            return
+        ok = self.ok
+        p, last = start >> PAGE_BITS, min(end - 1, len(self.src) - 1) >> PAGE_BITS
+        while p <= last:
+            if not ok[p]:
+                a = p << PAGE_BITS
+                if zlib.crc32(self.src[a : a + PAGE]) != self.crcs[p]:
+                    raise DamagedFile(f"{self.name}: damaged bytes between offsets {a:,} and {a + PAGE:,} "
+                                      f"(checksum mismatch)")
+                ok[p] = 1
+            p += 1
+
+    def verify_all(self) -> None:
+        self.verify(0, len(self.src))
+
+
+def _atomic_write(path: str, data: bytes) -> None:
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def seal_file(folder: str, name: str) -> None:
+    """Write `name`'s checksum sidecar (read back from disk: what readers will map)."""
+    with open(os.path.join(folder, name), "rb") as f:
+        data = f.read()
+    _atomic_write(os.path.join(folder, name + SUFFIX), encode_sums(data))
+
+
+def segment_files(folder: str, segment) -> list[str]:
+    prefix = segment.segment_id() + "."
+    return sorted(n for n in os.listdir(folder) if n.startswith(prefix) and not n.endswith((SUFFIX, ".tmp")))
+
+
+def seal_segments(folder: str, segments) -> None:
+    """Sums for every file of `segments` that has none yet (new segments: old ones keep theirs)."""
+    have = set(os.listdir(folder))
+    for seg in segments:
+        for name in segment_files(folder, seg):
+            if name + SUFFIX not in have:
+                seal_file(folder, name)
+
+
+def write_toc(storage, schema, segments, generation: int, indexname: str) -> None:
+    """Whoosh's table of contents, its sums written first, then the file itself atomically."""
+    ram = RamStorage()
+    TOC(schema, segments, generation).write(ram, indexname)
+    name = TOC._filename(indexname, generation)
+    data = bytes(ram.files[name])
+    folder = storage.folder
+    _atomic_write(os.path.join(folder, name + SUFFIX), encode_sums(data))
+    _atomic_write(os.path.join(folder, name), data)
+
+
+def clean_toc_sums(folder: str, indexname: str) -> None:
+    """Whoosh's clean-up removes old tables of contents; their sidecars go too."""
+    pattern = TOC._pattern(indexname)
+    names = set(os.listdir(folder))
+    for n in names:
+        if n.endswith(SUFFIX) and pattern.match(n[: -len(SUFFIX)]) and n[: -len(SUFFIX)] not in names:
+            _remove(folder, n)
+
+
+def remove_leftovers(folder: str, indexname: str) -> None:
+    """After a failed write (a full disk): remove every file the last commit does not name
+    (the unfinished segment, its sums, half-written tables of contents).  Call under the lock."""
+    from whoosh.filedb.filestore import FileStorage
+
+    storage = FileStorage(folder)
+    toc = TOC.read(storage, indexname)
+    clean_files(storage, indexname, toc.generation, toc.segments)
+    clean_toc_sums(folder, indexname)
+    temp = re.compile(rf"^_{re.escape(indexname)}_\d+\.toc(?:\.sum)?\.[\d.]+(?:tmp)?$")
+    for n in os.listdir(folder):
+        if temp.match(n):
+            _remove(folder, n)
+
+
+def _remove(folder: str, name: str) -> None:
+    try:
+        os.remove(os.path.join(folder, name))
+    except OSError:
+        pass
+
+
+class SealedWriter(SegmentWriter):
+    """Whoosh's segment writer, committing checksums with every segment and table of contents.
+
+    Every vnsearch write (new segments, deletions, merges) goes through this class.
+    """
+
+    def _commit_toc(self, segments) -> None:
+        folder = self.storage.folder
+        seal_segments(folder, segments)
+        write_toc(self.storage, self.schema, segments, self.generation, self.indexname)
+        clean_files(self.storage, self.indexname, self.generation, segments)
+        clean_toc_sums(folder, self.indexname)
+
+
+def load_sums(folder: str, name: str, src) -> Sums | None:
+    """The sums of file `name` mapped as `src`, or None for a file written without them."""
+    try:
+        with open(os.path.join(folder, name + SUFFIX), "rb") as f:
+            raw = f.read()
+    except FileNotFoundError:
+        return None
+    return Sums(name, src, raw)
+
+
+def verify_folder(folder: str, names: list[str]) -> list[str]:
+    """Verify every page of these files; the problems found."""
+    problems = []
+    for name in names:
+        try:
+            with open(os.path.join(folder, name), "rb") as f:
+                data = f.read()
+            sums = load_sums(folder, name, data)
+            if sums is None:
+                problems.append(f"{name}: no checksum file ({name}{SUFFIX})")
+            else:
+                sums.verify_all()
+        except (DamagedFile, OSError) as e:
+            problems.append(str(e) if isinstance(e, DamagedFile) else f"{name}: unreadable ({e.strerror or e})")
+    return problems
+
+
+__all__ = ["DamagedFile", "Sums", "SealedWriter", "seal_segments", "write_toc", "load_sums", "verify_folder",
+           "segment_files"]

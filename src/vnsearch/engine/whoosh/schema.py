@@ -1,0 +1,41 @@
+"""The index schema: which fields exist, how they are analyzed, and its version.
+
+Free text lives in three fields built from the same normalized text
+(title + body, one unit): ``words`` (pyvi words, frequencies only, the
+precise evidence), ``syllables`` (positional: phrases) and ``folded``
+(positional, accent-free: ``ha noi`` finds ``Hà Nội``).  ``title`` and
+``title_folded`` serve ``title:`` filters.  Highlighting re-analyzes the
+stored body, so no field stores character offsets.
+"""
+
+from __future__ import annotations
+
+from whoosh import columns, fields
+
+from vnsearch.engine.whoosh.analyzers import folded_analyzer, syllable_analyzer, word_analyzer
+
+SCHEMA_VERSION = 1
+
+#: fields whose postings worker processes build (see `prepare` and `bulkwriter`)
+INVERTED_FIELDS = ("title", "title_folded", "words", "syllables", "folded")
+#: fields a query may name with ``name:``, and those whose value is taken verbatim
+QUERY_FIELDS = ("title", "path", "id", "date", "body")
+RAW_QUERY_FIELDS = ("path", "id", "date")
+
+
+def build_schema() -> fields.Schema:
+    return fields.Schema(
+        id=fields.ID(stored=True, unique=True, sortable=True),
+        path=fields.ID(stored=True),
+        source=fields.ID(stored=True, sortable=True),
+        title=fields.TEXT(analyzer=syllable_analyzer(), stored=True, phrase=True),
+        title_folded=fields.TEXT(analyzer=folded_analyzer(), phrase=True),
+        body=fields.STORED(),
+        words=fields.TEXT(analyzer=word_analyzer(), phrase=False),
+        syllables=fields.TEXT(analyzer=syllable_analyzer(), phrase=True),
+        folded=fields.TEXT(analyzer=folded_analyzer(), phrase=True),
+        # undated documents sort as oldest (Whoosh would sort them as newest)
+        date=fields.DATETIME(stored=True, sortable=columns.NumericColumn("Q", default=0)),
+        hash=fields.COLUMN(columns.VarBytesColumn()),
+        indexed_at=fields.STORED(),
+    )

@@ -1,0 +1,278 @@
+"""Incremental, parallel, crash-safe indexing.
+
+The main process reads sources, compares each document's content hash with
+the index, and sends only new or changed documents to N worker processes
+(`prepare`).  It files their postings with one Whoosh writer and commits
+every batch, so a killed run loses at most the batch in flight and a re-run
+picks up where it stopped (committed documents hash as unchanged).
+"""
+
+from __future__ import annotations
+
+import errno
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Iterator
+
+from whoosh import writing
+
+from vnsearch.engine.whoosh.bulkwriter import BulkWriter
+from vnsearch.errors import IndexWriteError
+from vnsearch.limits import Limits
+from vnsearch.engine.whoosh.integrity import SealedWriter, remove_leftovers
+
+_DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
+from vnsearch.ingest.prepare import prepare_chunk
+from vnsearch.ingest.sources import Document, Skip, Source
+
+
+@dataclass
+class IndexReport:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    kept: int = 0  # documents not removed because their file or folder could not be read
+    truncated: int = 0  # documents longer than the document limit, indexed in part
+    skipped: list[Skip] = field(default_factory=list)
+    notes: list[Skip] = field(default_factory=list)  # indexed, with something worth saying
+    seconds: float = 0.0
+    bytes: int = 0
+    commits: int = 0
+    interrupted: bool = False
+
+    @property
+    def indexed(self) -> int:
+        return self.added + self.updated
+
+    def skip_reasons(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for s in self.skipped:
+            key = s.reason.split(" (")[0]
+            out[key] = out.get(key, 0) + 1
+        return out
+
+    def to_dict(self) -> dict:
+        return {
+            "added": self.added, "updated": self.updated, "unchanged": self.unchanged,
+            "removed": self.removed, "kept": self.kept, "truncated": self.truncated, "skipped": len(self.skipped),
+            "skipped_reasons": self.skip_reasons(),
+            "skipped_items": [{"where": s.where, "reason": s.reason} for s in self.skipped[:1000]],
+            "notes": [{"where": s.where, "note": s.reason} for s in self.notes[:1000]],
+            "seconds": round(self.seconds, 3), "bytes": self.bytes, "interrupted": self.interrupted,
+        }
+
+
+@dataclass
+class Progress:
+    """Handed to the progress callback after every batch and every 200 source items."""
+
+    seen: int
+    indexed: int
+    bytes: int
+    seconds: float
+    report: IndexReport
+
+
+def _worker_init() -> None:
+    """Set up a worker: ignore Ctrl-C, and never outlive the indexing run that started it."""
+    # Ctrl-C goes to the whole process group; only the parent decides what to do with it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        # The parent's sentinel becomes ready when it dies, on every platform (SIGKILL and the
+        # OOM killer included): end at once rather than keep computing for nobody.
+        threading.Thread(target=_exit_with, args=(parent,), daemon=True, name="vnsearch-parent-watch").start()
+
+
+def _exit_with(parent) -> None:
+    parent.join()
+    os._exit(3)
+
+
+def worker_pool(jobs: int) -> ProcessPoolExecutor:
+    """Worker processes started fresh ("spawn"), so they inherit no file descriptor (the
+    write lock included) and start the same way on every platform."""
+    return ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init)
+
+
+def _size(doc: Document) -> int:
+    return len(doc.body.encode("utf-8", "surrogatepass")) + len(doc.title.encode("utf-8", "surrogatepass"))
+
+
+class Indexer:
+    """One indexing run over some sources, on a Whoosh index the caller has locked."""
+
+    def __init__(self, ix, existing: dict[str, tuple[bytes, str]], jobs: int | None = None,
+                 batch_docs: int = 4000, batch_bytes: int = 32_000_000, limitmb: int = 256,
+                 progress: Callable[[Progress], None] | None = None, limits: Limits | None = None):
+        self.limits = limits or Limits()
+        self.ix = ix
+        self.existing = existing
+        self.jobs = max(1, jobs or os.cpu_count() or 1)
+        self.batch_docs = batch_docs
+        self.batch_bytes = batch_bytes
+        self.limitmb = limitmb
+        self.progress = progress
+        self.report = IndexReport()
+        self.t0 = time.perf_counter()
+        self.seen_items = 0
+        self.keep: dict[str, list[str]] = {}  # source -> ids and id prefixes ("dir/") not to remove
+
+    # -- reading sources ------------------------------------------------------
+    def _pending(self, sources: Iterable[Source], seen: dict[str, str]) -> Iterator[tuple[Document, str, bool]]:
+        """(document, hash, is_new) for what needs indexing; counts the rest."""
+        rep = self.report
+        for src in sources:
+            for item in src:
+                self.seen_items += 1
+                if self.progress and self.seen_items % 200 == 0:
+                    self._tick()
+                if isinstance(item, Skip):
+                    rep.skipped.append(item)
+                    if item.keep is not None:
+                        self.keep.setdefault(src.name, []).append(item.keep)
+                    continue
+                limit = self.limits.document_chars
+                if len(item.body) > limit:
+                    item.body, item.truncated = item.body[:limit], True
+                if item.truncated:
+                    rep.truncated += 1
+                    rep.notes.append(Skip(item.id, f"truncated: only the first {limit:,} characters were indexed "
+                                                   f"(VNSEARCH_MAX_DOCUMENT_CHARS)"))
+                if item.note:
+                    rep.notes.append(Skip(item.id, item.note))
+                if item.id in seen:
+                    rep.skipped.append(Skip(item.id, f"duplicate id (first seen in {seen[item.id]}); kept the first"))
+                    continue
+                seen[item.id] = item.source or "this run"
+                h = item.content_hash()
+                old = self.existing.get(item.id)
+                if old is not None and old[0] == h.encode("ascii"):
+                    rep.unchanged += 1
+                    continue
+                yield item, h, old is None
+
+    def _batches(self, pending) -> Iterator[list[tuple[Document, str, bool]]]:
+        batch, size = [], 0
+        for item in pending:
+            batch.append(item)
+            size += len(item[0].body) + len(item[0].title)  # characters: close enough for batching
+            if len(batch) >= self.batch_docs or size >= self.batch_bytes:
+                yield batch
+                batch, size = [], 0
+        if batch:
+            yield batch
+
+    def _tick(self) -> None:
+        r = self.report
+        self.progress(Progress(self.seen_items, r.indexed, r.bytes, time.perf_counter() - self.t0, r))
+
+    # -- writing --------------------------------------------------------------
+    def _commit(self, batch, chunks: list[tuple[list[dict], dict]]) -> None:
+        """File one batch (prepared chunks in order) as one new segment and commit it."""
+        w = BulkWriter(self.ix, limitmb=self.limitmb)
+        try:
+            pos = 0
+            for docs, inverted in chunks:
+                w.add_chunk(docs, inverted, [not is_new for _, _, is_new in batch[pos : pos + len(docs)]])
+                pos += len(docs)
+            w.commit()
+        except BaseException:
+            w.cancel()
+            raise
+        rep = self.report
+        for doc, _h, is_new in batch:
+            if is_new:
+                rep.added += 1
+            else:
+                rep.updated += 1
+            rep.bytes += _size(doc)
+        rep.commits += 1
+        if self.progress:
+            self._tick()
+
+    def _parts(self, batch) -> list[tuple[list, int]]:
+        """The batch cut into chunks for the workers, each with its first document number."""
+        # enough chunks to keep every worker busy, none so big that a worker's memory balloons
+        size = max(1, min(1000, -(-len(batch) // self.jobs)))
+        return [([(d, h) for d, h, _ in batch[i : i + size]], i) for i in range(0, len(batch), size)]
+
+    def run(self, sources: list[Source]) -> IndexReport:
+        seen: dict[str, str] = {}
+        batches = self._batches(self._pending(sources, seen))
+        try:
+            if self.jobs == 1:
+                for batch in batches:
+                    self._commit(batch, [prepare_chunk(p, base) for p, base in self._parts(batch)])
+            else:
+                self._run_parallel(batches)
+            self._remove_missing(sources, seen)
+            self._merge_if_needed()
+        except KeyboardInterrupt:
+            self.report.interrupted = True
+        except OSError as e:
+            if e.errno not in _DISK_FULL:
+                raise
+            remove_leftovers(self.ix.storage.folder, self.ix.indexname)
+            raise IndexWriteError(
+                f"the disk holding the index is full ({e.strerror}): {self.report.indexed:,} documents of this run "
+                f"were committed and are kept, the unfinished segment was removed; free some space and run the "
+                f"same command again") from None
+        self.report.seconds = time.perf_counter() - self.t0
+        return self.report
+
+    def _run_parallel(self, batches) -> None:
+        # Workers prepare batch N+1 while this process writes batch N.
+        with worker_pool(self.jobs) as pool:
+            try:
+                inflight = None
+                for batch in batches:
+                    futures = [pool.submit(prepare_chunk, p, base) for p, base in self._parts(batch)]
+                    if inflight is not None:
+                        self._finish(*inflight)
+                    inflight = (batch, futures)
+                if inflight is not None:
+                    self._finish(*inflight)
+            except BaseException:
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
+
+    def _finish(self, batch, futures) -> None:
+        self._commit(batch, [f.result() for f in futures])
+
+    def _remove_missing(self, sources: list[Source], seen: dict[str, str]) -> None:
+        """Delete documents of fully listed sources (folders) that this run did not see."""
+        names = {s.name for s in sources if s.complete_listing}
+        gone = [i for i, (_h, src) in self.existing.items() if src in names and i not in seen]
+        if self.keep:
+            kept = [i for i in gone if self._kept(i, self.existing[i][1])]
+            self.report.kept += len(kept)
+            gone = sorted(set(gone) - set(kept))
+        if not gone:
+            return
+        w = SealedWriter(self.ix)
+        try:
+            for doc_id in gone:
+                w.delete_by_term("id", doc_id)
+            w.commit(merge=False)
+        except BaseException:
+            w.cancel()
+            raise
+        self.report.removed += len(gone)
+
+    def _kept(self, doc_id: str, source: str) -> bool:
+        """True when `doc_id` lies in a file or folder of `source` that could not be read."""
+        return any(doc_id == k or (k.endswith("/") and doc_id.startswith(k)) or k == ""
+                   for k in self.keep.get(source, ()))
+
+    def _merge_if_needed(self, max_segments: int = 8) -> None:
+        """Many small segments slow searches down: merge the small ones when they pile up."""
+        if len(self.ix._segments()) > max_segments:
+            w = SealedWriter(self.ix, limitmb=self.limitmb)
+            w.commit(mergetype=writing.MERGE_SMALL)

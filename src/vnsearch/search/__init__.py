@@ -1,0 +1,2 @@
+"""Answering queries: whole-query BM25 over arrays (`scorer`), snippets (`highlight`),
+"did you mean" (`suggest`)."""

@@ -1,0 +1,1 @@
+"""Text analysis, knowing no engine: normalization, pyvi-identical segmentation, index terms."""

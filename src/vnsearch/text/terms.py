@@ -1,0 +1,147 @@
+"""Index and query terms of Vietnamese text: one pipeline for documents and queries.
+
+normalize -> pyvi segmentation -> (words | syllables) -> lower case.  `index_terms` gives the
+terms as plain lists, which indexing inverts in worker processes; `analyze` gives them with
+offsets, for queries and highlighting.  The Whoosh analyzers that wrap the same functions live in
+`vnsearch.engine.whoosh.analyzers`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+from vnsearch.text.normalize import fold_word, normalize
+from vnsearch.text.segment import syllable_spans, words_from_syllables
+
+__all__ = ["Analysis", "analyze", "index_terms", "syllable_terms", "syllables_of", "pieces"]
+
+# A token is indexed only if it holds a letter or digit; abbreviations lose their final dot.
+_WORDISH = re.compile(r"[^\W_]")
+_ABBREV = re.compile(r"^[^\W\d_]+\.$")
+# raw token -> index term, "" for punctuation (no term)
+_term_cache: dict[str, str] = {}
+
+
+def _term(tok: str) -> str | None:
+    """Index term for a raw token (lower case), or None for punctuation."""
+    r = _term_cache.get(tok)
+    if r is None:
+        if not _WORDISH.search(tok):
+            r = ""
+        else:
+            r = tok.lower()
+            if _ABBREV.match(r):
+                r = r[:-1]
+        if len(_term_cache) < 500_000:
+            _term_cache[tok] = r
+    return r or None
+
+
+def _term_list(toks: list[str]) -> list[str]:
+    """`_term` over a token list, dropping punctuation: the indexing fast path."""
+    ts = list(map(_term_cache.get, toks))
+    if None in ts:
+        ts = [t if t is not None else (_term(tok) or "") for t, tok in zip(ts, toks)]
+    return [t for t in ts if t]
+
+
+#: texts longer than this are segmented piece by piece (cut after a line break, else a space),
+#: so the segmenter's per-token structures never hold more than one piece
+PIECE_CHARS = 1_000_000
+
+
+def pieces(text: str, size: int = PIECE_CHARS) -> list[str]:
+    """`text` cut into consecutive pieces of at most `size` characters, at line breaks if it can."""
+    out = []
+    start = 0
+    while len(text) - start > size:
+        end = start + size
+        cut = text.rfind("\n", start, end) + 1 or text.rfind(" ", start, end) + 1 or end
+        out.append(text[start:cut])
+        start = cut
+    out.append(text[start:])
+    return out
+
+
+def index_terms(text: str) -> tuple[list[str], list[str]]:
+    """(word terms, syllable terms) of a normalized text: `analyze` without offsets, for indexing.
+
+    A long text is segmented in pieces (`pieces`): the same terms wherever a piece
+    ends at a line break, as one CRF sequence per piece, with memory bounded by a piece.
+    """
+    if len(text) <= PIECE_CHARS:
+        return _piece_terms(text)
+    words: list[str] = []
+    sylls: list[str] = []
+    for piece in pieces(text, PIECE_CHARS):
+        w, s = _piece_terms(piece)
+        words += w
+        sylls += s
+    return words, sylls
+
+
+def _piece_terms(text: str) -> tuple[list[str], list[str]]:
+    toks, starts, ends = syllable_spans(text)
+    return _term_list(words_from_syllables(toks, starts, ends)[0]), _syllable_list(toks)
+
+
+def syllable_terms(text: str) -> list[str]:
+    """Syllable terms of a normalized text, without offsets."""
+    return _syllable_list(syllable_spans(text)[0])
+
+
+def _syllable_list(toks: list[str]) -> list[str]:
+    if any("_" in t for t in toks):
+        toks = [p for t in toks for p in t.split("_") if p]
+    return _term_list(toks)
+
+
+class Analysis(NamedTuple):
+    """Terms of one normalized text with offsets into it (positions are list indexes)."""
+
+    text: str
+    words: list[tuple[str, int, int]]
+    syllables: list[tuple[str, int, int]]
+
+
+def analyze(text: str, *, normalized: bool = False) -> Analysis:
+    """Normalize `text` once and read both its word and its syllable terms."""
+    if not normalized:
+        text = normalize(text)
+    spans = syllable_spans(text)
+    return Analysis(text, _terms(*words_from_syllables(*spans)), _syllable_terms(*spans))
+
+
+def _terms(toks, starts, ends) -> list[tuple[str, int, int]]:
+    out = []
+    for tok, s, e in zip(toks, starts, ends):
+        t = _term(tok)
+        if t is not None:
+            if tok[-1] == "." and t[-1] != ".":
+                e -= 1
+            out.append((t, s, e))
+    return out
+
+
+def _syllable_terms(toks, starts, ends) -> list[tuple[str, int, int]]:
+    """Syllable terms; ``_`` (pre-segmented text) separates syllables too."""
+    if not any("_" in t for t in toks):
+        return _terms(toks, starts, ends)
+    out = []
+    for tok, s, e in zip(toks, starts, ends):
+        if "_" in tok:
+            off = s
+            for part in tok.split("_"):
+                t = _term(part) if part else None
+                if t is not None:
+                    out.append((t, off, off + len(part)))
+                off += len(part) + 1
+        else:
+            out.extend(_terms([tok], [s], [e]))
+    return out
+
+
+def syllables_of(text: str) -> list[tuple[str, int, int]]:
+    """Syllable terms of a normalized text."""
+    return _syllable_terms(*syllable_spans(text))

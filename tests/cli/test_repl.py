@@ -1,0 +1,76 @@
+import io
+
+import pytest
+from click.testing import CliRunner
+from prompt_toolkit.application import create_app_session
+from prompt_toolkit.history import InMemoryHistory
+from prompt_toolkit.input import create_pipe_input
+from prompt_toolkit.output import DummyOutput
+from rich.console import Console
+
+from vnsearch import Document, Index
+from vnsearch.cli import main
+from vnsearch.cli.repl import Repl
+
+from conftest import CORPUS
+
+
+@pytest.fixture
+def ix(tmp_path):
+    ix = Index.open(tmp_path / "ix", create=True)
+    ix.add_sources([str(CORPUS)], jobs=1)
+    ix.add([Document(f"n{i}", f"Tin phối hợp số {i}", "Nội dung phối hợp công tác.") for i in range(12)])
+    return ix
+
+
+def _console():
+    buf = io.StringIO()
+    return Console(file=buf, width=100, force_terminal=False, color_system=None), buf
+
+
+def test_real_prompt_query_next_open_quit(ix):
+    console, buf = _console()
+    repl = Repl(ix, console, limit=5)
+    with create_pipe_input() as inp, create_app_session(input=inp, output=DummyOutput()):
+        inp.send_text("phối hợp\r:next\r:open 6\r:limit 3\r:quit\r")
+        repl.interactive(repl.session(input=inp, output=DummyOutput(), history=InMemoryHistory()))
+    out = buf.getvalue()
+    assert "14 results" in out
+    assert "showing 1–5" in out and "showing 6–10" in out
+    assert "Nội dung phối hợp công tác." in out  # :open 6 printed the whole document
+    assert "3 results per page" in out
+
+
+def test_ctrl_c_cancels_line_and_ctrl_d_exits(ix):
+    console, buf = _console()
+    repl = Repl(ix, console)
+    with create_pipe_input() as inp, create_app_session(input=inp, output=DummyOutput()):
+        inp.send_text("abc\x03Pleiku\r\x04")
+        repl.interactive(repl.session(input=inp, output=DummyOutput(), history=InMemoryHistory()))
+    out = buf.getvalue()
+    assert "1 result for Pleiku" in out
+    assert "abc" not in out.replace("Pleiku", "")
+
+
+def test_commands(ix):
+    console, buf = _console()
+    repl = Repl(ix, console, pager=False)
+    for line in [":help", ":next", "Pleiku", ":open 1", ":open 9", ":json", "Pleiku", ":stats", ":bogus", '"open']:
+        assert repl.handle(line)
+    assert not repl.handle(":quit")
+    out = buf.getvalue()
+    assert ":open N" in out and "search for something first" in out
+    assert '"total": 1' in out and "documents" in out and "unknown command" in out
+    assert "unterminated quote" in out
+
+
+def test_piped_stdin(tmp_path):
+    runner = CliRunner()
+    path = tmp_path / "ix"
+    assert runner.invoke(main, ["--index", str(path), "index", str(CORPUS)]).exit_code == 0
+    r = runner.invoke(main, ["--index", str(path), "repl"], input="Pleiku\n:stats\nzzqqxx\n")
+    assert r.exit_code == 0, r.output
+    assert "1 result for Pleiku" in r.output and "No results" in r.output
+    # plain `vnsearch` with piped input behaves the same
+    r = runner.invoke(main, ["--index", str(path)], input="Pleiku\n")
+    assert "1 result for Pleiku" in r.output

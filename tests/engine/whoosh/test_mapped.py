@@ -1,0 +1,68 @@
+import io
+import mmap
+import os
+import pickle
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from vnsearch import Document, Index
+from vnsearch.engine.whoosh.mapped import MappedStorage, ViewFile
+
+ops = st.lists(st.one_of(
+    st.tuples(st.just("read"), st.integers(-1, 40)),
+    st.tuples(st.just("readline"), st.integers(-1, 40)),
+    st.tuples(st.just("seek"), st.integers(0, 80), st.sampled_from([os.SEEK_SET, os.SEEK_CUR, os.SEEK_END])),
+    st.tuples(st.just("peek")),
+), max_size=30)
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.binary(max_size=60), start=st.integers(0, 10), ops=ops)
+def test_view_reads_like_bytesio(data, start, ops):
+    """A view of part of a buffer behaves as BytesIO over that part, for what Whoosh and pickle call."""
+    src = b"x" * start + data + b"tail\n"
+    view = ViewFile(src, start, len(data)).file
+    ref = io.BytesIO(data)
+    for op in ops:
+        if op[0] == "seek":
+            offset = op[1] if op[2] == os.SEEK_SET else op[1] - 40
+            target = offset + {os.SEEK_SET: 0, os.SEEK_CUR: ref.tell(), os.SEEK_END: len(data)}[op[2]]
+            if target >= 0:  # BytesIO refuses a seek before the start
+                assert view.seek(offset, op[2]) == ref.seek(offset, op[2]) == target
+        elif op[0] == "peek":
+            assert data[ref.tell() :].startswith(view.peek(8))
+        else:
+            assert getattr(view, op[0])(op[1]) == getattr(ref, op[0])(op[1])
+        assert view.tell() == ref.tell()
+
+
+def test_pickles_longer_than_a_peek_load(tmp_path):
+    obj = {"k": list(range(500)), "b": b"\x00" * 1000}
+    p = tmp_path / "f"
+    p.write_bytes(b"junk" + pickle.dumps(obj, 2) + pickle.dumps(7, 2))
+    f = MappedStorage(str(tmp_path)).open_file("f")
+    sub = f.subset(4, p.stat().st_size - 4)
+    assert sub.read_pickle() == obj and sub.read_pickle() == 7
+    assert sub.get(0, 2) == pickle.dumps(obj, 2)[:2]
+
+
+def test_empty_file(tmp_path):
+    (tmp_path / "e").write_bytes(b"")
+    f = MappedStorage(str(tmp_path)).open_file("e")
+    assert f.read(10) == b"" and f.get(0, 0) == b""
+
+
+def test_index_parts_are_views_of_one_mapping(tmp_path):
+    """Opening an index copies nothing: each part of a segment file is a view of its mapping."""
+    ix = Index.open(tmp_path / "ix", create=True)
+    ix.add([Document("a", "Hà Nội", "Thủ đô Hà Nội"), Document("b", "Huế", "Cố đô Huế")])
+    ix.close()
+    ix = Index.open(tmp_path / "ix")
+    assert ix.search("hà nội").total == 1
+    reader = ix._get_searcher().reader()
+    seg = next(iter(reader.leaf_readers()))[0]
+    files = [seg._terms._dbfile, seg._terms._postfile]
+    for f in files:
+        assert isinstance(f, ViewFile)
+        assert isinstance(f._src, mmap.mmap)

@@ -1,0 +1,59 @@
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from vnsearch.search.highlight import MatchTerms, fold_aligned, fragments, match_spans
+from vnsearch.text.normalize import fold
+
+
+def _reference(text: str) -> str:
+    """Fold each character on its own, keeping it when its fold is not exactly one character.
+
+    Only below U+2000: the stored text is normalized, and what lies above
+    (symbols, CJK, emoji, surrogates) is left as it is.
+    """
+    out = []
+    for c in text:
+        f = fold(c) if ord(c) < 0x2000 else c
+        out.append(f if len(f) == 1 else c)
+    return "".join(out)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(blacklist_categories=()), max_size=200)
+       | st.text(alphabet="aàảãáạăằẳẵắặâầẩẫấậđĐÀỆỳỸ \n\u0301\ud800😀ǅ", max_size=200))
+def test_fold_aligned_is_fold_per_character(text):
+    out = fold_aligned(text)
+    assert len(out) == len(text)
+    assert out == _reference(text)
+
+
+def test_fold_aligned_vietnamese():
+    assert fold_aligned("Đường Hồ Chí Minh, thuỷ điện") == "duong ho chi minh, thuy dien"
+
+
+def test_match_spans_exact_folded_and_sequences():
+    text = "Hà Nội, ha noi và HÀ NỘI; Hàn Quốc"
+    terms = MatchTerms(syllables={"hà", "nội"}, folded=set(), sequences=set())
+    assert [text[a:b] for a, b in match_spans(text, terms)] == ["Hà Nội", "HÀ NỘI"]
+    terms = MatchTerms(folded={"ha", "noi"})
+    assert [text[a:b] for a, b in match_spans(text, terms)] == ["Hà Nội", "ha noi", "HÀ NỘI"]
+    terms = MatchTerms(sequences={("hàn", "quốc")})
+    assert [text[a:b] for a, b in match_spans(text, terms)] == ["Hàn Quốc"]
+
+
+def test_fragments_slice_the_text_and_prefer_more_distinct_matches():
+    text = ("mưa " * 100) + "Hà Nội có mưa lớn ở Hà Nội. " + ("nắng " * 100)
+    terms = MatchTerms(syllables={"hà", "nội", "mưa"})
+    frags = fragments(text, terms, max_fragments=1, width=80)
+    assert len(frags) == 1
+    f = frags[0]
+    assert text[f.start : f.end] == f.text
+    lit = {f.text[a:b].lower() for a, b in f.highlights}
+    assert "hà nội" in lit and any("mưa" in x for x in lit)
+
+
+def test_fragments_of_a_huge_document_with_a_common_word():
+    """200,000 matches: windows are found by bisection, not by scanning the later spans for each match (quadratic)."""
+    text = "mưa rơi " * 200_000
+    frags = fragments(text, MatchTerms(syllables={"mưa"}), max_fragments=3)
+    assert len(frags) == 3 and all(f.text[a:b] == "mưa" for f in frags for a, b in f.highlights)

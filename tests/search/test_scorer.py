@@ -1,0 +1,153 @@
+"""The array scorer agrees with Whoosh on what matches, and ranks by BM25 with Lucene's idf."""
+
+import math
+
+import numpy as np
+import pytest
+from whoosh import query as Q
+
+from vnsearch import Document, Index
+from vnsearch.engine.whoosh.postings import IndexView, PostingCache, raw_postings, read_matcher
+from vnsearch.search.scorer import Scorer
+
+DOCS = [
+    Document(id=f"d{i}", title=f"Bản tin {i}",
+             body=("Hà Nội mưa lớn. " * (1 + i % 5)) + ("Công nghệ thông tin phát triển. " if i % 3 == 0 else "")
+             + ("Thuỷ điện Hoà Bình xả lũ. " if i % 7 == 0 else "") + f"Số {i}.")
+    for i in range(400)  # 'hà' and 'nội' span several 128-posting blocks
+]
+
+
+@pytest.fixture(scope="module")
+def ix(tmp_path_factory):
+    path = tmp_path_factory.mktemp("scorer") / "ix"
+    ix = Index.open(path, create=True)
+    ix.add(DOCS[:150])
+    ix.add(DOCS[150:])  # two segments
+    ix.delete(["d3", "d200"])
+    return ix
+
+
+def _scorer(ix):
+    s = ix._get_searcher()
+    return Scorer(IndexView(s, PostingCache()))
+
+
+def test_postings_read_back_like_whoosh_matchers(ix):
+    s = ix._get_searcher()
+    for seg, _offset in s.reader().leaf_readers():
+        for field in ("words", "syllables", "folded", "title"):
+            for term in ("hà", "nội", "hà_nội", "ha", "noi", "công_nghệ", "thủy_điện", "bản", "tin"):
+                if (field, term) not in seg:
+                    continue
+                ids, w = read_matcher(raw_postings(seg, field, term))
+                m = raw_postings(seg, field, term)
+                expect = []
+                while m.is_active():
+                    expect.append((m.id(), m.weight()))
+                    m.next()
+                assert list(zip(ids.tolist(), w.tolist())) == expect, (field, term)
+
+
+QUERIES = [
+    Q.Term("words", "hà_nội"),
+    Q.Or([Q.Term("words", "công_nghệ"), Q.Term("syllables", "thủy")]),
+    Q.And([Q.Term("folded", "ha"), Q.Term("folded", "noi"), Q.Term("folded", "cong")]),
+    Q.AndMaybe(Q.Term("folded", "thuy"), Q.Term("words", "thủy_điện")),
+    Q.AndNot(Q.Term("folded", "mua"), Q.Term("syllables", "công")),
+    Q.Phrase("syllables", ["hòa", "bình"]),
+    Q.Prefix("syllables", "th"),
+    Q.Not(Q.Term("syllables", "thủy")),
+    Q.Term("id", "d7"),
+    Q.And([Q.Term("folded", "ha"), Q.ConstantScoreQuery(Q.Term("syllables", "điện"), 0.0)]),
+    Q.Every(),
+    Q.Term("words", "không_có_từ_này"),
+]
+
+
+@pytest.mark.parametrize("q", QUERIES, ids=repr)
+def test_matches_equal_whoosh(ix, q):
+    sc = _scorer(ix)
+    mask, _ = sc.evaluate(q)
+    total, top = sc.top(mask, _, 1000)
+    ours = {d for d, _s in top}
+    theirs = set(ix._get_searcher().docs_for_query(q))
+    assert ours == theirs and total == len(theirs)
+
+
+def test_term_scores_are_bm25_with_lucene_idf(ix):
+    sc = _scorer(ix)
+    view = sc.view
+    ids, scores = sc.term_scores("words", "công_nghệ".encode())
+    df, n = len(ids), view.n
+    idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
+    avg = view.reader.field_length("words") / n
+    d = int(ids[0])
+    tf = view.postings("words", "công_nghệ".encode())[1][0]
+    dl = view.lengths("words")[d]
+    assert dl == ix._get_searcher().doc_field_length(d, "words")
+    expect = idf * tf * 2.2 / (tf + 1.2 * (0.25 + 0.75 * dl / avg))
+    assert scores[0] == pytest.approx(expect)
+
+
+def test_rare_words_outweigh_common_ones(ix):
+    sc = _scorer(ix)
+    _, common = sc.term_scores("syllables", "mưa".encode())  # every document
+    _, rare = sc.term_scores("syllables", "thủy".encode())
+    assert common.max() < 0.1 < rare.min()
+
+
+def test_top_orders_by_score_then_docnum_and_skips_deleted(ix):
+    sc = _scorer(ix)
+    mask, score = sc.evaluate(Q.Term("folded", "ha"))
+    total, top = sc.top(mask, score, 20)
+    assert total == 398
+    keys = [(-s, d) for d, s in top]
+    assert keys == sorted(keys)
+    deleted = {ix._get_searcher().document_number(id=i) for i in ("d3", "d200")}
+    assert not deleted & {d for d, _ in sc.top(mask, score, 1000)[1]}
+
+
+def test_top_by_date_puts_undated_last(tmp_path):
+    from datetime import datetime
+
+    ix = Index.open(tmp_path / "ix", create=True)
+    ix.add([Document("a", "A", "mưa to", date=None), Document("b", "B", "mưa to", date=datetime(2020, 1, 1)),
+            Document("c", "C", "mưa to", date=datetime(2023, 5, 1))])
+    assert [h.id for h in ix.search("mưa", sort="date").hits] == ["c", "b", "a"]
+
+
+def test_posting_cache_drops_least_recently_used(ix):
+    cache = PostingCache(max_postings=500)
+    view = IndexView(ix._get_searcher(), cache)
+    view.postings("folded", b"ha")
+    view.postings("folded", b"noi")
+    assert cache._size <= 500 or len(cache._items) == 1
+    ids, _ = view.postings("folded", b"ha")  # decoded again, same answer
+    assert len(ids) == 400 and np.all(np.diff(ids) > 0)
+
+
+def test_idf_floor_keeps_common_words_weighty(ix):
+    s = ix._get_searcher()
+    lucene = Scorer(IndexView(s, PostingCache()))
+    floored = Scorer(IndexView(s, PostingCache()), idf_floor=1.0)
+    assert lucene.term_scores("syllables", "mưa".encode())[1].max() < 0.1
+    assert floored.term_scores("syllables", "mưa".encode())[1].min() > 0.5
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 130])
+@pytest.mark.parametrize("compress", [False, True])
+def test_block_prefix_read_matches_full_unpickle(n, compress):
+    import pickle
+    import struct
+    import zlib
+
+    from vnsearch.engine.whoosh.postings import _ids_and_weights
+
+    ids = tuple(range(5, 5 + 300 * n, 300))
+    tricky = struct.unpack(">d", b"\x3f\xf0\x00\x00\x00\x00\x00\x28")[0]  # a float ending in the MARK byte
+    for weights in (None, 2.0, tuple([tricky] * n), tuple(float(i % 7 + 1) for i in range(n))):
+        for values in (tuple(b"\x01\x02" * (i + 1) for i in range(n)), (b"",) * n, None):
+            data = pickle.dumps((ids, weights, values), 2)
+            raw = zlib.compress(data, 3) if compress else data
+            assert _ids_and_weights(raw, 3 if compress else 0, n) == (ids, weights)
