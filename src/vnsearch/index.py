@@ -24,7 +24,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Callable, Iterable, NamedTuple
 
-import whoosh
 from whoosh import query as Q
 from whoosh import scoring
 
@@ -34,9 +33,9 @@ from vnsearch.query.plan import Expander, Ranking, parse
 from vnsearch.search.highlight import Fragment, MatchTerms, fragments, whole
 from vnsearch.ingest.indexing import Indexer, IndexReport, Progress
 from vnsearch.limits import Limits
-from vnsearch.engine.whoosh import blocks, integrity, mapped, safepickle
-from vnsearch.engine.whoosh import postings as postings_module
-from vnsearch.engine.whoosh.integrity import DamagedFile, SealedWriter, segment_files, verify_folder
+from vnsearch.engine.whoosh import READING_CODE
+from vnsearch.engine.whoosh.integrity import DamagedFile, segment_files, verify_folder
+from vnsearch.engine.whoosh.writes import delete_ids, segment_count
 from vnsearch.text.terms import analyze
 from vnsearch.text.normalize import fold_word, has_diacritics
 from vnsearch.query.syntax import plain_text
@@ -292,15 +291,7 @@ class Index:
     def delete(self, ids: Iterable[str], lock_timeout: float = 10.0) -> int:
         """Delete documents by id; returns how many existed."""
         with storage.WriteLock(self.path, lock_timeout):
-            w = SealedWriter(self._ix)
-            n = 0
-            try:
-                for i in ids:
-                    n += w.delete_by_term("id", i)
-                w.commit(merge=False)
-            except BaseException:
-                w.cancel()
-                raise
+            n = delete_ids(self._ix, ids)
             self._record_run([], None)
         return n
 
@@ -491,7 +482,7 @@ class Index:
         size = sum(p.stat().st_size for p in self.path.iterdir() if p.is_file())
         return {
             "path": str(self.path), "documents": r.doc_count(), "deleted": r.doc_count_all() - r.doc_count(),
-            "segments": len(self._ix._segments()), "terms": terms, "size_bytes": size,
+            "segments": segment_count(self._ix), "terms": terms, "size_bytes": size,
             "updated": meta.get("updated"), "created": meta.get("created"),
             "schema_version": meta.get("schema_version"), "sources": meta.get("sources", {}),
         }
@@ -525,9 +516,6 @@ def date_bound(value, name: str, end: bool = False) -> datetime | None:
     return d
 
 
-# Modules whose code reads index files: an exception raised there is damage.
-_READING = tuple(os.path.dirname(m.__file__) if m.__file__.endswith("__init__.py") else m.__file__
-                 for m in (whoosh, postings_module, mapped, blocks, integrity, safepickle))
 
 
 def _from_reading(e: BaseException) -> bool:
@@ -539,7 +527,7 @@ def _from_reading(e: BaseException) -> bool:
     while tb is not None:
         last = tb.tb_frame.f_code.co_filename
         tb = tb.tb_next
-    return last is not None and last.startswith(_READING)
+    return last is not None and last.startswith(READING_CODE)
 
 
 _DAMAGE = (DamagedFile, OSError, EOFError, struct.error, zlib.error, pickle.UnpicklingError, KeyError, IndexError)

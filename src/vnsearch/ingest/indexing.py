@@ -19,12 +19,11 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
-from whoosh import writing
-
 from vnsearch.engine.whoosh.bulkwriter import BulkWriter
 from vnsearch.errors import IndexWriteError
 from vnsearch.limits import Limits
-from vnsearch.engine.whoosh.integrity import SealedWriter, remove_leftovers
+from vnsearch.engine.whoosh.integrity import remove_leftovers
+from vnsearch.engine.whoosh.writes import delete_ids, merge_small
 
 _DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 from vnsearch.ingest.prepare import prepare_chunk
@@ -254,17 +253,9 @@ class Indexer:
             kept = [i for i in gone if self._kept(i, self.existing[i][1])]
             self.report.kept += len(kept)
             gone = sorted(set(gone) - set(kept))
-        if not gone:
-            return
-        w = SealedWriter(self.ix)
-        try:
-            for doc_id in gone:
-                w.delete_by_term("id", doc_id)
-            w.commit(merge=False)
-        except BaseException:
-            w.cancel()
-            raise
-        self.report.removed += len(gone)
+        if gone:
+            delete_ids(self.ix, gone)
+            self.report.removed += len(gone)
 
     def _kept(self, doc_id: str, source: str) -> bool:
         """True when `doc_id` lies in a file or folder of `source` that could not be read."""
@@ -272,7 +263,4 @@ class Indexer:
                    for k in self.keep.get(source, ()))
 
     def _merge_if_needed(self, max_segments: int = 8) -> None:
-        """Many small segments slow searches down: merge the small ones when they pile up."""
-        if len(self.ix._segments()) > max_segments:
-            w = SealedWriter(self.ix, limitmb=self.limitmb)
-            w.commit(mergetype=writing.MERGE_SMALL)
+        merge_small(self.ix, max_segments, self.limitmb)
