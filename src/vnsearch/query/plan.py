@@ -4,7 +4,7 @@
 schema, so it analyzes nothing) reads the syntax; `expand` then maps each
 default-field node onto the word, syllable and folded fields with the
 ranking weights, so exact words outrank syllable matches, which outrank
-accent-insensitive ones.  `scorer.py` evaluates the result.
+accent-insensitive ones.  `search/scorer.py` evaluates the result.
 """
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ class Expander:
     With ``bag=True`` (free text) a word's syllables are separate terms
     instead of a phrase: phrase checks decode positions for every candidate
     document, which made common words cost hundreds of milliseconds, while
-    terms are scored as arrays (`scorer.py`).  Quoted phrases stay phrases.
+    terms are scored as arrays (`search/scorer.py`).  Quoted phrases stay phrases.
     """
 
     def __init__(self, schema, ranking: Ranking, bag: bool = False, exact: float = 1.0, max_fuzzy: int = 2):

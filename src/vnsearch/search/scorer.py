@@ -1,9 +1,9 @@
 """Whole-query BM25 scoring over numpy arrays.
 
-A query (the Whoosh query tree that `expand.py` builds) is evaluated into
+A query (the Whoosh query tree that `query/plan.py` builds) is evaluated into
 two dense arrays over the index's documents: which match and their scores.
 Terms, AND, OR, AND-MAYBE, NOT and constant scores are done here as vector
-operations on decoded posting lists (`postings.py`): every term of every
+operations on decoded posting lists (`engine/whoosh/postings.py`): every term of every
 query is scored exactly, so common words need not be dropped for speed,
 and the hit count is exact.  Phrases, wildcards, fuzzy terms and ranges
 are left to Whoosh's own matchers, whose matches and scores join the arrays.

@@ -12,7 +12,7 @@ Blocks from different chunks are written one after another, each with its
 own count (up to `blocks.BLOCK_LIMIT`, not Whoosh's 128); W3 readers read
 each block's own count.  This
 relies on whoosh-reloaded 2.7's W3 codec (pinned in pyproject.toml);
-tests/test_bulkwriter.py checks that an index written this way reads back
+tests/engine/whoosh/test_bulkwriter.py checks that an index written this way reads back
 exactly like one written by Whoosh's own writer.
 """
 

@@ -4,13 +4,13 @@ Whoosh scores one posting at a time in Python, which made a question over
 35k articles cost hundreds of milliseconds (common words have posting lists
 as long as the index).  A posting list is read into two arrays (document
 numbers, term frequencies), after which a whole query is scored with a few
-vector operations (`scorer.py`).  Blocks that vnsearch's indexing wrote
+vector operations (`search/scorer.py`).  Blocks that vnsearch's indexing wrote
 (`blocks.py`) are taken in place with ``np.frombuffer``; blocks Whoosh
 wrote (merges, indexes from before) cost an unpickle each.
 
 This reads whoosh-reloaded 2.7's W3 codec directly (pinned in
 pyproject.toml, like `bulkwriter.py`); other matchers are read through the
-generic matcher interface.  tests/test_scorer.py checks the arrays against
+generic matcher interface.  tests/search/test_scorer.py checks the arrays against
 Whoosh's own matchers.
 """
 
