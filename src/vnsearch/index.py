@@ -24,12 +24,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Callable, Iterable, NamedTuple
 
-from whoosh import query as Q
-from whoosh import scoring
-
 from vnsearch.engine.whoosh import storage
+from vnsearch.engine.whoosh.storage import open_searcher
 from vnsearch.errors import IndexCorruptError, SearchError, VnsearchError
-from vnsearch.query.plan import Expander, Ranking, parse
+from vnsearch.query.plan import Expander, Ranking, filtered, matches_nothing, parse
 from vnsearch.search.highlight import Fragment, MatchTerms, fragments, whole
 from vnsearch.ingest.indexing import Indexer, IndexReport, Progress
 from vnsearch.limits import Limits
@@ -49,7 +47,7 @@ __all__ = ["Index", "Hit", "SearchResult", "IndexReport", "Document", "Ranking"]
 
 
 class BuiltQuery(NamedTuple):
-    query: Q.Query  # date and field filters included (as zero-score clauses)
+    query: object  # the planned query (query.plan), date and field filters included
     segmented: str
     operator: str  # "and" or "or"
     restored: str | None  # accents restored for ranking (queries typed without any)
@@ -183,7 +181,7 @@ class Index:
             return self._pinned
         s = self._searcher
         if s is None or not s.up_to_date():
-            fresh = self._ix.searcher(weighting=self._weighting())
+            fresh = open_searcher(self._ix, k1=self.ranking.k1, b=self.ranking.b)
             if s is not None:
                 s.close()
             self._searcher, self._scorer = fresh, None
@@ -209,9 +207,6 @@ class Index:
             self._scorer = Scorer(IndexView(s, self._postings), k1=r.k1, b=r.b, idf_floor=r.idf_floor,
                                   max_expansions=self.limits.expansions)
         return self._scorer
-
-    def _weighting(self):
-        return scoring.BM25F(B=self.ranking.b, K1=self.ranking.k1)
 
     def reload(self) -> None:
         """See documents committed since this Index was opened."""
@@ -321,14 +316,7 @@ class Index:
         # the searcher's schema: Index.schema re-reads the table of contents from disk
         q = Expander(self._get_searcher().schema, self.ranking, bag=True, exact=exact,
                      max_fuzzy=self.limits.fuzzy_distance).expand(q)
-        flt = []
-        if since or until:
-            flt.append(Q.DateRange("date", since, until))
-        for k, v in (filters or {}).items():
-            flt.append(Q.Term(k, v))
-        q = q.normalize()
-        if flt and q is not Q.NullQuery:
-            q = Q.And([q] + [Q.ConstantScoreQuery(f, 0.0) for f in flt])
+        q = filtered(q, since, until, filters)
         return BuiltQuery(q, segmented, "and" if used_and else "or", restored)
 
     def search(self, *args, **kwargs) -> SearchResult:
@@ -370,7 +358,7 @@ class Index:
         q, segmented, op, restored = self.build_query(text, since, until, filters)
         hits: list[Hit] = []
         total = 0
-        if q is not Q.NullQuery:
+        if not matches_nothing(q):
             scorer = self._get_scorer()
             total, top = scorer.top(*scorer.evaluate(q), offset + limit, by_date=sort == "date")
             if (not total and op == "and" and self.ranking.operator == "auto"

@@ -91,6 +91,23 @@ def parse(text: str, ranking: Ranking = Ranking(), operator: str | None = None,
     return q, segmented, use_and
 
 
+def filtered(q: Q.Query, since=None, until=None, filters: dict | None = None) -> Q.Query:
+    """`q` (normalized) restricted to a date range and exact field values, which add no score."""
+    flt = []
+    if since or until:
+        flt.append(Q.DateRange("date", since, until))
+    for k, v in (filters or {}).items():
+        flt.append(Q.Term(k, v))
+    q = q.normalize()
+    if flt and q is not Q.NullQuery:
+        q = Q.And([q] + [Q.ConstantScoreQuery(f, 0.0) for f in flt])
+    return q
+
+
+def matches_nothing(q: Q.Query) -> bool:
+    return q is Q.NullQuery
+
+
 def _seq(field: str, parts: list[str], boost: float, slop: int = 1) -> Q.Query:
     if len(parts) == 1:
         return Q.Term(field, parts[0], boost=boost)
