@@ -151,3 +151,28 @@ def test_block_prefix_read_matches_full_unpickle(n, compress):
             data = pickle.dumps((ids, weights, values), 2)
             raw = zlib.compress(data, 3) if compress else data
             assert _ids_and_weights(raw, 3 if compress else 0, n) == (ids, weights)
+
+
+def test_phrases_are_scored_on_the_bm25_scale_of_words(tmp_path):
+    import math
+
+    from whoosh import query as Q
+
+    ix = Index.open(tmp_path / "ix", create=True)
+    ix.add([Document("a", "Tin", "Sư đoàn 320 họp mặt. Sư đoàn 320 của quân đội."),
+            Document("b", "Tin", "Sư đoàn khác và con số 320 ở xa nhau trong câu này."),
+            Document("c", "Tin", "Không có gì liên quan.")])
+    s = ix._get_searcher()
+    sc = Scorer(IndexView(s, PostingCache()), k1=2.0, b=1.0, idf_floor=0.25)
+    mask, score = sc.evaluate(Q.Phrase("syllables", ["sư", "đoàn", "320"]))
+    a = s.document_number(id="a")
+    assert mask.sum() == 1 and mask[a]
+    n, avg = sc.n, sc._avg_length("syllables")
+    idf = sum(math.log(1 + (n - df + 0.5) / (df + 0.5)) + 0.25 for df in (2, 2, 2))
+    dl = sc.view.lengths("syllables")[a]
+    tf = 2  # the phrase occurs twice in a
+    assert score[a] == pytest.approx(idf * tf * 3.0 / (tf + 2.0 * dl / avg))
+    # quoted and unquoted: the same scale (the unquoted words also score the word field)
+    quoted = ix.search('"Sư đoàn 320"').hits[0].score
+    bare = ix.search("Sư đoàn 320").hits[0].score
+    assert 1 / 4 < quoted / bare < 4

@@ -5,8 +5,11 @@ two dense arrays over the index's documents: which match and their scores.
 Terms, AND, OR, AND-MAYBE, NOT and constant scores are done here as vector
 operations on decoded posting lists (`engine/whoosh/postings.py`): every term of every
 query is scored exactly, so common words need not be dropped for speed,
-and the hit count is exact.  Phrases, wildcards, fuzzy terms and ranges
-are left to Whoosh's own matchers, whose matches and scores join the arrays.
+and the hit count is exact.  Wildcards, prefixes, fuzzy terms and text
+ranges are expanded to their index terms and scored like words; phrases are
+found from positions by Whoosh's matchers and scored here on the same BM25
+scale (Lucene's way: phrase frequency as tf, the sum of the words' idfs);
+only date ranges keep Whoosh's constant score.
 
 BM25 uses Lucene's idf, ln(1 + (N - df + 0.5) / (df + 0.5)), which gives a
 word found in nearly every document almost no weight; Whoosh's
@@ -54,15 +57,7 @@ class Scorer:
         if hit is not None:
             return hit
         ids, tf = self.view.postings(field, btext)
-        if len(ids):
-            df = len(ids)
-            idf = np.log(1.0 + (self.n - df + 0.5) / (df + 0.5)) + self.idf_floor
-            dl = self.view.lengths(field)[ids]
-            avg = self._avg_length(field)
-            k1, b = self.k1, self.b
-            scores = idf * tf * (k1 + 1.0) / (tf + k1 * (1.0 - b + b * dl / avg))
-        else:
-            scores = np.zeros(0)
+        scores = self._bm25(field, ids, tf, self._idf(len(ids))) if len(ids) else np.zeros(0)
         hit = (ids, scores)
         self._terms[key] = hit
         self._terms_size += len(ids)
@@ -70,6 +65,15 @@ class Scorer:
             _, (old, _s) = self._terms.popitem(last=False)
             self._terms_size -= len(old)
         return hit
+
+    def _idf(self, df: int) -> float:
+        """Lucene's idf plus the floor: words found in nearly every document weigh little."""
+        return float(np.log(1.0 + (self.n - df + 0.5) / (df + 0.5))) + self.idf_floor
+
+    def _bm25(self, field: str, ids: np.ndarray, tf: np.ndarray, idf: float) -> np.ndarray:
+        dl = self.view.lengths(field)[ids]
+        k1, b = self.k1, self.b
+        return idf * tf * (k1 + 1.0) / (tf + k1 * (1.0 - b + b * dl / self._avg_length(field)))
 
     def _avg_length(self, field: str) -> float:
         avg = self._avg.get(field)
@@ -90,7 +94,31 @@ class Scorer:
             return self._compound(q)
         if isinstance(q, Q.MultiTerm) and q.fieldname in self.schema and self.schema[q.fieldname].scorable:
             return self._expanded(q)
+        if isinstance(q, Q.Phrase) and q.fieldname in self.schema and self.schema[q.fieldname].scorable:
+            return self._phrase(q)
         return self._whoosh(q)
+
+    def _phrase(self, q: Q.Phrase) -> tuple[np.ndarray, np.ndarray]:
+        """A phrase on the BM25 scale of words, as Lucene scores one: its frequency in each document
+        (occurrences found from positions by the engine's matcher) as tf, the sum of its words'
+        idfs as idf, the field's length normalization."""
+        n = self.n
+        mask = np.zeros(n, dtype=bool)
+        score = np.zeros(n)
+        found, freqs = [], []
+        for sub, offset in self.view.searcher.leaf_searchers():
+            m = q.matcher(sub, sub.context())
+            while m.is_active():
+                found.append(m.id() + offset)
+                freqs.append(len(m.spans()) or 1)
+                m.next()
+        if found:
+            field = self.schema[q.fieldname]
+            idf = sum(self._idf(len(self.view.postings(q.fieldname, field.to_bytes(w))[0])) for w in q.words)
+            ids = np.array(found, dtype=np.intp)
+            mask[ids] = True
+            score[ids] = self._bm25(q.fieldname, ids, np.array(freqs, dtype=np.float64), idf) * q.boost
+        return mask, score
 
     def _expanded(self, q) -> tuple[np.ndarray, np.ndarray]:
         """A wildcard, prefix, range or fuzzy term: the index terms it stands for, scored like one word
