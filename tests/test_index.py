@@ -1,3 +1,4 @@
+import json
 import os
 import signal
 import subprocess
@@ -251,3 +252,58 @@ def test_field_value_with_spaces(small):
     small.add([Document("ghi chú/a b.txt", "Tiêu đề", "nội dung"), Document("b.txt", "Khác", "nội dung")])
     assert ids(small.search('id:"ghi chú/a b.txt"')) == ["ghi chú/a b.txt"]
     assert ids(small.search('nội dung id:"ghi chú/a b.txt"')) == ["ghi chú/a b.txt"]
+
+
+# -- honest query handling (issue 14, first items) -------------------------------------------
+@pytest.fixture
+def football(tmp_path):
+    ix = Index.open(tmp_path / "ix", create=True)
+    ix.add([Document("c1", "Chelsea thắng", "Bóng đá Anh: Chelsea thắng trận, Mourinho vui."),
+            Document("m1", "Man Utd hòa", "Bóng đá Anh: Man Utd hòa, khán giả buồn."),
+            Document("v1", "Xổ số", "Vietlott công bố kết quả xổ số hôm nay."),
+            Document("q1", "Phát biểu", "Ông Nguyễn Đức Chung nói về Hà Nội.")])
+    return ix
+
+
+def test_minus_excludes_like_not(football):
+    assert ids(football.search("bóng đá -Chelsea")) == ["m1"]
+    assert ids(football.search("bóng đá NOT Chelsea")) == ["m1"]
+    # in a long query (OR of its words) too: an exclusion is never "or anything without it"
+    long = football.search("bóng đá Anh trận khán giả -Chelsea")
+    assert set(ids(long)) == {"m1"}
+    assert football.search("-5 độ").query == "-5 độ"  # a minus before a number is text
+
+
+def test_curly_and_angle_quotes_are_quotes(football):
+    for q in ("“ông Nguyễn Đức Chung”", "«Nguyễn Đức Chung»", "„Nguyễn Đức Chung”"):
+        res = football.search(q)
+        assert ids(res) == ["q1"] and res.parsed.startswith('"')
+
+
+def test_the_or_fallback_is_said(football):
+    from click.testing import CliRunner
+    from vnsearch.cli import main
+
+    res = football.search("vietlott Bitcoin")
+    assert res.fallback and ids(res) == ["v1"]
+    assert not football.search("vietlott xổ số").fallback
+    r = CliRunner().invoke(main, ["--index", str(football.path), "search", "vietlott Bitcoin"])
+    assert "No document holds every word" in r.output
+    r = CliRunner().invoke(main, ["--index", str(football.path), "search", "vietlott Bitcoin", "--json"])
+    assert json.loads(r.output)["fallback"] is True
+
+
+def test_an_unknown_word_gets_a_suggestion_even_when_others_match(football):
+    res = football.search("Mourino Chelsea")
+    assert res.total >= 1 and res.suggestion == "mourinho chelsea"
+
+
+@pytest.mark.parametrize("q", ["", "   ", "\t\n"])
+def test_an_empty_query_is_an_error(football, q):
+    from click.testing import CliRunner
+    from vnsearch.cli import main
+
+    with pytest.raises(QueryError, match="empty"):
+        football.search(q)
+    r = CliRunner().invoke(main, ["--index", str(football.path), "search", q])
+    assert r.exit_code == 2 and "empty" in r.output

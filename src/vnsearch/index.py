@@ -77,6 +77,7 @@ class SearchResult:
     parsed: str = ""
     operator: str = "and"
     restored: str | None = None  # the accented reading that ranked a query typed without diacritics
+    fallback: bool = False  # no document held every word: these hold any of them
 
     @property
     def page(self) -> int:
@@ -358,6 +359,7 @@ class Index:
         q, segmented, op, restored = self.build_query(text, since, until, filters)
         hits: list[Hit] = []
         total = 0
+        fallback = False
         if not matches_nothing(q):
             scorer = self._get_scorer()
             total, top = scorer.top(*scorer.evaluate(q), offset + limit, by_date=sort == "date")
@@ -366,6 +368,7 @@ class Index:
                 # a short query whose words never all occur together: rank documents with any of them
                 q, segmented, op, restored = self.build_query(text, since, until, filters, operator="or")
                 total, top = scorer.top(*scorer.evaluate(q), offset + limit, by_date=sort == "date")
+                fallback = total > 0
             terms = MatchTerms.from_query(q) if highlight else MatchTerms()
             for rank, (docnum, score) in enumerate(top[offset : offset + limit], offset + 1):
                 d = s.stored_fields(docnum)
@@ -377,12 +380,20 @@ class Index:
                     hit.title_highlights = whole(title, terms).highlights
                 hits.append(hit)
         suggestion = None
-        if suggest_below and total < suggest_below:
+        if suggest_below and (total < suggest_below or fallback or self._has_unknown_word(text)):
             suggestion = self.suggest(text)
             if suggestion == restored:  # already searched that way ("Ranked as")
                 suggestion = None
         took = (time.perf_counter() - t0) * 1000
-        return SearchResult(text, total, took, hits, offset, limit, suggestion, segmented, op, restored)
+        return SearchResult(text, total, took, hits, offset, limit, suggestion, segmented, op, restored, fallback)
+
+    def _has_unknown_word(self, text: str) -> bool:
+        """True when a word of a plain query occurs nowhere in the index (a likely typo)."""
+        if not plain_text(text):
+            return False
+        reader = self._get_searcher().reader()
+        return any(not reader.doc_frequency("folded", fold_word(t))
+                   for t, _, _ in analyze(text).syllables[: self.limits.suggest_words])
 
     def _vocabulary(self) -> Vocabulary:
         r = self._get_searcher().reader()

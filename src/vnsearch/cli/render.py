@@ -2,7 +2,7 @@
 
 The JSON shape is a contract for scripts (see README, "JSON output"):
 
-    {"query", "total", "took_ms", "suggestion", "restored", "page", "limit",
+    {"query", "total", "took_ms", "suggestion", "restored", "fallback", "page", "limit",
      "hits": [{"rank", "id", "title", "path", "date", "score",
                "snippet", "snippet_highlights"}]}
 
@@ -77,7 +77,8 @@ def hit_json(hit: Hit, fields=HIT_FIELDS) -> dict:
 def result_json(res: SearchResult, fields=HIT_FIELDS) -> dict:
     return {
         "query": res.query, "total": res.total, "took_ms": round(res.took_ms, 2),
-        "suggestion": res.suggestion, "restored": res.restored, "page": res.page, "limit": res.limit,
+        "suggestion": res.suggestion, "restored": res.restored, "fallback": res.fallback,
+        "page": res.page, "limit": res.limit,
         "hits": [hit_json(h, fields) for h in res.hits],
     }
 
@@ -96,6 +97,8 @@ def print_results(console: Console, res: SearchResult, fields=TEXT_FIELDS) -> No
         console.print(Text.assemble(("Ranked as: ", "italic dim"), (for_terminal(res.restored), "cyan"),
                                     (" (accents restored)", "dim")))
     query = for_terminal(res.query)
+    if res.fallback:
+        console.print(Text("No document holds every word; showing documents with any of them.", style="italic dim"))
     if not res.hits:
         if res.total:
             console.print(Text.assemble((f"{res.total:,}", "bold"), f" result{'s' if res.total != 1 else ''} for ",

@@ -63,6 +63,8 @@ _OR = _parser(OrGroup)
 def parse(text: str, ranking: Ranking = Ranking(), operator: str | None = None,
           limits: Limits = Limits()) -> tuple[Q.Query, str, bool]:
     """(Whoosh query on the default field, the segmented query, whether AND was used)."""
+    if not text.strip():
+        raise QueryError("the query is empty", text, 0)
     if len(text) > limits.query_chars:
         raise QueryError(f"the query is {len(text):,} characters long; the limit is {limits.query_chars:,} "
                          f"({env_name('query_chars')})", text, limits.query_chars)
@@ -88,7 +90,22 @@ def parse(text: str, ranking: Ranking = Ranking(), operator: str | None = None,
             q = (_AND if use_and else _OR).parse(segmented, normalize=False)
     except Exception as e:  # Whoosh's parser is lenient; anything it still rejects is the query's fault
         raise QueryError(f"cannot parse query ({e})", text, 0) from None
-    return q, segmented, use_and
+    return _exclusions(q), segmented, use_and
+
+
+def _exclusions(q: Q.Query) -> Q.Query:
+    """``a b NOT c`` (and ``-c``) in an OR group means a or b, without c: Whoosh makes it
+    ``a OR b OR (NOT c)``, which matches nearly everything."""
+    if isinstance(q, Q.CompoundQuery):
+        subs = [_exclusions(s) for s in q.subqueries]
+        if isinstance(q, Q.Or):
+            neg = [s.query for s in subs if isinstance(s, Q.Not)]
+            pos = [s for s in subs if not isinstance(s, Q.Not)]
+            if neg and pos:
+                return Q.AndNot(Q.Or(pos, boost=q.boost) if len(pos) > 1 else pos[0],
+                                Q.Or(neg) if len(neg) > 1 else neg[0])
+        return type(q)(subs, boost=q.boost)
+    return q
 
 
 def filtered(q: Q.Query, since=None, until=None, filters: dict | None = None) -> Q.Query:

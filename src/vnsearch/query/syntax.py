@@ -154,9 +154,10 @@ class _Rewriter:
                 end = m.end() if m else i + 1
                 self.attach(q[i:end], i)
                 i = end
-            elif at_start and (m := _OPERATOR.match(q, i)):
+            elif at_start and ((m := _OPERATOR.match(q, i)) or _is_minus(q, i)):
                 self.flush()
-                op = m.group(1)
+                op = m.group(1) if m else "NOT"
+                m_end = m.end() if m else i + 1
                 if op in _BINARY and (self.last_operator or self.operands == 0 or self.out[-1] == "("):
                     raise QueryError(f"{op} needs a term before it", q, i)
                 if op == "NOT" and self.last_operator and self.last_operator[0] == "NOT":
@@ -165,7 +166,7 @@ class _Rewriter:
                     raise QueryError(f"field '{self.prefix[:-1]}' needs a value", q, self.prefix_pos)
                 self.out.append(op)
                 self.last_operator = (op, i)
-                i = m.end()
+                i = m_end
             elif at_start and (m := _FIELD.match(q, i)) and m.group(1) in self.fields:
                 self.flush()
                 if self.prefix:
@@ -266,17 +267,33 @@ def _literal_wildcard(word: str) -> str:
     return re.sub(r"[^\w*?]", "", w) or "*"
 
 
+def _is_minus(q: str, i: int) -> bool:
+    """A ``-`` that excludes: at the start of a token, right before a letter, a quote or a group."""
+    return q[i] == "-" and i + 1 < len(q) and (q[i + 1].isalpha() or q[i + 1] in "\"(")
+
+
 def plain_text(query: str) -> bool:
     """True for words only: no field, phrase, group, wildcard, boost or operator syntax."""
     return not (_SYNTAX.search(query) or any(op in query.split() for op in ("AND", "OR", "NOT", "ANDNOT")))
 
 
-_SYNTAX = re.compile(r'[:"()\[\]{}*^~]|\?(?=\w)')  # a ? is a wildcard only inside a word (see above)
+# a ? is a wildcard only inside a word, a - excludes only before a word, phrase or group (see above)
+_SYNTAX = re.compile(r'[:"()\[\]{}*^~\u201c\u201d\u201e\u201f\u00ab\u00bb]|\?(?=\w)|(?:^|(?<=\s))-(?=[^\W\d_]|["(])')
+
+
+#: typographic quotes read as the straight ones (one character for one, so positions hold)
+_QUOTES = str.maketrans({"\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u00ab": '"',
+                         "\u00bb": '"', "\u2033": '"', "\u2018": "'", "\u2019": "'"})
 
 
 def segment_query(query: str, fields=("title", "path", "id", "date"), raw_fields=("path", "id", "date"),
                   max_phrase_words: int = 32) -> str:
-    """Rewrite `query` into Whoosh syntax with its free text segmented; raise `QueryError` if malformed."""
+    """Rewrite `query` into Whoosh syntax with its free text segmented; raise `QueryError` if malformed.
+
+    “Curly” and «angle» quotes are quotes; ``-word`` (a minus before a word, a phrase or a
+    group) excludes like ``NOT word``.
+    """
+    query = query.translate(_QUOTES)
     r = _Rewriter(query, frozenset(fields), frozenset(raw_fields))
     r.max_phrase_words = max_phrase_words
     return r.run()
