@@ -307,3 +307,44 @@ def test_an_empty_query_is_an_error(football, q):
         football.search(q)
     r = CliRunner().invoke(main, ["--index", str(football.path), "search", q])
     assert r.exit_code == 2 and "empty" in r.output
+
+
+# -- accents as typed (issue 14, first rule) ---------------------------------------------------
+@pytest.fixture
+def tones(tmp_path):
+    ix = Index.open(tmp_path / "ix", create=True)
+    ix.add([Document("fire", "Tin", "Nhà bị cháy lúc nửa đêm."),
+            Document("run", "Tin", "Anh ấy chạy bộ mỗi sáng."),
+            Document("city", "Tin", "Thủ đô Hà Nội mùa thu."),
+            Document("pot", "Tin", "Cái xoong ở hà nơi khác."),
+            Document("dn", "Tin", "Du lịch Đà Nẵng rất đẹp."),
+            Document("da", "Tin", "Anh đã năng động hơn."),
+            Document("peace", "Tin", "Hòa bình cho mọi người.")])
+    return ix
+
+
+def test_a_word_typed_with_diacritics_matches_those_diacritics(tones):
+    from vnsearch.cli.render import snippet
+
+    res = tones.search("cháy")
+    assert ids(res) == ["fire"] and res.total == 1
+    assert [snippet(h.fragments)[0][a:b] for h in res.hits for a, b in snippet(h.fragments)[1]] == ["cháy"]
+    assert ids(tones.search("chạy")) == ["run"]
+    assert sorted(ids(tones.search("chay"))) == ["fire", "run"]  # no diacritic: every variant
+    assert ids(tones.search("Hà Nội")) == ["city"]  # not "hà nơi"
+    assert "city" in ids(tones.search("ha noi")) and not tones.search("Hà Nội").accents_ignored
+    assert ids(tones.search('"Đà Nẵng"')) == ["dn"]  # not "đã năng"
+    assert ids(tones.search("hoà bình")) == ["peace"]  # tone placement does not matter
+    assert sorted(ids(tones.search("cháy OR chay"))) == ["fire", "run"]  # decided per word
+
+
+def test_when_nothing_has_the_diacritics_as_typed_any_are_used_and_said(tones):
+    from click.testing import CliRunner
+    from vnsearch.cli import main
+
+    res = tones.search("Hà Nồi")  # nobody wrote nồi here
+    assert res.accents_ignored and "city" in ids(res)
+    r = CliRunner().invoke(main, ["--index", str(tones.path), "search", "Hà Nồi", "--json"])
+    assert json.loads(r.output)["accents_ignored"] is True
+    r = CliRunner().invoke(main, ["--index", str(tones.path), "search", "Hà Nồi"])
+    assert "any diacritics" in r.output

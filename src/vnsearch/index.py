@@ -78,6 +78,7 @@ class SearchResult:
     operator: str = "and"
     restored: str | None = None  # the accented reading that ranked a query typed without diacritics
     fallback: bool = False  # no document held every word: these hold any of them
+    accents_ignored: bool = False  # nothing had the diacritics as typed: these have the words with any
 
     @property
     def page(self) -> int:
@@ -303,7 +304,7 @@ class Index:
     # -- searching --------------------------------------------------------------
     @_pinned
     def build_query(self, text: str, since: datetime | None = None, until: datetime | None = None,
-                    filters: dict | None = None, operator: str | None = None) -> "BuiltQuery":
+                    filters: dict | None = None, operator: str | None = None, accents: bool = True) -> "BuiltQuery":
         """The Whoosh query and filter for `text`, and how it was read; raises QueryError."""
         q, segmented, used_and = parse(text, self.ranking, operator, self.limits)
         exact = 1.0
@@ -316,7 +317,7 @@ class Index:
                 exact = self.ranking.restored_exact
         # the searcher's schema: Index.schema re-reads the table of contents from disk
         q = Expander(self._get_searcher().schema, self.ranking, bag=True, exact=exact,
-                     max_fuzzy=self.limits.fuzzy_distance).expand(q)
+                     max_fuzzy=self.limits.fuzzy_distance, accents=accents).expand(q)
         q = filtered(q, since, until, filters)
         return BuiltQuery(q, segmented, "and" if used_and else "or", restored)
 
@@ -356,19 +357,18 @@ class Index:
         for k in filters or {}:
             if k not in s.schema or k not in FILTER_FIELDS:
                 raise SearchError(f"cannot filter on {k!r} (use one of {', '.join(FILTER_FIELDS)})")
-        q, segmented, op, restored = self.build_query(text, since, until, filters)
         hits: list[Hit] = []
-        total = 0
-        fallback = False
+        by_date = sort == "date"
+        (q, segmented, op, restored), total, top, fallback = self._attempt(text, since, until, filters,
+                                                                          offset + limit, by_date)
+        accents_ignored = False
+        if not total and self.ranking.accents_as_typed and restored is None and has_diacritics(segmented):
+            # nothing with the diacritics as typed: the same words with any diacritics, said so
+            again = self._attempt(text, since, until, filters, offset + limit, by_date, accents=False)
+            if again[1]:
+                (q, segmented, op, restored), total, top, fallback = again
+                accents_ignored = True
         if not matches_nothing(q):
-            scorer = self._get_scorer()
-            total, top = scorer.top(*scorer.evaluate(q), offset + limit, by_date=sort == "date")
-            if (not total and op == "and" and self.ranking.operator == "auto"
-                    and len(segmented.split()) > 1 and plain_text(segmented)):
-                # a short query whose words never all occur together: rank documents with any of them
-                q, segmented, op, restored = self.build_query(text, since, until, filters, operator="or")
-                total, top = scorer.top(*scorer.evaluate(q), offset + limit, by_date=sort == "date")
-                fallback = total > 0
             terms = MatchTerms.from_query(q) if highlight else MatchTerms()
             for rank, (docnum, score) in enumerate(top[offset : offset + limit], offset + 1):
                 d = s.stored_fields(docnum)
@@ -385,7 +385,23 @@ class Index:
             if suggestion == restored:  # already searched that way ("Ranked as")
                 suggestion = None
         took = (time.perf_counter() - t0) * 1000
-        return SearchResult(text, total, took, hits, offset, limit, suggestion, segmented, op, restored, fallback)
+        return SearchResult(text, total, took, hits, offset, limit, suggestion, segmented, op, restored, fallback,
+                            accents_ignored)
+
+    def _attempt(self, text, since, until, filters, k: int, by_date: bool, accents: bool = True):
+        """(built query, total, top k, whether the AND-to-OR fallback gave them) for one reading."""
+        built = self.build_query(text, since, until, filters, accents=accents)
+        if matches_nothing(built.query):
+            return built, 0, [], False
+        scorer = self._get_scorer()
+        total, top = scorer.top(*scorer.evaluate(built.query), k, by_date=by_date)
+        if (not total and built.operator == "and" and self.ranking.operator == "auto"
+                and len(built.segmented.split()) > 1 and plain_text(built.segmented)):
+            # a short query whose words never all occur together: rank documents with any of them
+            built = self.build_query(text, since, until, filters, operator="or", accents=accents)
+            total, top = scorer.top(*scorer.evaluate(built.query), k, by_date=by_date)
+            return built, total, top, total > 0
+        return built, total, top, False
 
     def _has_unknown_word(self, text: str) -> bool:
         """True when a word of a plain query occurs nowhere in the index (a likely typo)."""

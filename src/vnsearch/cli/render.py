@@ -2,7 +2,7 @@
 
 The JSON shape is a contract for scripts (see README, "JSON output"):
 
-    {"query", "total", "took_ms", "suggestion", "restored", "fallback", "page", "limit",
+    {"query", "total", "took_ms", "suggestion", "restored", "fallback", "accents_ignored", "page", "limit",
      "hits": [{"rank", "id", "title", "path", "date", "score",
                "snippet", "snippet_highlights"}]}
 
@@ -78,6 +78,7 @@ def result_json(res: SearchResult, fields=HIT_FIELDS) -> dict:
     return {
         "query": res.query, "total": res.total, "took_ms": round(res.took_ms, 2),
         "suggestion": res.suggestion, "restored": res.restored, "fallback": res.fallback,
+        "accents_ignored": res.accents_ignored,
         "page": res.page, "limit": res.limit,
         "hits": [hit_json(h, fields) for h in res.hits],
     }
@@ -97,6 +98,9 @@ def print_results(console: Console, res: SearchResult, fields=TEXT_FIELDS) -> No
         console.print(Text.assemble(("Ranked as: ", "italic dim"), (for_terminal(res.restored), "cyan"),
                                     (" (accents restored)", "dim")))
     query = for_terminal(res.query)
+    if res.accents_ignored:
+        console.print(Text("Nothing has these words with these diacritics; showing them with any diacritics.",
+                           style="italic dim"))
     if res.fallback:
         console.print(Text("No document holds every word; showing documents with any of them.", style="italic dim"))
     if not res.hits:

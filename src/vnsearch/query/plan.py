@@ -38,6 +38,8 @@ class Ranking:
     # form weigh `restored_exact`; with no restoration its literal-form matches
     # (bang = bang, not băng/bảng/bàng) only break ties (`accentless_exact`).
     restore_accents: bool = True
+    # a word typed with diacritics matches only those diacritics (cháy is not chạy); without any, all
+    accents_as_typed: bool = True
     restored_exact: float = 0.3
     accentless_exact: float = 0.1
     b: float = 1.0
@@ -144,8 +146,11 @@ class Expander:
     terms are scored as arrays (`search/scorer.py`).  Quoted phrases stay phrases.
     """
 
-    def __init__(self, schema, ranking: Ranking, bag: bool = False, exact: float = 1.0, max_fuzzy: int = 2):
+    def __init__(self, schema, ranking: Ranking, bag: bool = False, exact: float = 1.0, max_fuzzy: int = 2,
+                 accents: bool = True):
         self.max_fuzzy = max_fuzzy
+        # a word typed with diacritics matches those diacritics (False: the accent-insensitive retry)
+        self.accents = accents and exact == 1.0 and ranking.accents_as_typed
         self.schema = schema
         self.r = ranking
         self.bag = bag
@@ -180,11 +185,20 @@ class Expander:
         """
         r = self.r
         share = 1.0 / len(syl)
+        exact = self.exact * boost
+        if self.accents and has_diacritics(word):
+            # typed with diacritics: those syllables decide what matches (cháy is not chạy)
+            syl_w = (r.syllables or 0.01) * exact * share
+            need = [Q.Term("syllables", x, boost=syl_w) for x in dict.fromkeys(syl)]
+            required = need[0] if len(need) == 1 else Q.And(need)
+            extra = [Q.Term("words", word, boost=r.words * exact)] if r.words else []
+            if r.title:
+                extra += [Q.Term("title", x, boost=r.title * boost * share) for x in dict.fromkeys(syl)]
+            return Q.AndMaybe(required, extra[0] if len(extra) == 1 else Q.Or(extra)) if extra else required
         folded_w = (r.folded or 0.01) * boost * share  # matching needs the folded terms even when unweighted
         need = [Q.Term("folded", f, boost=folded_w) for f in dict.fromkeys(folded)]
         required = need[0] if len(need) == 1 else Q.And(need)
         extra = []
-        exact = self.exact * boost
         if r.words:
             extra.append(Q.Term("words", word, boost=r.words * exact))
         if r.syllables:
@@ -200,8 +214,13 @@ class Expander:
         if not syl:
             return Q.NullQuery
         folded = [fold_word(s) for s in syl]
+        typed = self.accents and has_diacritics(" ".join(syl))  # then only those diacritics match
         if title_only:
+            if typed:
+                return _seq("title", syl, boost, slop)
             return Q.Or([_seq("title", syl, boost, slop), _seq("title_folded", folded, boost * 0.5, slop)])
+        if typed:
+            return _seq("syllables", syl, (self.r.syllables + self.r.folded) * boost, slop)
         return Q.Or([_seq("syllables", syl, self.r.syllables * boost, slop),
                      _seq("folded", folded, self.r.folded * boost, slop)])
 
