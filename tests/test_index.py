@@ -278,6 +278,8 @@ def test_curly_and_angle_quotes_are_quotes(football):
     for q in ("“ông Nguyễn Đức Chung”", "«Nguyễn Đức Chung»", "„Nguyễn Đức Chung”"):
         res = football.search(q)
         assert ids(res) == ["q1"] and res.parsed.startswith('"')
+    for q in ("phim «Nguyễn Đức Chung", "Chung” nói"):  # a lone one is punctuation, not an error
+        assert ids(football.search(q)) == ["q1"]
 
 
 def test_the_or_fallback_is_said(football):

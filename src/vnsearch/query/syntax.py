@@ -281,9 +281,26 @@ def plain_text(query: str) -> bool:
 _SYNTAX = re.compile(r'[:"()\[\]{}*^~\u201c\u201d\u201e\u201f\u00ab\u00bb]|\?(?=\w)|(?:^|(?<=\s))-(?=[^\W\d_]|["(])')
 
 
-#: typographic quotes read as the straight ones (one character for one, so positions hold)
-_QUOTES = str.maketrans({"\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u00ab": '"',
-                         "\u00bb": '"', "\u2033": '"', "\u2018": "'", "\u2019": "'"})
+_OPENING = "\u201c\u201e\u201f\u00ab"  # “ „ ‟ «
+_CLOSING = "\u201d\u00bb\u201c"  # ” » and “ (German „…“)
+
+
+def _typographic_quotes(query: str) -> str:
+    """Paired typographic quotes (“…”, „…“, «…») read as straight ones, one character for one so
+    positions hold; a lone one stays punctuation, as in a title quoted only in part."""
+    if not any(c in query for c in _OPENING):
+        return query
+    chars = list(query)
+    i = 0
+    while i < len(chars):
+        if chars[i] in _OPENING:
+            close = next((j for j in range(i + 1, len(chars)) if chars[j] in _CLOSING), -1)
+            if close > 0:
+                chars[i] = chars[close] = '"'
+                i = close
+        i += 1
+    return "".join(chars)
+
 
 
 def segment_query(query: str, fields=("title", "path", "id", "date"), raw_fields=("path", "id", "date"),
@@ -293,7 +310,7 @@ def segment_query(query: str, fields=("title", "path", "id", "date"), raw_fields
     “Curly” and «angle» quotes are quotes; ``-word`` (a minus before a word, a phrase or a
     group) excludes like ``NOT word``.
     """
-    query = query.translate(_QUOTES)
+    query = _typographic_quotes(query)
     r = _Rewriter(query, frozenset(fields), frozenset(raw_fields))
     r.max_phrase_words = max_phrase_words
     return r.run()
