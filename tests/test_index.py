@@ -350,3 +350,15 @@ def test_when_nothing_has_the_diacritics_as_typed_any_are_used_and_said(tones):
     assert json.loads(r.output)["accents_ignored"] is True
     r = CliRunner().invoke(main, ["--index", str(tones.path), "search", "Hà Nồi"])
     assert "any diacritics" in r.output
+
+
+def test_short_queries_read_the_same_in_any_case(tmp_path):
+    ix = Index.open(tmp_path / "ix", create=True)
+    ix.add([Document("pm", "Thủ tướng Nguyễn Xuân Phúc", "Thủ tướng Nguyễn Xuân Phúc tiếp đoàn khách quốc tế."),
+            Document("xuan", "Đầu xuân", "Đầu xuân của Công an huyện Phú Xuyên, nguyễn liệu mới."),
+            Document("pm2", "Tin", "Ông Nguyễn Xuân Phúc phát biểu tại hội nghị.")])
+    forms = ("Nguyễn Xuân Phúc", "nguyễn xuân phúc", "NGUYỄN XUÂN PHÚC")
+    results = [ix.search(q) for q in forms]
+    assert len({r.parsed for r in results}) == 1 and results[0].parsed == "nguyễn_xuân_phúc"
+    assert len({tuple(ids(r)) for r in results}) == 1
+    assert set(ids(results[0])[:2]) == {"pm", "pm2"}

@@ -306,7 +306,7 @@ class Index:
     def build_query(self, text: str, since: datetime | None = None, until: datetime | None = None,
                     filters: dict | None = None, operator: str | None = None, accents: bool = True) -> "BuiltQuery":
         """The Whoosh query and filter for `text`, and how it was read; raises QueryError."""
-        q, segmented, used_and = parse(text, self.ranking, operator, self.limits)
+        q, segmented, used_and = parse(self._read_words(text), self.ranking, operator, self.limits)
         exact = 1.0
         restored = None
         if not has_diacritics(segmented):
@@ -422,6 +422,17 @@ class Index:
     def suggest(self, text: str) -> str | None:
         """A "did you mean" query from the index's own words, or None."""
         return suggest(text, self._get_searcher().reader(), self._vocabulary(), self.limits)
+
+    def _read_words(self, text: str) -> str:
+        """A short plain query typed with diacritics, split into the index's own words (``_``-joined),
+        the same whatever its case; anything else as it is, for the query reader to segment."""
+        limit = self.ranking.index_words_max
+        if not limit or len(text) > 200 or not plain_text(text) or not has_diacritics(text):
+            return text
+        syllables = [t for t, _, _ in analyze(text).syllables]
+        if not 1 < len(syllables) <= limit:
+            return text
+        return " ".join(self._vocabulary().segment(syllables))
 
     @_pinned
     def restore_accents(self, text: str) -> str | None:

@@ -38,6 +38,9 @@ class Ranking:
     # form weigh `restored_exact`; with no restoration its literal-form matches
     # (bang = bang, not băng/bảng/bàng) only break ties (`accentless_exact`).
     restore_accents: bool = True
+    # plain queries of up to this many syllables are split into words with the index's own
+    # vocabulary, not pyvi's case-sensitive CRF (0: always pyvi)
+    index_words_max: int = 4
     # a word typed with diacritics matches only those diacritics (cháy is not chạy); without any, all
     accents_as_typed: bool = True
     restored_exact: float = 0.3

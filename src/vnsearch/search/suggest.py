@@ -25,11 +25,14 @@ _MAX_WORD = 4
 
 
 class Vocabulary:
-    """Folded word -> (most frequent accented form, log probability), built once per index state."""
+    """The index's words as a unigram model, built once per index state: folded word -> (most
+    frequent accented form, log probability), and accented word -> log probability."""
 
     def __init__(self, reader):
         self.forms: dict[tuple[str, ...], tuple[str, float]] = {}
+        self.words: dict[tuple[str, ...], float] = {}
         counts: dict[tuple[str, ...], tuple[str, int]] = {}
+        exact: dict[tuple[str, ...], int] = {}
         total = 0
         for btext, df in word_frequencies(reader).items():
             t = btext.decode("utf-8", "replace")
@@ -37,6 +40,7 @@ class Vocabulary:
             if len(parts) > _MAX_WORD or not all(parts):
                 continue
             total += df
+            exact[tuple(parts)] = df
             key = tuple(fold_word(p) for p in parts)
             best = counts.get(key)
             if best is None or df > best[1]:
@@ -44,9 +48,28 @@ class Vocabulary:
         self.unknown = math.log(0.1 / max(1, total))  # a syllable the index never saw, kept as typed
         for key, (form, df) in counts.items():
             self.forms[key] = (form, math.log(df / total))
+        for key, df in exact.items():
+            self.words[key] = math.log(df / total)
 
     def restore(self, syllables: list[str]) -> list[str]:
         """Accented words for folded syllables: the most probable segmentation into known words."""
+        return self._best_split(syllables, self.forms.get)
+
+    def segment(self, syllables: list[str]) -> list[str]:
+        """Lower-case accented syllables split into the index's own words (``_``-joined), the most
+        probable way: the same words whatever the case the query was typed in (pyvi's CRF reads
+        case, so ``nguyễn xuân phúc`` and ``Nguyễn Xuân Phúc`` came out as different words)."""
+        words = self.words
+
+        def lookup(key: tuple[str, ...]):
+            p = words.get(key)
+            return None if p is None else ("_".join(key), p)
+
+        return self._best_split(syllables, lookup)
+
+    def _best_split(self, syllables: list[str], lookup) -> list[str]:
+        """Dynamic programming over the splits into known words of up to four syllables; an
+        unknown syllable stands alone."""
         n = len(syllables)
         best: list[tuple[float, int, str]] = [(0.0, 0, "")] + [(-math.inf, 0, "")] * n
         for i in range(1, n + 1):
@@ -54,7 +77,7 @@ class Vocabulary:
                 prev = best[i - k][0]
                 if prev == -math.inf:
                     continue
-                hit = self.forms.get(tuple(syllables[i - k : i]))
+                hit = lookup(tuple(syllables[i - k : i]))
                 if hit is None:
                     if k > 1:
                         continue
