@@ -532,6 +532,7 @@ def test_the_api_takes_the_clis_date_forms(dated):
     assert ids(since="2017-02") == ["a", "b", "c"] and ids(since="2017-03") == ["b", "c"]
     assert ids(until="2017") == ["a", "b"] and ids(until="2017-02") == ["a"] and ids(until="2017-12-31") == ["a", "b"]
     assert ids(since=date(2018, 1, 1)) == ["c"]
+    assert ids(until=date(2018, 1, 1)) == ["a", "b", "c"]  # a date means all of that day
     assert dated.get("b")["date"].year == 2017
 
 

@@ -539,6 +539,8 @@ def date_bound(value, name: str, end: bool = False) -> datetime | None:
             d = (d.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
         if len(parts) <= 3 and ":" not in value and "T" not in value:
             d = d.replace(hour=23, minute=59, second=59, microsecond=999999)
+    elif end:  # a date (not a datetime): all of that day
+        d = d.replace(hour=23, minute=59, second=59, microsecond=999999)
     return d
 
 
