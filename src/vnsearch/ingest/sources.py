@@ -505,18 +505,19 @@ class JsonlSource(_RecordSource):
 
 def _lines(f: IO[str], cap: int, chunk: int = 1 << 20) -> Iterator[tuple[int, str | None]]:
     """(line number, line) of the non-blank lines of `f`, read in chunks; None for a line longer
-    than `cap` characters (blank or not), which is never held whole.  Runs of blank lines cost a count, not a
+    than `cap` characters, which is never held whole.  Runs of blank lines cost a count, not a
     loop (a compressed file of nothing but line breaks is a classic decompression bomb)."""
     n = 0
     partial: list[str] = []
     size = 0
-    skipping = False
+    skipping = False  # inside a line longer than cap, whose text is dropped as it comes
+    seen_text = False  # ... and which holds more than white space
     while True:
         text = f.read(chunk)
         if not text:
-            if skipping:
+            if skipping and seen_text:
                 yield n + 1, None
-            elif partial and "".join(partial).strip():
+            elif partial and not "".join(partial).isspace():
                 yield n + 1, "".join(partial)
             return
         if not skipping and not partial and text.isspace() and text.endswith("\n"):
@@ -527,22 +528,24 @@ def _lines(f: IO[str], cap: int, chunk: int = 1 << 20) -> Iterator[tuple[int, st
         for p in parts:
             n += 1
             if skipping:
-                skipping = False
-                yield n, None
+                if seen_text or (p and not p.isspace()):
+                    yield n, None
+                skipping = seen_text = False
                 continue
             if partial:
                 p = "".join(partial) + p
                 partial, size = [], 0
-            if len(p) > cap:
-                yield n, None
-                continue
             if p and not p.isspace():
-                yield n, p
-        if last and not skipping:
-            partial.append(last)
-            size += len(last)
-            if size > cap:
-                skipping, partial, size = True, [], 0
+                yield n, (p if len(p) <= cap else None)
+        if last:
+            if skipping:
+                seen_text = seen_text or not last.isspace()
+            else:
+                partial.append(last)
+                size += len(last)
+                if size > cap:
+                    seen_text = any(not x.isspace() for x in partial)
+                    skipping, partial, size = True, [], 0
 
 
 class CsvSource(_RecordSource):

@@ -94,10 +94,8 @@ class Vocabulary:
         return out[::-1]
 
 
-def correct(reader, syllable: str) -> str | None:
-    """The most frequent folded term within edit distance 1, then 2, of an unknown syllable."""
-    if len(syllable) < 3 or reader.doc_frequency("folded", syllable):
-        return None
+def nearest(reader, syllable: str) -> str | None:
+    """The most frequent folded term within edit distance 1, then 2, of `syllable`."""
     for dist in (1, 2):
         best = None
         for cand in reader.terms_within("folded", syllable, dist, prefix=1):
@@ -126,9 +124,9 @@ def suggest(query: str, reader, vocabulary: Vocabulary, limits: Limits = Limits(
     budget = limits.suggest_words
     for s, f in zip(syllables, folded):
         c = None
-        if budget > 0 and len(f) <= limits.suggest_word_chars and not reader.doc_frequency("folded", f):
+        if budget > 0 and 3 <= len(f) <= limits.suggest_word_chars and not reader.doc_frequency("folded", f):
             budget -= 1
-            c = correct(reader, f)
+            c = nearest(reader, f)
         if c:
             changed = True
             fixed.append(c)
