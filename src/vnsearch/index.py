@@ -262,12 +262,8 @@ class Index:
     def add_from(self, sources: list[Source], jobs: int | None = None, lock_timeout: float = 10.0,
                  progress: Callable[[Progress], None] | None = None, batch_docs: int = 4000) -> IndexReport:
         with storage.WriteLock(self.path, lock_timeout):
-            try:
+            with self._damage_reported():  # the ids and hashes an incremental run compares with
                 existing = self._existing()
-            except _DAMAGE as e:  # the ids and hashes an incremental run compares with are unreadable
-                if not _from_reading(e):
-                    raise
-                raise self._damaged(e) from None
             indexer = Indexer(self._ix, existing, jobs=jobs, batch_docs=batch_docs, progress=progress,
                               limits=self.limits)
             report = indexer.run(sources)
@@ -328,18 +324,21 @@ class Index:
         since=None, until=None, filters=None (field -> exact value),
         highlight=True, suggest_below=3, fragments_per_hit=2.
         """
+        with self._damage_reported(), self._snapshot():
+            return self._search(*args, **kwargs)
+
+    @contextmanager
+    def _damage_reported(self):
+        """Errors raised while reading index files become one `IndexCorruptError` saying how to
+        rebuild; any other error is a bug in vnsearch's own logic and goes up as it is."""
         try:
-            with self._snapshot():
-                return self._search(*args, **kwargs)
+            yield
         except _DAMAGE as e:
             if not _from_reading(e):
-                raise  # a bug in vnsearch's own logic, not damage: the caller reports it as such
-            raise self._damaged(e) from None
-
-    def _damaged(self, e: Exception) -> IndexCorruptError:
-        return IndexCorruptError(
-            f"{self.path}: index files are damaged ({type(e).__name__}: {e}); "
-            f"run 'vnsearch check', then rebuild with 'vnsearch index --rebuild SOURCE...'")
+                raise
+            raise IndexCorruptError(
+                f"{self.path}: index files are damaged ({type(e).__name__}: {e}); "
+                f"run 'vnsearch check', then rebuild with 'vnsearch index --rebuild SOURCE...'") from None
 
     def _search(self, text: str, limit: int = 10, page: int = 1, offset: int | None = None,
                sort: str = "score", since: datetime | None = None, until: datetime | None = None,
@@ -490,12 +489,8 @@ class Index:
         return sorted(storage.read_meta(self.path).get("sources", {}))
 
     def stats(self) -> dict:
-        try:
+        with self._damage_reported():
             return self._stats()
-        except _DAMAGE as e:
-            if not _from_reading(e):
-                raise
-            raise self._damaged(e) from None
 
     @_pinned
     def _stats(self) -> dict:

@@ -25,7 +25,6 @@ from rich.text import Text
 _C0 = {c: 0x2400 + c for c in range(0x20)}  # control pictures: ESC shows as ␛
 _BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 _UNSAFE = {**_C0, 0x7F: 0x2421, **{c: 0xFFFD for c in range(0x80, 0xA0)}, **{ord(c): 0xFFFD for c in _BIDI}}
-_LINE = dict(_UNSAFE)
 _TEXT = {k: v for k, v in _UNSAFE.items() if k not in (0x09, 0x0A)}  # tabs and line breaks kept
 _JSON_UNSAFE = re.compile("[\x7f-\x9f" + _BIDI + "]")
 
@@ -33,7 +32,7 @@ _JSON_UNSAFE = re.compile("[\x7f-\x9f" + _BIDI + "]")
 def for_terminal(text: str, lines: bool = False) -> str:
     """`text` with every character that would act on the terminal made visible (same length);
     `lines` keeps line breaks and tabs (a whole document in the pager)."""
-    return text.translate(_TEXT if lines else _LINE)
+    return text.translate(_TEXT if lines else _UNSAFE)
 
 
 def plain(text: str) -> Text:

@@ -72,8 +72,7 @@ class Document:
             setattr(self, name, value)
         if not self.id:
             raise DocumentError("a document needs a non-empty id")
-        self.id = visible_id(self.id)
-        self.title, self.body = replace_surrogates(self.title), replace_surrogates(self.body)
+        self.id = visible_id(self.id)  # (lone surrogates in title and body become U+FFFD in normalize)
         if self.date is not None and not isinstance(self.date, datetime):
             d = as_datetime(self.date)
             if d is None:
@@ -117,11 +116,6 @@ def visible_id(text: str) -> str:
     """`text` with lone surrogates (undecodable file-name bytes, broken JSON escapes) spelled out,
     so every id is valid UTF-8 and two different broken names stay different."""
     return _SURROGATES.sub(_escape_surrogate, text) if _SURROGATES.search(text) else text
-
-
-def replace_surrogates(text: str) -> str:
-    """Text with lone surrogates replaced by U+FFFD (they cannot be written as UTF-8)."""
-    return _SURROGATES.sub("\ufffd", text) if _SURROGATES.search(text) else text
 
 
 def as_datetime(value) -> datetime | None:

@@ -10,9 +10,11 @@ pages it reads; `vnsearch check` verifies every page.
 
 from __future__ import annotations
 
+import mmap
 import os
 import re
 import struct
+from contextlib import contextmanager
 import zlib
 
 import numpy as np
@@ -91,11 +93,25 @@ def _atomic_write(path: str, data: bytes) -> None:
     os.replace(tmp, path)
 
 
+@contextmanager
+def _mapped(path: str):
+    """A file's bytes as a read-only mapping (segments run to hundreds of MB: never read whole)."""
+    with open(path, "rb") as f:
+        if os.fstat(f.fileno()).st_size == 0:
+            yield b""
+            return
+        m = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        try:
+            yield m
+        finally:
+            m.close()
+
+
 def seal_file(folder: str, name: str) -> None:
     """Write `name`'s checksum sidecar (read back from disk: what readers will map)."""
-    with open(os.path.join(folder, name), "rb") as f:
-        data = f.read()
-    _atomic_write(os.path.join(folder, name + SUFFIX), encode_sums(data))
+    with _mapped(os.path.join(folder, name)) as data:
+        sums = encode_sums(data)
+    _atomic_write(os.path.join(folder, name + SUFFIX), sums)
 
 
 def segment_files(folder: str, segment) -> list[str]:
@@ -183,13 +199,13 @@ def verify_folder(folder: str, names: list[str]) -> list[str]:
     problems = []
     for name in names:
         try:
-            with open(os.path.join(folder, name), "rb") as f:
-                data = f.read()
-            sums = load_sums(folder, name, data)
-            if sums is None:
-                problems.append(f"{name}: no checksum file ({name}{SUFFIX})")
-            else:
-                sums.verify_all()
+            with _mapped(os.path.join(folder, name)) as data:
+                sums = load_sums(folder, name, data)
+                if sums is None:
+                    problems.append(f"{name}: no checksum file ({name}{SUFFIX})")
+                else:
+                    sums.verify_all()
+                    sums.src = b""  # the mapping closes with this block
         except (DamagedFile, OSError) as e:
             problems.append(str(e) if isinstance(e, DamagedFile) else f"{name}: unreadable ({e.strerror or e})")
     return problems
