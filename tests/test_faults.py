@@ -788,3 +788,16 @@ def test_an_index_run_over_damaged_columns_says_rebuild(tmp_path):
     assert r.exit_code == 2 and r.output.count("\n") == 1 and "rebuild" in r.output, r.output
     r = CliRunner().invoke(main, ["--index", str(path), "index", str(folder), "--rebuild"])
     assert r.exit_code == 0 and len(Index.open(path)) == 20 and Index.open(path).check() == []
+
+
+def test_a_plain_script_without_a_main_guard_can_index_with_workers(tmp_path):
+    script = tmp_path / "plain.py"  # no `if __name__ == "__main__":`, as people write scripts
+    script.write_text(
+        "import sys\nfrom vnsearch import Document, Index\n"
+        "ix = Index.open(sys.argv[1], create=True)\n"
+        "ix.add([Document(f'd{i}', 'Tin', 'Hà Nội mùa thu số %d' % i) for i in range(300)], jobs=2)\n"
+        "print(len(ix))\n", encoding="utf-8")
+    r = subprocess.run([sys.executable, str(script), str(tmp_path / "ix")], capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.strip() == "300"

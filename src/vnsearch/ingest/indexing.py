@@ -13,7 +13,9 @@ import errno
 import multiprocessing
 import os
 import signal
+import sys
 import threading
+from contextlib import contextmanager
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -92,6 +94,24 @@ def _worker_init() -> None:
 def _exit_with(parent) -> None:
     parent.join()
     os._exit(3)
+
+
+@contextmanager
+def _main_module_hidden():
+    """While workers are started: a spawned process re-runs the parent's main script unless it is
+    guarded by ``if __name__ == "__main__"``, so a plain script calling ``Index.add(jobs=2)``
+    would index again in every worker (and fail).  Workers need nothing from that script (their
+    work is `prepare_chunk`), so the script is hidden from the start-up while they spawn."""
+    main = sys.modules.get("__main__")
+    saved = {k: main.__dict__[k] for k in ("__file__", "__spec__") if main is not None and k in main.__dict__}
+    try:
+        if saved:
+            main.__dict__.pop("__file__", None)
+            main.__spec__ = None
+        yield
+    finally:
+        if main is not None and saved:
+            main.__dict__.update(saved)
 
 
 def worker_pool(jobs: int) -> ProcessPoolExecutor:
@@ -232,7 +252,8 @@ class Indexer:
             try:
                 inflight = None
                 for batch in batches:
-                    futures = [pool.submit(prepare_chunk, p, base) for p, base in self._parts(batch)]
+                    with _main_module_hidden():  # workers are spawned inside submit()
+                        futures = [pool.submit(prepare_chunk, p, base) for p, base in self._parts(batch)]
                     if inflight is not None:
                         self._finish(*inflight)
                     inflight = (batch, futures)
