@@ -19,7 +19,7 @@ outweighed rare content words (bench/README.md has the figures).
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 
 import numpy as np
 from whoosh import fields
@@ -105,15 +105,31 @@ class Scorer:
         n = self.n
         mask = np.zeros(n, dtype=bool)
         score = np.zeros(n)
+        field = self.schema[q.fieldname]
+        # Candidates first, as arrays: documents holding every word at least as often as the
+        # phrase does; the engine's matcher (Python per document) only visits those.
+        cand = self.view.live.copy()
+        for word, times in Counter(q.words).items():
+            ids, tf = self.view.postings(q.fieldname, field.to_bytes(word))
+            has = np.zeros(n, dtype=bool)
+            has[ids[tf >= times]] = True
+            cand &= has
+        targets = np.flatnonzero(cand)
         found, freqs = [], []
-        for sub, offset in self.view.searcher.leaf_searchers():
+        for sub, offset in self.view.searcher.leaf_searchers() if len(targets) else ():
+            mine = targets[(targets >= offset) & (targets < offset + sub.doc_count_all())] - offset
+            if not len(mine):
+                continue
             m = q.matcher(sub, sub.context())
-            while m.is_active():
-                found.append(m.id() + offset)
-                freqs.append(len(m.spans()) or 1)
-                m.next()
+            for d in mine.tolist():
+                if m.is_active() and m.id() < d:
+                    m.skip_to(d)
+                if not m.is_active():
+                    break
+                if m.id() == d:
+                    found.append(d + offset)
+                    freqs.append(len(m.spans()) or 1)
         if found:
-            field = self.schema[q.fieldname]
             idf = sum(self._idf(len(self.view.postings(q.fieldname, field.to_bytes(w))[0])) for w in q.words)
             ids = np.array(found, dtype=np.intp)
             mask[ids] = True
