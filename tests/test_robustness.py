@@ -10,7 +10,6 @@ import sys
 import time
 import unicodedata
 import zipfile
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -344,7 +343,7 @@ def test_query_fuzz_results_or_query_error(fuzz_index, q):
 
 def test_check_reads_inside_posting_blocks(tmp_path):
     """A block whose bytes are damaged (not just a short file) is reported by check, not skipped."""
-    from vnsearch.engine.whoosh.blocks import DATA_MAGIC
+    from vnsearch.engine.whoosh.codec import DATA_MAGIC
 
     path = tmp_path / "ix"
     ix = Index.open(path, create=True)

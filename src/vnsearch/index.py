@@ -7,7 +7,8 @@
     for hit in result.hits:
         print(hit.rank, hit.title, hit.score)
 
-Whoosh stays behind this class: nothing it returns is a Whoosh object.
+The storage engine stays behind this class (`vnsearch.engine`): nothing it returns is an
+engine object.
 """
 
 from __future__ import annotations
@@ -24,22 +25,17 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Callable, Iterable, NamedTuple
 
-from vnsearch.engine.whoosh import storage
-from vnsearch.engine.whoosh.storage import open_searcher
-from vnsearch.errors import IndexCorruptError, SearchError, VnsearchError
-from vnsearch.query.plan import Expander, Ranking, filtered, matches_nothing, parse
-from vnsearch.search.highlight import Fragment, MatchTerms, fragments, whole
+from vnsearch import engine
+from vnsearch.engine import READING_CODE, DamagedFile
+from vnsearch.errors import IndexCorruptError, QueryError, SearchError, VnsearchError
 from vnsearch.ingest.indexing import Indexer, IndexReport, Progress
 from vnsearch.limits import Limits
-from vnsearch.engine.whoosh import READING_CODE
-from vnsearch.engine.whoosh.integrity import DamagedFile, segment_files, verify_folder
-from vnsearch.engine.whoosh.writes import delete_ids, segment_count
-from vnsearch.text.terms import analyze
-from vnsearch.text.normalize import fold_word, has_diacritics
-from vnsearch.query.syntax import plain_text
-from vnsearch.engine.whoosh.postings import IndexView, PostingCache, raw_postings, read_all
-from vnsearch.engine.whoosh.schema import INVERTED_FIELDS
+from vnsearch.query.ast import ParsedQuery, render
+from vnsearch.query.plan import Planner, Ranking, matches_nothing, parse, uses_and
+from vnsearch.search.highlight import Fragment, MatchTerms, fragments, whole
 from vnsearch.search.scorer import Scorer
+from vnsearch.text.normalize import fold_word, has_diacritics
+from vnsearch.text.terms import analyze
 from vnsearch.ingest.sources import Document, DocumentError, FieldMap, Source, as_datetime, open_source
 from vnsearch.search.suggest import Vocabulary, suggest
 
@@ -47,10 +43,18 @@ __all__ = ["Index", "Hit", "SearchResult", "IndexReport", "Document", "Ranking"]
 
 
 class BuiltQuery(NamedTuple):
-    query: object  # the planned query (query.plan), date and field filters included
-    segmented: str
+    query: object  # the plan (query.plan), date and field filters included
+    segmented: str  # the query as it was read (query.ast.render)
     operator: str  # "and" or "or"
     restored: str | None  # accents restored for ranking (queries typed without any)
+
+
+class _Reading(NamedTuple):
+    """One way of reading a parsed query: its words, how much exact matches weigh, restored accents."""
+
+    parsed: ParsedQuery
+    exact: float
+    restored: str | None
 
 
 @dataclass
@@ -103,19 +107,18 @@ def _pinned(method):
 class Index:
     """A vnsearch index in a folder.  Not shared between threads: open one per thread."""
 
-    def __init__(self, path: str | os.PathLike, ix, ranking: Ranking | None = None, limits: Limits | None = None):
+    def __init__(self, path: str | os.PathLike, store, ranking: Ranking | None = None, limits: Limits | None = None):
         self.path = Path(path)
-        self._ix = ix
+        self._store = store  # the engine's side of the folder (vnsearch.engine.Store)
         self.ranking = ranking or Ranking()
         try:
             self.limits = limits or Limits.from_env()
         except ValueError as e:
             raise VnsearchError(str(e)) from None
-        self._searcher = None
+        self._snap = None  # the latest engine snapshot opened
         self._scorer: Scorer | None = None
-        self._postings = PostingCache()
         self._vocab: tuple[int, Vocabulary] | None = None
-        self._pinned = None  # the searcher an operation in progress reads (see _snapshot)
+        self._pinned = None  # the snapshot an operation in progress reads (see _snapshot)
 
     # -- opening ----------------------------------------------------------------
     @classmethod
@@ -123,13 +126,13 @@ class Index:
              limits: Limits | None = None) -> "Index":
         """Open the index at `path`; with `create`, make it if the folder holds none."""
         p = Path(path)
-        if create and not (p / storage.META).exists():
+        if create and not (p / engine.META).exists():
             if p.exists() and not p.is_dir():
                 raise VnsearchError(f"{p} exists and is not a folder")
-            if storage.foreign_files(p):
+            if engine.foreign_files(p):
                 raise IndexCorruptError(f"{p} is not empty and holds no vnsearch index; choose another --index")
-            return cls(p, storage.create(p), ranking, limits)
-        return cls(p, storage.open_existing(p), ranking, limits)
+            return cls(p, engine.Store.create(p), ranking, limits)
+        return cls(p, engine.Store.open(p), ranking, limits)
 
     @classmethod
     def rebuild(cls, path: str | os.PathLike, sources: list[Source], jobs: int | None = None,
@@ -145,22 +148,22 @@ class Index:
         p = Path(path)
         if p.exists() and not p.is_dir():
             raise VnsearchError(f"{p} exists and is not a folder")
-        storage.refuse_foreign(p, "rebuild")
-        storage.make_folder(p)
-        with storage.WriteLock(p, lock_timeout):
-            built = storage.staging(p, sorted(s.name for s in sources))
-            aside = cls(built, storage.open_existing(built))
-            report = Indexer(aside._ix, aside._existing(), jobs=jobs, batch_docs=batch_docs,
+        engine.refuse_foreign(p, "rebuild")
+        engine.make_folder(p)
+        with engine.WriteLock(p, lock_timeout):
+            built = engine.staging(p, sorted(s.name for s in sources))
+            aside = cls(built, engine.Store.open(built))
+            report = Indexer(aside._store, aside._store.existing(), jobs=jobs, batch_docs=batch_docs,
                              progress=progress, limits=aside.limits).run(sources)
             aside._record_run(sources, report)
             if not report.interrupted:
-                storage.swap_in(p, built)
+                engine.swap_in(p, built)
         return report
 
     def close(self) -> None:
-        if self._searcher is not None:
-            self._searcher.close()
-            self._searcher = None
+        if self._snap is not None:
+            self._snap.close()
+            self._snap = None
             self._scorer = None
 
     def __enter__(self) -> "Index":
@@ -170,24 +173,21 @@ class Index:
         self.close()
 
     # -- reading ----------------------------------------------------------------
-    def _get_searcher(self):
-        """The searcher of the operation in progress, else one on the latest commit.
+    def _get_snapshot(self):
+        """The snapshot of the operation in progress, else one of the latest commit.
 
-        A new searcher is opened whenever another commit has landed: Whoosh's
-        ``Searcher.refresh()`` reuses the old segment readers (with their old deletions)
-        and even keeps segments the new commit no longer lists, so a refreshed searcher
-        showed replaced and deleted documents.  Opening costs little (index files are
-        mapped, not read).
+        A new snapshot is opened whenever another commit has landed (opening costs little:
+        index files are mapped, not read).
         """
         if self._pinned is not None:
             return self._pinned
-        s = self._searcher
-        if s is None or not s.up_to_date():
-            fresh = open_searcher(self._ix, k1=self.ranking.k1, b=self.ranking.b)
+        s = self._snap
+        if s is None or not s.is_current():
+            fresh = self._store.snapshot()
             if s is not None:
                 s.close()
-            self._searcher, self._scorer = fresh, None
-        return self._searcher
+            self._snap, self._scorer = fresh, None
+        return self._snap
 
     @contextmanager
     def _snapshot(self):
@@ -195,56 +195,37 @@ class Index:
         if self._pinned is not None:
             yield self._pinned
             return
-        self._pinned = self._get_searcher()
+        self._pinned = self._get_snapshot()
         try:
             yield self._pinned
         finally:
             self._pinned = None
 
     def _get_scorer(self) -> Scorer:
-        """The array scorer of the current searcher (a new one when the index changed)."""
-        s = self._get_searcher()
+        """The array scorer of the current snapshot (a new one when the index changed)."""
+        s = self._get_snapshot()
         r = self.ranking
-        if self._scorer is None or self._scorer.view.searcher is not s or self._scorer.params != (r.k1, r.b, r.idf_floor):
-            self._scorer = Scorer(IndexView(s, self._postings), k1=r.k1, b=r.b, idf_floor=r.idf_floor,
-                                  max_expansions=self.limits.expansions)
+        if self._scorer is None or self._scorer.snap is not s or self._scorer.params != (r.k1, r.b, r.idf_floor):
+            self._scorer = Scorer(s, k1=r.k1, b=r.b, idf_floor=r.idf_floor, max_expansions=self.limits.expansions)
         return self._scorer
 
     def reload(self) -> None:
         """See documents committed since this Index was opened."""
-        self._get_searcher()
+        self._get_snapshot()
 
     @_pinned
     def __len__(self) -> int:
-        return self._get_searcher().doc_count()
+        return self._get_snapshot().doc_count()
 
     @_pinned
     def get(self, doc_id: str) -> dict | None:
         """A document's stored fields (id, title, body, path, date, source), or None."""
-        s = self._get_searcher()
-        docnum = s.document_number(id=doc_id)
+        s = self._get_snapshot()
+        docnum = s.doc_number(doc_id)
         if docnum is None:
             return None
-        d = s.stored_fields(docnum)
+        d = s.stored(docnum)
         return {k: d.get(k) for k in ("id", "title", "body", "path", "date", "source")}
-
-    def _existing(self) -> dict[str, tuple[bytes, str]]:
-        """id -> (content hash, source) of every live document, read from columns."""
-        r = self._ix.reader()
-        try:
-            if r.doc_count_all() == 0:
-                return {}
-            ids = r.column_reader("id")
-            hashes = r.column_reader("hash")
-            srcs = r.column_reader("source")
-            out = {}
-            for d in r.all_doc_ids():
-                i = ids[d]
-                out[i.decode("utf-8") if isinstance(i, bytes) else i] = (
-                    hashes[d], (lambda s: s.decode("utf-8") if isinstance(s, bytes) else s)(srcs[d]))
-            return out
-        finally:
-            r.close()
 
     # -- writing ----------------------------------------------------------------
     def add_sources(self, specs: Iterable[str | Source], fields: FieldMap | None = None, jobs: int | None = None,
@@ -261,10 +242,10 @@ class Index:
 
     def add_from(self, sources: list[Source], jobs: int | None = None, lock_timeout: float = 10.0,
                  progress: Callable[[Progress], None] | None = None, batch_docs: int = 4000) -> IndexReport:
-        with storage.WriteLock(self.path, lock_timeout):
+        with engine.WriteLock(self.path, lock_timeout):
             with self._damage_reported():  # the ids and hashes an incremental run compares with
-                existing = self._existing()
-            indexer = Indexer(self._ix, existing, jobs=jobs, batch_docs=batch_docs, progress=progress,
+                existing = self._store.existing()
+            indexer = Indexer(self._store, existing, jobs=jobs, batch_docs=batch_docs, progress=progress,
                               limits=self.limits)
             report = indexer.run(sources)
             self._record_run(sources, report)
@@ -283,39 +264,60 @@ class Index:
 
     def delete(self, ids: Iterable[str], lock_timeout: float = 10.0) -> int:
         """Delete documents by id; returns how many existed."""
-        with storage.WriteLock(self.path, lock_timeout):
-            n = delete_ids(self._ix, ids)
+        with engine.WriteLock(self.path, lock_timeout):
+            n = self._store.delete(ids)
             self._record_run([], None)
         return n
 
     def _record_run(self, sources: list[Source], report: IndexReport | None) -> None:
-        meta = storage.read_meta(self.path)
-        meta["updated"] = storage.now_iso()
+        meta = engine.read_meta(self.path)
+        meta["updated"] = engine.now_iso()
         srcs = meta.setdefault("sources", {})
         for s in sources:
             if s.name and not isinstance(s, _ListSource):
                 srcs[s.name] = {"kind": type(s).__name__.replace("Source", "").lower(), "last_run": meta["updated"]}
-        storage.write_meta(self.path, meta)
+        engine.write_meta(self.path, meta)
 
     # -- searching --------------------------------------------------------------
     @_pinned
     def build_query(self, text: str, since: datetime | None = None, until: datetime | None = None,
                     filters: dict | None = None, operator: str | None = None, accents: bool = True) -> "BuiltQuery":
-        """The Whoosh query and filter for `text`, and how it was read; raises QueryError."""
-        q, segmented, used_and = parse(self._read_words(text), self.ranking, operator, self.limits)
-        exact = 1.0
-        restored = None
-        if not has_diacritics(segmented):
-            exact = self.ranking.accentless_exact
-            restored = self.restore_accents(text) if self.ranking.restore_accents else None
-            if restored:
-                q, segmented, used_and = parse(restored, self.ranking, operator, self.limits)
-                exact = self.ranking.restored_exact
-        # the searcher's schema: Index.schema re-reads the table of contents from disk
-        q = Expander(self._get_searcher().schema, self.ranking, bag=True, exact=exact,
-                     max_fuzzy=self.limits.fuzzy_distance, accents=accents).expand(q)
-        q = filtered(q, since, until, filters)
-        return BuiltQuery(q, segmented, "and" if used_and else "or", restored)
+        """The plan and filter for `text`, and how it was read; raises QueryError."""
+        return self._build(self._reading(parse(text, self.limits)), since, until, filters, operator, accents)
+
+    def _build(self, reading: _Reading, since, until, filters, operator: str | None = None,
+               accents: bool = True) -> BuiltQuery:
+        parsed = reading.parsed
+        use_and = uses_and(parsed, self.ranking, operator)
+        planner = Planner(self.ranking, use_and, reading.exact, self.limits.fuzzy_distance, accents)
+        return BuiltQuery(planner.plan(parsed, since, until, filters), render(parsed.root),
+                          "and" if use_and else "or", reading.restored)
+
+    def _reading(self, parsed: ParsedQuery) -> _Reading:
+        """How to read a parsed query's words: short plain queries with diacritics as the index's own
+        words; plain queries without any with the accents the index suggests (weighed as guesses)."""
+        if parsed.plain and has_diacritics(parsed.text):
+            return _Reading(self._index_words(parsed), 1.0, None)
+        if has_diacritics(render(parsed.root)):
+            return _Reading(parsed, 1.0, None)
+        if self.ranking.restore_accents and parsed.plain and parsed.syllables:
+            words = self._vocabulary().restore([fold_word(t) for t, _, _ in parsed.syllables])
+            restored = " ".join(words)
+            if has_diacritics(restored):
+                if len(parsed.syllables) > self.ranking.index_words_max:  # long: pyvi's words, as typed ones
+                    words = [w for w, _, _ in analyze(restored).words]
+                return _Reading(parsed.with_words(_placed(words, parsed.syllables)), self.ranking.restored_exact,
+                                restored)
+        return _Reading(parsed, self.ranking.accentless_exact, None)
+
+    def _index_words(self, parsed: ParsedQuery) -> ParsedQuery:
+        """A short plain query split into the index's own words, the same whatever its case (pyvi's
+        CRF reads capitals as names); longer ones keep pyvi's words."""
+        limit = self.ranking.index_words_max
+        if not limit or len(parsed.text) > 200 or not 1 < len(parsed.syllables) <= limit:
+            return parsed
+        words = self._vocabulary().segment([t for t, _, _ in parsed.syllables])
+        return parsed.with_words(_placed(words, parsed.syllables))
 
     def search(self, *args, **kwargs) -> SearchResult:
         """Search with Whoosh syntax over Vietnamese-segmented text; raises QueryError on bad syntax.
@@ -352,25 +354,22 @@ class Index:
         if sort not in ("score", "date"):
             raise SearchError(f"unknown sort {sort!r} (use 'score' or 'date')")
         since, until = date_bound(since, "since"), date_bound(until, "until", end=True)
-        s = self._get_searcher()
+        s = self._get_snapshot()
         for k in filters or {}:
-            if k not in s.schema or k not in FILTER_FIELDS:
+            if k not in FILTER_FIELDS:
                 raise SearchError(f"cannot filter on {k!r} (use one of {', '.join(FILTER_FIELDS)})")
-        hits: list[Hit] = []
+        parsed = parse(text, self.limits)  # once: every attempt below plans from this tree
+        reading = self._reading(parsed)
+        scorer = self._get_scorer()
+        scorer.expansions.clear()
         by_date = sort == "date"
-        (q, segmented, op, restored), total, top, fallback = self._attempt(text, since, until, filters,
-                                                                          offset + limit, by_date)
-        accents_ignored = False
-        if not total and self.ranking.accents_as_typed and restored is None and has_diacritics(segmented):
-            # nothing with the diacritics as typed: the same words with any diacritics, said so
-            again = self._attempt(text, since, until, filters, offset + limit, by_date, accents=False)
-            if again[1]:
-                (q, segmented, op, restored), total, top, fallback = again
-                accents_ignored = True
-        if not matches_nothing(q):
-            terms = MatchTerms.from_query(q) if highlight else MatchTerms()
+        built, total, top, fallback, accents_ignored = self._attempts(reading, since, until, filters,
+                                                                      offset + limit, by_date)
+        hits: list[Hit] = []
+        if not matches_nothing(built.query):
+            terms = MatchTerms.from_plan(built.query, scorer.expansions) if highlight else MatchTerms()
             for rank, (docnum, score) in enumerate(top[offset : offset + limit], offset + 1):
-                d = s.stored_fields(docnum)
+                d = s.stored(docnum)
                 body = d.get("body") or ""
                 title = d.get("title") or ""
                 hit = Hit(rank, d.get("id", ""), title, d.get("path", ""), d.get("date"), score)
@@ -379,59 +378,58 @@ class Index:
                     hit.title_highlights = whole(title, terms).highlights
                 hits.append(hit)
         suggestion = None
-        if suggest_below and (total < suggest_below or fallback or self._has_unknown_word(text)):
-            suggestion = self.suggest(text)
-            if suggestion == restored:  # already searched that way ("Ranked as")
+        if suggest_below and (total < suggest_below or fallback or self._has_unknown_word(parsed)):
+            suggestion = suggest(parsed, s, self._vocabulary(), self.limits)
+            if suggestion == reading.restored:  # already searched that way ("Ranked as")
                 suggestion = None
         took = (time.perf_counter() - t0) * 1000
-        return SearchResult(text, total, took, hits, offset, limit, suggestion, segmented, op, restored, fallback,
-                            accents_ignored)
+        return SearchResult(text, total, took, hits, offset, limit, suggestion, built.segmented, built.operator,
+                            reading.restored, fallback, accents_ignored)
 
-    def _attempt(self, text, since, until, filters, k: int, by_date: bool, accents: bool = True):
-        """(built query, total, top k, whether the AND-to-OR fallback gave them) for one reading."""
-        built = self.build_query(text, since, until, filters, accents=accents)
-        if matches_nothing(built.query):
-            return built, 0, [], False
+    def _attempts(self, reading: _Reading, since, until, filters, k: int, by_date: bool):
+        """(built query, total, top k, fallback, accents ignored) of the first reading that finds
+        anything: as typed; then, when nothing has the diacritics as typed, the same words with
+        any (a wrong accent is likelier than unrelated words); then, for a short query whose words
+        never all occur together, documents with any of them (typed diacritics first)."""
         scorer = self._get_scorer()
-        total, top = scorer.top(*scorer.evaluate(built.query), k, by_date=by_date)
-        if (not total and built.operator == "and" and self.ranking.operator == "auto"
-                and len(built.segmented.split()) > 1 and plain_text(built.segmented)):
-            # a short query whose words never all occur together: rank documents with any of them
-            built = self.build_query(text, since, until, filters, operator="or", accents=accents)
+        first = self._build(reading, since, until, filters)
+        tries = [(None, True)]
+        ignore = self.ranking.accents_as_typed and reading.restored is None and has_diacritics(first.segmented)
+        if ignore:
+            tries.append((None, False))
+        if (first.operator == "and" and self.ranking.operator == "auto" and reading.parsed.words_only()
+                and len(reading.parsed.leaves()) > 1):
+            tries += [("or", True)] + ([("or", False)] if ignore else [])
+        for operator, accents in tries:
+            built = first if (operator, accents) == (None, True) else self._build(
+                reading, since, until, filters, operator=operator, accents=accents)
+            if matches_nothing(built.query):
+                continue
             total, top = scorer.top(*scorer.evaluate(built.query), k, by_date=by_date)
-            return built, total, top, total > 0
-        return built, total, top, False
+            if total:
+                return built, total, top, operator == "or", not accents
+        return first, 0, [], False, False
 
-    def _has_unknown_word(self, text: str) -> bool:
+    def _has_unknown_word(self, parsed: ParsedQuery) -> bool:
         """True when a word of a plain query occurs nowhere in the index (a likely typo)."""
-        if not plain_text(text):
-            return False
-        reader = self._get_searcher().reader()
-        return any(not reader.doc_frequency("folded", fold_word(t))
-                   for t, _, _ in analyze(text).syllables[: self.limits.suggest_words])
+        snap = self._get_snapshot()
+        return parsed.plain and any(not snap.doc_frequency("folded", fold_word(t))
+                                    for t, _, _ in parsed.syllables[: self.limits.suggest_words])
 
     def _vocabulary(self) -> Vocabulary:
-        r = self._get_searcher().reader()
-        gen = self._ix.latest_generation()
-        if self._vocab is None or self._vocab[0] != gen:
-            self._vocab = (gen, Vocabulary(r))
+        snap = self._get_snapshot()
+        if self._vocab is None or self._vocab[0] != snap.generation:
+            self._vocab = (snap.generation, Vocabulary(snap))
         return self._vocab[1]
 
     @_pinned
     def suggest(self, text: str) -> str | None:
         """A "did you mean" query from the index's own words, or None."""
-        return suggest(text, self._get_searcher().reader(), self._vocabulary(), self.limits)
-
-    def _read_words(self, text: str) -> str:
-        """A short plain query typed with diacritics, split into the index's own words (``_``-joined),
-        the same whatever its case; anything else as it is, for the query reader to segment."""
-        limit = self.ranking.index_words_max
-        if not limit or len(text) > 200 or not plain_text(text) or not has_diacritics(text):
-            return text
-        syllables = [t for t, _, _ in analyze(text).syllables]
-        if not 1 < len(syllables) <= limit:
-            return text
-        return " ".join(self._vocabulary().segment(syllables))
+        try:
+            parsed = parse(text, self.limits)
+        except QueryError:
+            return None
+        return suggest(parsed, self._get_snapshot(), self._vocabulary(), self.limits)
 
     @_pinned
     def restore_accents(self, text: str) -> str | None:
@@ -439,54 +437,22 @@ class Index:
 
         None when the query has syntax or diacritics, or nothing could be restored.
         """
-        if has_diacritics(text) or not plain_text(text):
+        try:
+            parsed = parse(text, self.limits)
+        except QueryError:
             return None
-        syllables = [fold_word(t) for t, _, _ in analyze(text).syllables]
-        if not syllables:
+        if has_diacritics(text) or not parsed.plain:
             return None
-        restored = " ".join(self._vocabulary().restore(syllables))
-        return restored if has_diacritics(restored) else None
+        return self._reading(parsed).restored
 
     # -- about ------------------------------------------------------------------
     def check(self) -> list[str]:
         """Read every term's postings and every stored document; the problems found (empty: healthy)."""
-        problems = []
-        try:
-            segments = self._ix._segments()
-        except Exception as e:  # noqa: BLE001 - a damaged table of contents
-            return [f"cannot read the table of contents ({type(e).__name__}: {e})"]
-        missing = [f for seg in segments for f in _segment_files(self._ix, seg)
-                   if not self._ix.storage.file_exists(f)]
-        if missing:
-            return [f"missing segment file {f}" for f in missing]
-        folder = str(self.path)
-        files = [n for seg in segments for n in segment_files(folder, seg)]
-        files.append(f"_{storage.INDEX_NAME}_{self._ix.latest_generation()}.toc")
-        if not storage.read_meta(self.path).get("checksums"):  # an index from before checksums
-            files = [n for n in files if (self.path / (n + ".sum")).exists()]
-        problems = verify_folder(folder, files)
-        if problems:
-            return problems
-        try:
-            with self._ix.reader() as r:
-                for _ in r.all_terms():  # the whole term dictionary
-                    pass
-                for seg, _offset in r.leaf_readers():  # and every posting of the big fields, block by block
-                    for field in INVERTED_FIELDS:
-                        for term, info in seg.iter_field(field):
-                            n = read_all(raw_postings(seg, field, term))
-                            if n != info.doc_frequency():
-                                problems.append(f"{field}:{term.decode(errors='replace')} has {n} postings, "
-                                                f"its term info says {info.doc_frequency()}")
-                for d in r.all_doc_ids():
-                    r.stored_fields(d)
-        except Exception as e:  # noqa: BLE001 - whatever reading damaged files raises is the finding
-            problems.append(f"cannot read the index ({type(e).__name__}: {e})")
-        return problems
+        return self._store.check(checksums=bool(engine.read_meta(self.path).get("checksums")))
 
     def stats_sources(self) -> list[str]:
         """The sources indexed so far (from the metadata file), for a rebuild."""
-        return sorted(storage.read_meta(self.path).get("sources", {}))
+        return sorted(engine.read_meta(self.path).get("sources", {}))
 
     def stats(self) -> dict:
         with self._damage_reported():
@@ -494,16 +460,13 @@ class Index:
 
     @_pinned
     def _stats(self) -> dict:
-        s = self._get_searcher()
-        r = s.reader()
-        meta = storage.read_meta(self.path)
-        terms = {}
-        for f in ("words", "syllables", "folded", "title"):
-            terms[f] = sum(1 for _ in r.lexicon(f))
+        s = self._get_snapshot()
+        meta = engine.read_meta(self.path)
+        terms = {f: s.term_count(f) for f in ("words", "syllables", "folded", "title")}
         size = sum(p.stat().st_size for p in self.path.iterdir() if p.is_file())
         return {
-            "path": str(self.path), "documents": r.doc_count(), "deleted": r.doc_count_all() - r.doc_count(),
-            "segments": segment_count(self._ix), "terms": terms, "size_bytes": size,
+            "path": str(self.path), "documents": s.doc_count(), "deleted": s.n - s.doc_count(),
+            "segments": self._store.segment_count(), "terms": terms, "size_bytes": size,
             "updated": meta.get("updated"), "created": meta.get("created"),
             "schema_version": meta.get("schema_version"), "sources": meta.get("sources", {}),
         }
@@ -556,11 +519,17 @@ def _from_reading(e: BaseException) -> bool:
 _DAMAGE = (DamagedFile, OSError, EOFError, struct.error, zlib.error, pickle.UnpicklingError, KeyError, IndexError)
 
 
-def _segment_files(ix, seg) -> list[str]:
-    """Names of the files a segment cannot do without."""
-    if getattr(seg, "compound", False):
-        return [seg.make_filename(".seg")]
-    return [seg.make_filename(".trm"), seg.make_filename(".pst")]
+def _placed(words: list[str], syllables) -> list[tuple[str, int, int]]:
+    """Words (syllables joined by spaces or ``_``) with the offsets of the syllables they cover."""
+    out, i = [], 0
+    for w in words:
+        parts = w.replace("_", " ").split()
+        if not parts:
+            continue
+        first, last = syllables[i], syllables[min(i + len(parts), len(syllables)) - 1]
+        out.append(("_".join(parts), first[1], last[2]))
+        i += len(parts)
+    return out
 
 
 class _ListSource(Source):

@@ -1,10 +1,8 @@
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from whoosh.qparser import QueryParser
-from whoosh.query import Wildcard
-
-from vnsearch.query.syntax import QueryError, plain_text, segment_query
+from vnsearch.query import ast
+from vnsearch.query.syntax import QueryError, parse, plain_text, segment_query
 
 
 @pytest.mark.parametrize(
@@ -24,7 +22,8 @@ from vnsearch.query.syntax import QueryError, plain_text, segment_query
         ("Vì sao? Tại sao, thế nào.", "vì_sao tại_sao thế_nào"),
         ("date:[2023-01 TO 2023-06]", "date:[2023-01 TO 2023-06]"),
         ("date:>=2023-07", "date:[2023-07 TO]"),
-        ("date:<2023", "date:[TO 2023]"),
+        ("date:>2023-07", "date:{2023-07 TO]"),  # after July
+        ("date:<2023", "date:[TO 2023}"),  # before 2023: 2023 itself excluded
         ("kinh tế^2", "kinh_tế^2"),
         ("ở à ạ ý", "ở à ạ ý"),
         ("ban.doc@example.com", "'ban.doc@example.com'"),
@@ -51,13 +50,11 @@ def test_questions_produce_no_wildcards(tmp_path):
     path = XQUAD / "queries-dev.tsv"
     if not path.exists():
         pytest.skip("XQuAD queries not present")
-    parser = QueryParser("text", schema=None)
-    wildcards = 0
+    kinds = set()
     for line in path.read_text(encoding="utf-8").splitlines():
         _, question = line.split("\t", 1)
-        q = parser.parse(segment_query(question))
-        wildcards += sum(1 for t in q.leaves() if isinstance(t, Wildcard))
-    assert wildcards == 0
+        kinds |= {type(n) for n in parse(question).leaves()}
+    assert kinds <= {ast.Term, ast.Phrase}  # quoted titles are phrases; nothing is a pattern
 
 
 syntax = st.sampled_from(['"', "(", ")", "[", "]", "{", "}", " TO ", " AND ", " OR ", " NOT ", "title:", "date:", "^2", "~", "*", "?", ":", "'", " "])
@@ -67,11 +64,13 @@ syntax = st.sampled_from(['"', "(", ")", "[", "]", "{", "}", " TO ", " AND ", " 
 @settings(max_examples=500, deadline=None)
 def test_fuzz_only_result_or_query_error(q):
     try:
-        out = segment_query(q)
+        parsed = parse(q)
     except QueryError as e:
         assert 0 <= e.position <= len(q)
         return
-    QueryParser("text", schema=None).parse(out)
+    for n in parsed.root.walk() if parsed.root else ():  # every node points into the query
+        assert 0 <= n.start <= n.end <= len(parsed.text), n
+    assert isinstance(ast.render(parsed.root), str)
 
 
 @pytest.mark.parametrize("text, plain", [
@@ -98,3 +97,40 @@ def test_field_with_nothing_after_it_is_an_error(query):
 
 def test_field_name_then_space_stays_text():
     assert segment_query("title: abc") == "title abc"  # a colon in running text is not a filter
+
+
+@pytest.mark.parametrize("query, tree", [
+    ("a b OR c", "seq(a, or(b, c))"),
+    ("a AND b OR c", "or(and(a, b), c)"),
+    ("a OR b AND c", "or(a, and(b, c))"),
+    ("a ANDNOT b OR c", "andnot(a, or(b, c))"),
+    ("a OR b ANDNOT c", "andnot(or(a, b), c)"),
+    ("NOT a b", "seq(not(a), b)"),
+    ("-a b", "seq(not(a), b)"),
+    ("(a b) OR c d", "seq(or((seq(a, b)), c), d)"),
+    ("title:(a b)", "title:(seq(a, b))"),
+])
+def test_operator_precedence(query, tree):
+    def show(n):
+        if isinstance(n, ast.Term):
+            return n.text
+        if isinstance(n, ast.Not):
+            return f"not({show(n.child)})"
+        inner = f"{n.op}({', '.join(show(c) for c in n.items)})"
+        return f"{n.field + ':' if n.field else ''}({inner})" if n.paren else inner
+    assert show(parse(query).root) == tree
+
+
+def test_nodes_know_where_they_were_typed():
+    q = 'Giá vàng "Hà Nội" date:2023 cô*'
+    leaves = parse(q).leaves()
+    assert [q[n.start : n.end] for n in leaves] == ["Giá", "vàng", '"Hà Nội"', "date:2023", "cô*"]
+    assert [type(n).__name__ for n in leaves] == ["Term", "Term", "Phrase", "Term", "Pattern"]
+
+
+def test_plain_queries_keep_their_syllables():
+    p = parse("Công nghệ mới")
+    assert p.plain and [s for s, _, _ in p.syllables] == ["công", "nghệ", "mới"]
+    again = p.with_words([("công_nghệ", 0, 9), ("mới", 10, 13)])
+    assert ast.render(again.root) == "công_nghệ mới"
+    assert not parse('"công nghệ"').plain

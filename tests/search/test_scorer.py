@@ -1,4 +1,4 @@
-"""The array scorer agrees with Whoosh on what matches, and ranks by BM25 with Lucene's idf."""
+"""The array scorer agrees with Whoosh's own matchers on what matches, and ranks by BM25 with Lucene's idf."""
 
 import math
 
@@ -7,8 +7,11 @@ import pytest
 from whoosh import query as Q
 
 from vnsearch import Document, Index
-from vnsearch.engine.whoosh.postings import IndexView, PostingCache, raw_postings, read_matcher
-from vnsearch.search.scorer import Scorer
+from vnsearch.engine.whoosh.codec import raw_postings, read_matcher
+from vnsearch.engine.whoosh.postings import PostingCache
+from vnsearch.engine.whoosh.reader import Snapshot
+from vnsearch.query import plan as P
+from vnsearch.search.scorer import Scorer, phrase_frequency
 
 DOCS = [
     Document(id=f"d{i}", title=f"Bản tin {i}",
@@ -28,13 +31,16 @@ def ix(tmp_path_factory):
     return ix
 
 
-def _scorer(ix):
-    s = ix._get_searcher()
-    return Scorer(IndexView(s, PostingCache()))
+def _snap(ix, cache=None):
+    return Snapshot(ix._store._ix, cache or PostingCache())
+
+
+def _scorer(ix, **kw):
+    return Scorer(_snap(ix), **kw)
 
 
 def test_postings_read_back_like_whoosh_matchers(ix):
-    s = ix._get_searcher()
+    s = ix._get_snapshot()._searcher
     for seg, _offset in s.reader().leaf_readers():
         for field in ("words", "syllables", "folded", "title"):
             for term in ("hà", "nội", "hà_nội", "ha", "noi", "công_nghệ", "thủy_điện", "bản", "tin"):
@@ -49,62 +55,75 @@ def test_postings_read_back_like_whoosh_matchers(ix):
                 assert list(zip(ids.tolist(), w.tolist())) == expect, (field, term)
 
 
+# each plan node beside the Whoosh query that means the same, whose own matchers are the reference
 QUERIES = [
-    Q.Term("words", "hà_nội"),
-    Q.Or([Q.Term("words", "công_nghệ"), Q.Term("syllables", "thủy")]),
-    Q.And([Q.Term("folded", "ha"), Q.Term("folded", "noi"), Q.Term("folded", "cong")]),
-    Q.AndMaybe(Q.Term("folded", "thuy"), Q.Term("words", "thủy_điện")),
-    Q.AndNot(Q.Term("folded", "mua"), Q.Term("syllables", "công")),
-    Q.Phrase("syllables", ["hòa", "bình"]),
-    Q.Prefix("syllables", "th"),
-    Q.Not(Q.Term("syllables", "thủy")),
-    Q.Term("id", "d7"),
-    Q.And([Q.Term("folded", "ha"), Q.ConstantScoreQuery(Q.Term("syllables", "điện"), 0.0)]),
-    Q.Every(),
-    Q.Term("words", "không_có_từ_này"),
+    (P.Term("words", "hà_nội"), Q.Term("words", "hà_nội")),
+    (P.Or((P.Term("words", "công_nghệ"), P.Term("syllables", "thủy"))),
+     Q.Or([Q.Term("words", "công_nghệ"), Q.Term("syllables", "thủy")])),
+    (P.And((P.Term("folded", "ha"), P.Term("folded", "noi"), P.Term("folded", "cong"))),
+     Q.And([Q.Term("folded", "ha"), Q.Term("folded", "noi"), Q.Term("folded", "cong")])),
+    (P.Maybe(P.Term("folded", "thuy"), P.Term("words", "thủy_điện")),
+     Q.AndMaybe(Q.Term("folded", "thuy"), Q.Term("words", "thủy_điện"))),
+    (P.AndNot(P.Term("folded", "mua"), P.Term("syllables", "công")),
+     Q.AndNot(Q.Term("folded", "mua"), Q.Term("syllables", "công"))),
+    (P.Phrase("syllables", ("hòa", "bình")), Q.Phrase("syllables", ["hòa", "bình"])),
+    (P.Phrase("syllables", ("hà", "mưa"), slop=3), Q.Phrase("syllables", ["hà", "mưa"], slop=3)),
+    (P.Expand("syllables", "wildcard", "th*"), Q.Prefix("syllables", "th")),
+    (P.Expand("syllables", "wildcard", "t?n"), Q.Wildcard("syllables", "t?n")),
+    (P.Expand("folded", "fuzzy", "thuy", maxdist=1), Q.FuzzyTerm("folded", "thuy", maxdist=1, prefixlength=1)),
+    (P.Expand("syllables", "range", low="số", high="thủy"), Q.TermRange("syllables", "số", "thủy")),
+    (P.Expand("syllables", "range", low="số", high="thủy", low_excl=True, high_excl=True),
+     Q.TermRange("syllables", "số", "thủy", startexcl=True, endexcl=True)),
+    (P.Not(P.Term("syllables", "thủy")), Q.Not(Q.Term("syllables", "thủy"))),
+    (P.Term("id", "d7"), Q.Term("id", "d7")),
+    (P.And((P.Term("folded", "ha"), P.Filter(P.Term("syllables", "điện")))),
+     Q.And([Q.Term("folded", "ha"), Q.ConstantScoreQuery(Q.Term("syllables", "điện"), 0.0)])),
+    (P.Every(), Q.Every()),
+    (P.Term("words", "không_có_từ_này"), Q.Term("words", "không_có_từ_này")),
 ]
 
 
-@pytest.mark.parametrize("q", QUERIES, ids=repr)
-def test_matches_equal_whoosh(ix, q):
+@pytest.mark.parametrize("plan, whoosh_query", QUERIES, ids=[repr(p) for p, _ in QUERIES])
+def test_matches_equal_whoosh(ix, plan, whoosh_query):
     sc = _scorer(ix)
-    mask, _ = sc.evaluate(q)
-    total, top = sc.top(mask, _, 1000)
+    mask, score = sc.evaluate(plan)
+    total, top = sc.top(mask, score, 1000)
     ours = {d for d, _s in top}
-    theirs = set(ix._get_searcher().docs_for_query(q))
+    theirs = set(sc.snap._searcher.docs_for_query(whoosh_query))
     assert ours == theirs and total == len(theirs)
+    assert total > 0 or plan == P.Term("words", "không_có_từ_này")
 
 
 def test_term_scores_are_bm25_with_lucene_idf(ix):
     sc = _scorer(ix)
-    view = sc.view
-    ids, scores = sc.term_scores("words", "công_nghệ".encode())
+    view = sc.snap
+    ids, scores = sc.term_scores("words", "công_nghệ")
     df, n = len(ids), view.n
     idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
-    avg = view.reader.field_length("words") / n
+    avg = view.total_length("words") / n
     d = int(ids[0])
-    tf = view.postings("words", "công_nghệ".encode())[1][0]
+    tf = view.postings("words", "công_nghệ")[1][0]
     dl = view.lengths("words")[d]
-    assert dl == ix._get_searcher().doc_field_length(d, "words")
+    assert dl == view._searcher.doc_field_length(d, "words")
     expect = idf * tf * 2.2 / (tf + 1.2 * (0.25 + 0.75 * dl / avg))
     assert scores[0] == pytest.approx(expect)
 
 
 def test_rare_words_outweigh_common_ones(ix):
     sc = _scorer(ix)
-    _, common = sc.term_scores("syllables", "mưa".encode())  # every document
-    _, rare = sc.term_scores("syllables", "thủy".encode())
+    _, common = sc.term_scores("syllables", "mưa")  # every document
+    _, rare = sc.term_scores("syllables", "thủy")
     assert common.max() < 0.1 < rare.min()
 
 
 def test_top_orders_by_score_then_docnum_and_skips_deleted(ix):
     sc = _scorer(ix)
-    mask, score = sc.evaluate(Q.Term("folded", "ha"))
+    mask, score = sc.evaluate(P.Term("folded", "ha"))
     total, top = sc.top(mask, score, 20)
     assert total == 398
     keys = [(-s, d) for d, s in top]
     assert keys == sorted(keys)
-    deleted = {ix._get_searcher().document_number(id=i) for i in ("d3", "d200")}
+    deleted = {sc.snap.doc_number(i) for i in ("d3", "d200")}
     assert not deleted & {d for d, _ in sc.top(mask, score, 1000)[1]}
 
 
@@ -119,20 +138,19 @@ def test_top_by_date_puts_undated_last(tmp_path):
 
 def test_posting_cache_drops_least_recently_used(ix):
     cache = PostingCache(max_postings=500)
-    view = IndexView(ix._get_searcher(), cache)
-    view.postings("folded", b"ha")
-    view.postings("folded", b"noi")
+    view = _snap(ix, cache)
+    view.postings("folded", "ha")
+    view.postings("folded", "noi")
     assert cache._size <= 500 or len(cache._items) == 1
-    ids, _ = view.postings("folded", b"ha")  # decoded again, same answer
+    ids, _ = view.postings("folded", "ha")  # decoded again, same answer
     assert len(ids) == 400 and np.all(np.diff(ids) > 0)
 
 
 def test_idf_floor_keeps_common_words_weighty(ix):
-    s = ix._get_searcher()
-    lucene = Scorer(IndexView(s, PostingCache()))
-    floored = Scorer(IndexView(s, PostingCache()), idf_floor=1.0)
-    assert lucene.term_scores("syllables", "mưa".encode())[1].max() < 0.1
-    assert floored.term_scores("syllables", "mưa".encode())[1].min() > 0.5
+    lucene = _scorer(ix)
+    floored = _scorer(ix, idf_floor=1.0)
+    assert lucene.term_scores("syllables", "mưa")[1].max() < 0.1
+    assert floored.term_scores("syllables", "mưa")[1].min() > 0.5
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 4, 130])
@@ -142,7 +160,7 @@ def test_block_prefix_read_matches_full_unpickle(n, compress):
     import struct
     import zlib
 
-    from vnsearch.engine.whoosh.postings import _ids_and_weights
+    from vnsearch.engine.whoosh.codec import _ids_and_weights
 
     ids = tuple(range(5, 5 + 300 * n, 300))
     tricky = struct.unpack(">d", b"\x3f\xf0\x00\x00\x00\x00\x00\x28")[0]  # a float ending in the MARK byte
@@ -156,23 +174,33 @@ def test_block_prefix_read_matches_full_unpickle(n, compress):
 def test_phrases_are_scored_on_the_bm25_scale_of_words(tmp_path):
     import math
 
-    from whoosh import query as Q
-
     ix = Index.open(tmp_path / "ix", create=True)
     ix.add([Document("a", "Tin", "Sư đoàn 320 họp mặt. Sư đoàn 320 của quân đội."),
             Document("b", "Tin", "Sư đoàn khác và con số 320 ở xa nhau trong câu này."),
             Document("c", "Tin", "Không có gì liên quan.")])
-    s = ix._get_searcher()
-    sc = Scorer(IndexView(s, PostingCache()), k1=2.0, b=1.0, idf_floor=0.25)
-    mask, score = sc.evaluate(Q.Phrase("syllables", ["sư", "đoàn", "320"]))
-    a = s.document_number(id="a")
+    sc = _scorer(ix, k1=2.0, b=1.0, idf_floor=0.25)
+    mask, score = sc.evaluate(P.Phrase("syllables", ("sư", "đoàn", "320")))
+    a = sc.snap.doc_number("a")
     assert mask.sum() == 1 and mask[a]
     n, avg = sc.n, sc._avg_length("syllables")
     idf = sum(math.log(1 + (n - df + 0.5) / (df + 0.5)) + 0.25 for df in (2, 2, 2))
-    dl = sc.view.lengths("syllables")[a]
+    dl = sc.snap.lengths("syllables")[a]
     tf = 2  # the phrase occurs twice in a
     assert score[a] == pytest.approx(idf * tf * 3.0 / (tf + 2.0 * dl / avg))
     # quoted and unquoted: the same scale (the unquoted words also score the word field)
     quoted = ix.search('"Sư đoàn 320"').hits[0].score
     bare = ix.search("Sư đoàn 320").hits[0].score
     assert 1 / 4 < quoted / bare < 4
+
+
+@pytest.mark.parametrize("positions, slop, expected", [
+    ([[0, 5, 9], [1, 6], [2, 8]], 1, 1),  # only 0 1 2 in a row
+    ([[0, 5], [1, 6], [2, 7]], 1, 2),
+    ([[0], [2], [3]], 1, 0),
+    ([[0], [2], [3]], 2, 1),  # 2 is within two positions of 0
+    ([[0, 1], [3]], 3, 2),  # two spans: 0..3 and 1..3
+    ([[4], [2]], 5, 0),  # in order only
+    ([[], [1]], 1, 0),
+])
+def test_phrase_frequency(positions, slop, expected):
+    assert phrase_frequency([np.array(p, dtype=np.int64) for p in positions], slop) == expected

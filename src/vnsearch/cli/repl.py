@@ -140,7 +140,7 @@ class Repl:
             c.print("[red]that document is no longer in the index[/]")
             return
         q = self.index.build_query(self.query).query
-        spans = match_spans(doc.get("body") or "", MatchTerms.from_query(q))
+        spans = match_spans(doc.get("body") or "", MatchTerms.from_plan(q))
         if self.pager and c.is_terminal:
             with c.pager(styles=True):
                 print_document(c, doc, spans)

@@ -21,11 +21,8 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
-from vnsearch.engine.whoosh.bulkwriter import BulkWriter
 from vnsearch.errors import IndexWriteError
 from vnsearch.limits import Limits
-from vnsearch.engine.whoosh.integrity import remove_leftovers
-from vnsearch.engine.whoosh.writes import delete_ids, merge_small
 
 _DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 from vnsearch.ingest.prepare import prepare_chunk
@@ -125,13 +122,13 @@ def _size(doc: Document) -> int:
 
 
 class Indexer:
-    """One indexing run over some sources, on a Whoosh index the caller has locked."""
+    """One indexing run over some sources, into an engine store the caller has locked."""
 
-    def __init__(self, ix, existing: dict[str, tuple[bytes, str]], jobs: int | None = None,
+    def __init__(self, store, existing: dict[str, tuple[bytes, str]], jobs: int | None = None,
                  batch_docs: int = 4000, batch_bytes: int = 32_000_000, limitmb: int = 256,
                  progress: Callable[[Progress], None] | None = None, limits: Limits | None = None):
         self.limits = limits or Limits()
-        self.ix = ix
+        self.store = store
         self.existing = existing
         self.jobs = max(1, jobs or os.cpu_count() or 1)
         self.batch_docs = batch_docs
@@ -195,7 +192,7 @@ class Indexer:
     # -- writing --------------------------------------------------------------
     def _commit(self, batch, chunks: list[tuple[list[dict], dict]]) -> None:
         """File one batch (prepared chunks in order) as one new segment and commit it."""
-        w = BulkWriter(self.ix, limitmb=self.limitmb)
+        w = self.store.segment_writer(limitmb=self.limitmb)
         try:
             pos = 0
             for docs, inverted in chunks:
@@ -238,7 +235,7 @@ class Indexer:
         except OSError as e:
             if e.errno not in _DISK_FULL:
                 raise
-            remove_leftovers(self.ix.storage.folder, self.ix.indexname)
+            self.store.remove_leftovers()
             raise IndexWriteError(
                 f"the disk holding the index is full ({e.strerror}): {self.report.indexed:,} documents of this run "
                 f"were committed and are kept, the unfinished segment was removed; free some space and run the "
@@ -275,7 +272,7 @@ class Indexer:
             self.report.kept += len(kept)
             gone = sorted(set(gone) - set(kept))
         if gone:
-            delete_ids(self.ix, gone)
+            self.store.delete(gone)
             self.report.removed += len(gone)
 
     def _kept(self, doc_id: str, source: str) -> bool:
@@ -284,4 +281,4 @@ class Indexer:
                    for k in self.keep.get(source, ()))
 
     def _merge_if_needed(self, max_segments: int = 8) -> None:
-        merge_small(self.ix, max_segments, self.limitmb)
+        self.store.merge_small(max_segments, self.limitmb)

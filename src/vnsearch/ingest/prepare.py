@@ -1,35 +1,21 @@
 """Turn documents into what the writer files: light fields per document, postings per term.
 
 This is all of indexing's per-token work, and it runs in worker processes.
-A chunk of documents comes back already inverted and encoded: for each
-field, Whoosh's posting blocks of every term (`blocks.encode`), so the
-writer process only writes bytes.
+A chunk of documents comes back already inverted and encoded by the engine
+(`engine.encode_postings`), so the writer process only writes bytes.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
 
-import numpy as np
-
-from vnsearch.engine.whoosh import blocks
+from vnsearch.engine import INVERTED_FIELDS, encode_postings
 from vnsearch.text.terms import index_terms, syllable_terms
 from vnsearch.text.normalize import fold_list, normalize
-from vnsearch.engine.whoosh.schema import INVERTED_FIELDS, build_schema
 from vnsearch.ingest.sources import Document
-
-_fields = None
 
 #: fieldname -> that field's encoded postings for the chunk
 Inverted = dict
-
-
-def _schema_fields():
-    global _fields
-    if _fields is None:
-        s = build_schema()
-        _fields = {n: s[n] for n in INVERTED_FIELDS}
-    return _fields
 
 
 def document_text(title: str, body: str) -> str:
@@ -54,8 +40,7 @@ def term_streams(title: str, body: str) -> dict[str, list[str]]:
 
 def prepare_chunk(items: list[tuple[Document, str]], base: int) -> tuple[list[dict], Inverted]:
     """Light fields of each document and the chunk's postings, encoded; docnums start at `base`."""
-    fields = _schema_fields()
-    streams: dict[str, list[list[str]]] = {n: [] for n in fields}
+    streams: dict[str, list[list[str]]] = {n: [] for n in INVERTED_FIELDS}
     docs = []
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     for doc, content_hash in items:
@@ -78,10 +63,4 @@ def prepare_chunk(items: list[tuple[Document, str]], base: int) -> tuple[list[di
         if doc.date is not None:
             d["date"] = doc.date
         docs.append(d)
-    out: Inverted = {}
-    for fname, field in fields.items():
-        s = streams[fname]
-        doc_lengths = np.fromiter(map(len, s), dtype=np.int64, count=len(s))
-        fmt = field.format
-        out[fname] = blocks.encode(blocks.invert(s), base, doc_lengths, fmt.fixed_value_size(), fmt.field_boost)
-    return docs, out
+    return docs, encode_postings(streams, base)

@@ -1,26 +1,28 @@
-"""From a user's query to a Whoosh query over vnsearch's fields.
+"""From a parsed query (`query.ast`) to a plan over vnsearch's fields, which `search.scorer` evaluates.
 
-`segment_query` makes the free text Whoosh-safe; Whoosh's parser (with no
-schema, so it analyzes nothing) reads the syntax; `expand` then maps each
-default-field node onto the word, syllable and folded fields with the
-ranking weights, so exact words outrank syllable matches, which outrank
-accent-insensitive ones.  `search/scorer.py` evaluates the result.
+The plan says which field each word is looked up in and with what weight,
+so exact words outrank syllable matches, which outrank accent-insensitive
+ones; whether words side by side are ANDed or ORed; which words must carry
+the diacritics as typed; and date and field filters.  Its nodes are plain
+values in vnsearch's terms: no engine object, nothing to parse again.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
-
-from whoosh import query as Q
-from whoosh.qparser import AndGroup, FuzzyTermPlugin, OrGroup, QueryParser
+from datetime import datetime, timedelta
 
 from vnsearch.errors import QueryError
 from vnsearch.limits import Limits, env_name
+from vnsearch.query import ast
+from vnsearch.query.syntax import parse as parse_syntax
 from vnsearch.text.normalize import fold_word, has_diacritics
-from vnsearch.query.syntax import plain_text, segment_query
-from vnsearch.engine.whoosh.schema import QUERY_FIELDS, RAW_QUERY_FIELDS
 
-DEFAULT_FIELD = "text"
+#: fields a query may name with ``name:``, and those whose value is taken verbatim
+QUERY_FIELDS = ("title", "path", "id", "date", "body")
+RAW_QUERY_FIELDS = ("path", "id", "date")
+TEXT = (None, "body")  # free text: the default field
 
 
 @dataclass(frozen=True)
@@ -55,253 +57,355 @@ class Ranking:
         return replace(self, **kw)
 
 
-def _parser(group) -> QueryParser:
-    p = QueryParser(DEFAULT_FIELD, schema=None, group=group)
-    p.add_plugin(FuzzyTermPlugin())
-    return p
+# -- plan nodes ------------------------------------------------------------------------
 
 
-_AND = _parser(AndGroup)
-_OR = _parser(OrGroup)
+@dataclass(frozen=True)
+class Term:
+    field: str
+    text: str
+    boost: float = 1.0
 
 
-def parse(text: str, ranking: Ranking = Ranking(), operator: str | None = None,
-          limits: Limits = Limits()) -> tuple[Q.Query, str, bool]:
-    """(Whoosh query on the default field, the segmented query, whether AND was used)."""
+@dataclass(frozen=True)
+class Phrase:
+    field: str
+    words: tuple[str, ...]
+    slop: int = 1
+    boost: float = 1.0
+
+
+@dataclass(frozen=True)
+class Expand:
+    """Index terms that a pattern stands for, each scored like a word: ``kind`` is "wildcard"
+    (`text`), "fuzzy" (`text` within `maxdist` edits) or "range" (`low`..`high`)."""
+
+    field: str
+    kind: str
+    text: str = ""
+    maxdist: int = 0
+    low: str | None = None
+    high: str | None = None
+    low_excl: bool = False
+    high_excl: bool = False
+    boost: float = 1.0
+
+
+@dataclass(frozen=True)
+class Dates:
+    """Documents dated within [low, high] (either open); undated ones never match."""
+
+    low: datetime | None
+    high: datetime | None
+    boost: float = 1.0
+
+
+@dataclass(frozen=True)
+class And:
+    items: tuple
+    boost: float = 1.0
+
+
+@dataclass(frozen=True)
+class Or:
+    items: tuple
+    boost: float = 1.0
+
+
+@dataclass(frozen=True)
+class Maybe:
+    """Matches of `required`, scored with `optional` where it also matches."""
+
+    required: object
+    optional: object
+
+
+@dataclass(frozen=True)
+class AndNot:
+    positive: object
+    negative: object
+
+
+@dataclass(frozen=True)
+class Not:
+    child: object
+
+
+@dataclass(frozen=True)
+class Every:
+    boost: float = 1.0
+
+
+@dataclass(frozen=True)
+class Filter:
+    """Matches of `child`, adding nothing to the score."""
+
+    child: object
+
+
+class _Nothing:
+    def __repr__(self) -> str:
+        return "NOTHING"
+
+
+NOTHING = _Nothing()
+
+
+def matches_nothing(p) -> bool:
+    return p is NOTHING
+
+
+def children(p) -> tuple:
+    if isinstance(p, (And, Or)):
+        return p.items
+    if isinstance(p, Maybe):
+        return (p.required, p.optional)
+    if isinstance(p, AndNot):
+        return (p.positive, p.negative)
+    if isinstance(p, (Not, Filter)):
+        return (p.child,)
+    return ()
+
+
+def positive_leaves(p):
+    """The leaves whose matches make a document match or score (not what it must lack)."""
+    if isinstance(p, (Not, Filter)):
+        return
+    if isinstance(p, AndNot):
+        yield from positive_leaves(p.positive)
+        return
+    kids = children(p)
+    if not kids and p is not NOTHING:
+        yield p
+    for c in kids:
+        yield from positive_leaves(c)
+
+
+# -- reading a query -------------------------------------------------------------------
+
+
+def parse(text: str, limits: Limits = Limits()) -> ast.ParsedQuery:
+    """The query's tree, within the limits; raises QueryError."""
     if not text.strip():
         raise QueryError("the query is empty", text, 0)
     if len(text) > limits.query_chars:
         raise QueryError(f"the query is {len(text):,} characters long; the limit is {limits.query_chars:,} "
                          f"({env_name('query_chars')})", text, limits.query_chars)
-    segmented = segment_query(text, fields=QUERY_FIELDS, raw_fields=RAW_QUERY_FIELDS,
-                              max_phrase_words=limits.phrase_words)
-    terms = len(segmented.split())
+    parsed = parse_syntax(text, fields=QUERY_FIELDS, raw_fields=RAW_QUERY_FIELDS, max_phrase_words=limits.phrase_words)
+    terms = sum(len(n.words) if isinstance(n, ast.Phrase) else 1 for n in parsed.leaves())
     if terms > limits.query_terms:
         raise QueryError(f"the query has {terms:,} terms; the limit is {limits.query_terms:,} "
                          f"({env_name('query_terms')})", text, 0)
-    if not segmented.strip():
-        return Q.NullQuery, segmented, False
+    return parsed
+
+
+def uses_and(parsed: ast.ParsedQuery, ranking: Ranking, operator: str | None = None) -> bool:
+    """Whether words side by side must all match: "auto" ANDs short queries (few free-text terms)."""
     operator = operator or ranking.operator
-    try:
-        if operator == "auto":
-            q = _OR.parse(segmented, normalize=False)
-            use_and = sum(1 for leaf in q.leaves() if leaf.field() == DEFAULT_FIELD) <= ranking.and_max_terms
-            if use_and and isinstance(q, Q.Or) and plain_text(segmented):
-                q = Q.And(q.subqueries, boost=q.boost)  # words only: the top group is the implicit one
-            elif use_and:
-                q = _AND.parse(segmented, normalize=False)
-        else:
-            use_and = operator == "and"
-            q = (_AND if use_and else _OR).parse(segmented, normalize=False)
-    except Exception as e:  # Whoosh's parser is lenient; anything it still rejects is the query's fault
-        raise QueryError(f"cannot parse query ({e})", text, 0) from None
-    return _exclusions(q), segmented, use_and
-
-
-def _exclusions(q: Q.Query) -> Q.Query:
-    """``a b NOT c`` (and ``-c``) in an OR group means a or b, without c: Whoosh makes it
-    ``a OR b OR (NOT c)``, which matches nearly everything."""
-    if isinstance(q, Q.CompoundQuery):
-        subs = [_exclusions(s) for s in q.subqueries]
-        if isinstance(q, Q.Or):
-            neg = [s.query for s in subs if isinstance(s, Q.Not)]
-            pos = [s for s in subs if not isinstance(s, Q.Not)]
-            if neg and pos:
-                return Q.AndNot(Q.Or(pos, boost=q.boost) if len(pos) > 1 else pos[0],
-                                Q.Or(neg) if len(neg) > 1 else neg[0])
-        return type(q)(subs, boost=q.boost)
-    return q
-
-
-def filtered(q: Q.Query, since=None, until=None, filters: dict | None = None) -> Q.Query:
-    """`q` (normalized) restricted to a date range and exact field values, which add no score."""
-    flt = []
-    if since or until:
-        flt.append(Q.DateRange("date", since, until))
-    for k, v in (filters or {}).items():
-        flt.append(Q.Term(k, v))
-    q = q.normalize()
-    if flt and q is not Q.NullQuery:
-        q = Q.And([q] + [Q.ConstantScoreQuery(f, 0.0) for f in flt])
-    return q
-
-
-def matches_nothing(q: Q.Query) -> bool:
-    return q is Q.NullQuery
-
-
-def _seq(field: str, parts: list[str], boost: float, slop: int = 1) -> Q.Query:
-    if len(parts) == 1:
-        return Q.Term(field, parts[0], boost=boost)
-    return Q.Phrase(field, parts, slop=slop, boost=boost)
+    if operator != "auto":
+        return operator == "and"
+    return sum(1 for n in parsed.leaves() if getattr(n, "field", None) in TEXT) <= ranking.and_max_terms
 
 
 def _syllables(word: str) -> list[str]:
     return [p for p in word.split("_") if p]
 
 
-class Expander:
-    """Maps parsed default-field nodes onto vnsearch's fields.
+def _seq(field: str, parts: list[str], boost: float, slop: int = 1):
+    if len(parts) == 1:
+        return Term(field, parts[0], boost)
+    return Phrase(field, tuple(parts), slop, boost)
 
-    With ``bag=True`` (free text) a word's syllables are separate terms
-    instead of a phrase: phrase checks decode positions for every candidate
-    document, which made common words cost hundreds of milliseconds, while
-    terms are scored as arrays (`search/scorer.py`).  Quoted phrases stay phrases.
+
+def _one(kind, items: list, boost: float = 1.0):
+    """`kind` of `items`; a word typed twice counts once (``gì gì``), as a set of clauses."""
+    items = list(dict.fromkeys(i for i in items if i is not NOTHING))
+    if not items:
+        return NOTHING
+    if len(items) == 1 and boost == 1.0:
+        return items[0]
+    return kind(tuple(items), boost)
+
+
+class Planner:
+    """Maps a parsed query onto vnsearch's fields.
+
+    Free-text words are a bag of terms, not phrases of syllables: a phrase
+    check decodes positions for every candidate document, which made common
+    words cost hundreds of milliseconds, while terms are scored as arrays
+    (`search/scorer.py`).  Quoted phrases stay phrases.
     """
 
-    def __init__(self, schema, ranking: Ranking, bag: bool = False, exact: float = 1.0, max_fuzzy: int = 2,
+    def __init__(self, ranking: Ranking, use_and: bool = True, exact: float = 1.0, max_fuzzy: int = 2,
                  accents: bool = True):
         self.max_fuzzy = max_fuzzy
         # a word typed with diacritics matches those diacritics (False: the accent-insensitive retry)
         self.accents = accents and exact == 1.0 and ranking.accents_as_typed
-        self.schema = schema
         self.r = ranking
-        self.bag = bag
+        self.use_and = use_and
         self.exact = exact  # weight of exact-field matches: below 1 when the query's accents are guesses
 
-    def text_clauses(self, word: str, boost: float = 1.0) -> Q.Query:
-        """One free-text word on the words, syllables and folded fields."""
+    def plan(self, parsed: ast.ParsedQuery, since: datetime | None = None, until: datetime | None = None,
+             filters: dict | None = None):
+        """The plan of `parsed`, restricted to a date range and exact field values (which add no score)."""
+        p = self.node(parsed.root, None) if parsed.root is not None else NOTHING
+        if p is NOTHING:
+            return NOTHING
+        flt = [Filter(Dates(since, until))] if since or until else []
+        flt += [Filter(Term(k, v)) for k, v in (filters or {}).items()]
+        return And((p, *flt)) if flt else p
+
+    # -- nodes ----------------------------------------------------------------------
+    def node(self, n: ast.Node, field: str | None):
+        field = getattr(n, "field", None) or field
+        if isinstance(n, ast.Term):
+            return self.term(n.text, field, n.boost)
+        if isinstance(n, ast.Phrase):
+            if field in TEXT:
+                return self.phrase(list(n.words), n.slop, n.boost)
+            if field == "title":
+                return self.phrase(list(n.words), n.slop, n.boost, title_only=True)
+            return Phrase(field, n.words, n.slop, n.boost)
+        if isinstance(n, ast.Pattern):
+            return self.pattern(n.text, field, n.boost)
+        if isinstance(n, ast.Fuzzy):
+            target = "title_folded" if field == "title" else "folded" if field in TEXT else field
+            text = fold_word(n.text) if target in ("folded", "title_folded") else n.text
+            return Expand(target, "fuzzy", text, maxdist=max(0, min(n.maxdist, self.max_fuzzy)), boost=n.boost)
+        if isinstance(n, ast.Range):
+            return self.range(n, field)
+        if isinstance(n, ast.Not):
+            child = self.node(n.child, field)
+            return NOTHING if child is NOTHING else Not(child)
+        if isinstance(n, ast.Group):
+            return self.group(n, field)
+        raise TypeError(f"not a query node: {n!r}")
+
+    def group(self, g: ast.Group, field: str | None):
+        items = [self.node(c, field) for c in g.items]
+        items = [i for i in items if i is not NOTHING]
+        if not items:
+            return NOTHING
+        if g.op == "andnot":
+            pos, neg = items[0], items[1:]
+            return AndNot(pos, _one(Or, neg)) if neg else pos
+        op = g.op if g.op != "seq" else ("and" if self.use_and else "or")
+        if op == "or":
+            # ``a b NOT c`` (and ``-c``) read as ORs means a or b, without c, not "or anything but c"
+            neg = [i.child for i in items if isinstance(i, Not)]
+            pos = [i for i in items if not isinstance(i, Not)]
+            if neg and pos:
+                return AndNot(_one(Or, pos, g.boost), _one(Or, neg))
+        return _one(And if op == "and" else Or, items, g.boost)
+
+    def term(self, text: str, field: str | None, boost: float):
+        if field in TEXT:
+            return self.words(text, boost)
+        if field == "title":
+            return self.phrase([text], 1, boost, title_only=True)
+        if field == "date":
+            low, high = date_span(text)
+            return Dates(low, high, boost)
+        return Term(field, text, boost)
+
+    def words(self, word: str, boost: float = 1.0):
+        """One free-text word: matched on folded syllables (or, typed with diacritics, on those
+        syllables), scored on exact words and syllables where they occur.
+
+        Every document with the word (exact or not, any segmentation) has all its folded
+        syllables, so those alone decide what matches; the exact fields then only score.
+        """
         r = self.r
         syl = _syllables(word)
         if not syl:
-            return Q.NullQuery
+            return NOTHING
         folded = [fold_word(s) for s in syl]
-        if self.bag:
-            return self._bag_clauses(word, syl, folded, boost)
-        clauses = []
-        if r.words:
-            clauses.append(Q.Term("words", word, boost=r.words * boost))
-        if r.syllables:
-            clauses.append(_seq("syllables", syl, r.syllables * boost))
-        if r.folded:
-            clauses.append(_seq("folded", folded, r.folded * boost))
-        if r.title:
-            clauses.append(_seq("title", syl, r.title * boost))
-        return Q.Or(clauses) if len(clauses) > 1 else clauses[0]
-
-    def _bag_clauses(self, word: str, syl: list[str], folded: list[str], boost: float) -> Q.Query:
-        """Match on folded syllables, score exact words and syllables where they occur.
-
-        Every document with the word (exact or not, any segmentation) has all
-        its folded syllables, so the folded terms alone decide what matches.
-        The exact fields are then only scored on those documents (AndMaybe).
-        """
-        r = self.r
         share = 1.0 / len(syl)
         exact = self.exact * boost
-        if self.accents and has_diacritics(word):
-            # typed with diacritics: those syllables decide what matches (cháy is not chạy)
-            syl_w = (r.syllables or 0.01) * exact * share
-            need = [Q.Term("syllables", x, boost=syl_w) for x in dict.fromkeys(syl)]
-            required = need[0] if len(need) == 1 else Q.And(need)
-            extra = [Q.Term("words", word, boost=r.words * exact)] if r.words else []
-            if r.title:
-                extra += [Q.Term("title", x, boost=r.title * boost * share) for x in dict.fromkeys(syl)]
-            return Q.AndMaybe(required, extra[0] if len(extra) == 1 else Q.Or(extra)) if extra else required
-        folded_w = (r.folded or 0.01) * boost * share  # matching needs the folded terms even when unweighted
-        need = [Q.Term("folded", f, boost=folded_w) for f in dict.fromkeys(folded)]
-        required = need[0] if len(need) == 1 else Q.And(need)
         extra = []
-        if r.words:
-            extra.append(Q.Term("words", word, boost=r.words * exact))
-        if r.syllables:
-            extra += [Q.Term("syllables", x, boost=r.syllables * exact * share) for x in dict.fromkeys(syl)]
+        if self.accents and has_diacritics(word):
+            syl_w = (r.syllables or 0.01) * exact * share
+            required = _one(And, [Term("syllables", x, syl_w) for x in dict.fromkeys(syl)])
+            if r.words:
+                extra.append(Term("words", word, r.words * exact))
+        else:
+            folded_w = (r.folded or 0.01) * boost * share  # matching needs the folded terms even when unweighted
+            required = _one(And, [Term("folded", f, folded_w) for f in dict.fromkeys(folded)])
+            if r.words:
+                extra.append(Term("words", word, r.words * exact))
+            if r.syllables:
+                extra += [Term("syllables", x, r.syllables * exact * share) for x in dict.fromkeys(syl)]
         if r.title:
-            extra += [Q.Term("title", x, boost=r.title * boost * share) for x in dict.fromkeys(syl)]
-        if not extra:
-            return required
-        return Q.AndMaybe(required, extra[0] if len(extra) == 1 else Q.Or(extra))
+            extra += [Term("title", x, r.title * boost * share) for x in dict.fromkeys(syl)]
+        return Maybe(required, _one(Or, extra)) if extra else required
 
-    def phrase_clauses(self, words: list[str], slop: int, boost: float, title_only: bool = False) -> Q.Query:
+    def phrase(self, words: list[str], slop: int, boost: float, title_only: bool = False):
         syl = [s for w in words for s in _syllables(w)]
         if not syl:
-            return Q.NullQuery
+            return NOTHING
         folded = [fold_word(s) for s in syl]
         typed = self.accents and has_diacritics(" ".join(syl))  # then only those diacritics match
         if title_only:
             if typed:
                 return _seq("title", syl, boost, slop)
-            return Q.Or([_seq("title", syl, boost, slop), _seq("title_folded", folded, boost * 0.5, slop)])
+            return Or((_seq("title", syl, boost, slop), _seq("title_folded", folded, boost * 0.5, slop)))
         if typed:
             return _seq("syllables", syl, (self.r.syllables + self.r.folded) * boost, slop)
-        return Q.Or([_seq("syllables", syl, self.r.syllables * boost, slop),
-                     _seq("folded", folded, self.r.folded * boost, slop)])
+        return Or((_seq("syllables", syl, self.r.syllables * boost, slop),
+                   _seq("folded", folded, self.r.folded * boost, slop)))
 
-    def expand(self, q: Q.Query) -> Q.Query:
-        if isinstance(q, Q.Every):  # a lone *: every document
-            return Q.Every(boost=q.boost)
-        if isinstance(q, Q.Term):
-            return self.term(q)
-        if isinstance(q, Q.Phrase):
-            if q.fieldname in (DEFAULT_FIELD, "body"):
-                return self.phrase_clauses(q.words, q.slop, q.boost)
-            if q.fieldname == "title":
-                return self.phrase_clauses(q.words, q.slop, q.boost, title_only=True)
-            return Q.Phrase(q.fieldname, q.words, slop=q.slop, boost=q.boost)
-        if isinstance(q, Q.FuzzyTerm):
-            field = "title_folded" if q.fieldname == "title" else "folded"
-            return Q.FuzzyTerm(field, fold_word(q.text), boost=q.boost, maxdist=min(q.maxdist, self.max_fuzzy),
-                               prefixlength=q.prefixlength)
-        if isinstance(q, (Q.Prefix, Q.Wildcard)):
-            return self.pattern(q)
-        if isinstance(q, Q.TermRange):
-            return self.range(q)
-        if isinstance(q, Q.Not):
-            return Q.Not(self.expand(q.query), boost=q.boost)
-        if isinstance(q, Q.AndNot):
-            return Q.AndNot(self.expand(q.a), self.expand(q.b))
-        if isinstance(q, Q.AndMaybe):
-            return Q.AndMaybe(self.expand(q.a), self.expand(q.b))
-        if isinstance(q, Q.CompoundQuery):
-            subs = [self.expand(s) for s in q.subqueries]
-            subs = [s for s in subs if s is not Q.NullQuery]
-            if not subs:
-                return Q.NullQuery
-            return type(q)(subs, boost=q.boost)
-        return q
-
-    def term(self, q: Q.Term) -> Q.Query:
-        f = q.fieldname
-        if f in (DEFAULT_FIELD, "body"):
-            return self.text_clauses(q.text, q.boost)
-        if f == "title":
-            return self.phrase_clauses([q.text], 1, q.boost, title_only=True)
-        if f == "date":
-            return self.date(q.text, q.boost)
-        return Q.Term(f, q.text, boost=q.boost)
-
-    def pattern(self, q) -> Q.Query:
-        cls = type(q)
-        f = q.fieldname
-        text = q.text.lower()
-        if f in ("id", "path"):
-            return cls(f, q.text, boost=q.boost)
-        exact, folded = ("title", "title_folded") if f == "title" else ("syllables", "folded")
+    def pattern(self, text: str, field: str | None, boost: float):
+        if text == "*" and field in TEXT:  # a lone *: every document
+            return Every(boost)
+        if field not in TEXT and field != "title":
+            return Expand(field, "wildcard", text, boost=boost)
+        text = text.lower()
+        exact, folded = ("title", "title_folded") if field == "title" else ("syllables", "folded")
         if has_diacritics(text):
-            return cls(exact, text, boost=q.boost)
-        return Q.Or([cls(exact, text, boost=q.boost), cls(folded, fold_word(text), boost=q.boost * 0.5)])
+            return Expand(exact, "wildcard", text, boost=boost)
+        return Or((Expand(exact, "wildcard", text, boost=boost),
+                   Expand(folded, "wildcard", fold_word(text), boost=boost * 0.5)))
 
-    def date(self, text: str, boost: float) -> Q.Query:
-        field = self.schema["date"]
-        return _parsed_date(lambda: field.parse_query("date", text, boost=boost),
-                            f"'{text}' is not a date (use YYYY, YYYY-MM or YYYY-MM-DD)", text)
+    def range(self, n: ast.Range, field: str | None):
+        if field == "date":
+            low = high = None
+            span = f"{n.low or ''} TO {n.high or ''}".strip()
+            try:
+                if n.low:
+                    a, b = date_span(n.low)
+                    low = b + timedelta(microseconds=1) if n.low_excl else a
+                if n.high:
+                    a, b = date_span(n.high)
+                    high = a - timedelta(microseconds=1) if n.high_excl else b
+            except QueryError:
+                raise QueryError(f"'{span}' is not a date range", span, 0) from None
+            return Dates(low, high, n.boost)
+        target = {"title": "title", None: "syllables", "body": "syllables"}.get(field, field)
+        return Expand(target, "range", low=n.low, high=n.high, low_excl=n.low_excl, high_excl=n.high_excl,
+                      boost=n.boost)
 
-    def range(self, q: Q.TermRange) -> Q.Query:
-        f = q.fieldname
-        if f == "date":
-            field, span = self.schema["date"], f"{q.start} TO {q.end}"
-            return _parsed_date(lambda: field.parse_range("date", q.start, q.end, q.startexcl, q.endexcl, boost=q.boost),
-                                f"'{span}' is not a date range", span)
-        target = {"title": "title", DEFAULT_FIELD: "syllables", "body": "syllables"}.get(f, f)
-        return Q.TermRange(target, q.start, q.end, q.startexcl, q.endexcl, boost=q.boost)
+
+_DATE = re.compile(r"^(\d{4})(?:[-/.]?(\d{1,2})(?:[-/.]?(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?)?)?$")
 
 
-def _parsed_date(parse, message: str, text: str) -> Q.Query:
-    """A DATETIME field's query, or QueryError: Whoosh answers an unparsable date with a query matching nothing."""
+def date_span(text: str) -> tuple[datetime, datetime]:
+    """The first and last instant a date names: ``2023`` is all of 2023, ``2023-07-01 08:30`` one minute."""
+    m = _DATE.match(text.strip())
     try:
-        q = parse()
-    except Exception:
-        q = Q.NullQuery
-    if isinstance(q, type(Q.NullQuery)):
-        raise QueryError(message, text, 0)
-    return q
+        if not m:
+            raise ValueError
+        y, mo, d, h, mi, s = (int(g) if g else None for g in m.groups())
+        first = datetime(y, mo or 1, d or 1, h or 0, mi or 0, s or 0)
+        if mo is None:
+            last = first.replace(year=y + 1)
+        elif d is None:
+            last = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+        elif h is None:
+            last = first + timedelta(days=1)
+        elif s is None:
+            last = first + timedelta(minutes=1)
+        else:
+            last = first + timedelta(seconds=1)
+    except (ValueError, OverflowError):
+        raise QueryError(f"'{text}' is not a date (use YYYY, YYYY-MM or YYYY-MM-DD)", text, 0) from None
+    return first, last - timedelta(microseconds=1)

@@ -40,21 +40,34 @@ class MatchTerms:
     _patterns: tuple | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
-    def from_query(cls, q) -> "MatchTerms":
+    def from_plan(cls, plan, expansions: dict | None = None, max_expanded: int = 200) -> "MatchTerms":
+        """What a plan matches on (not what it excludes); `expansions`: the index terms each
+        pattern stood for (`Scorer.expansions`), so wildcard and fuzzy matches light up too."""
+        from vnsearch.query import plan as P
+
         m = cls()
-        for fieldname, text in q.iter_all_terms(phrases=True):
-            t = text.decode("utf-8") if isinstance(text, bytes) else str(text)
-            if fieldname in ("words",):
-                parts = tuple(p for p in t.split("_") if p)
-                if len(parts) > 1:
-                    m.sequences.add(parts)
-                elif parts:
-                    m.syllables.add(parts[0])
-            elif fieldname in ("syllables", "title"):
-                m.syllables.add(t)
-            elif fieldname in ("folded", "title_folded"):
-                m.folded.add(t)
+        for leaf in P.positive_leaves(plan):
+            if isinstance(leaf, P.Term):
+                m.add(leaf.field, leaf.text)
+            elif isinstance(leaf, P.Phrase):
+                for w in leaf.words:
+                    m.add(leaf.field, w)
+            elif isinstance(leaf, P.Expand):
+                for t in (expansions or {}).get(leaf, [])[:max_expanded]:
+                    m.add(leaf.field, t)
         return m
+
+    def add(self, fieldname: str, t: str) -> None:
+        if fieldname == "words":
+            parts = tuple(p for p in t.split("_") if p)
+            if len(parts) > 1:
+                self.sequences.add(parts)
+            elif parts:
+                self.syllables.add(parts[0])
+        elif fieldname in ("syllables", "title"):
+            self.syllables.add(t)
+        elif fieldname in ("folded", "title_folded"):
+            self.folded.add(t)
 
     def __bool__(self) -> bool:
         return bool(self.syllables or self.folded or self.sequences)

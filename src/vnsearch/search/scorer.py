@@ -1,15 +1,14 @@
-"""Whole-query BM25 scoring over numpy arrays.
+"""Whole-query BM25 scoring over numpy arrays, one scale for every kind of match.
 
-A query (the Whoosh query tree that `query/plan.py` builds) is evaluated into
-two dense arrays over the index's documents: which match and their scores.
-Terms, AND, OR, AND-MAYBE, NOT and constant scores are done here as vector
-operations on decoded posting lists (`engine/whoosh/postings.py`): every term of every
-query is scored exactly, so common words need not be dropped for speed,
-and the hit count is exact.  Wildcards, prefixes, fuzzy terms and text
-ranges are expanded to their index terms and scored like words; phrases are
-found from positions by Whoosh's matchers and scored here on the same BM25
-scale (Lucene's way: phrase frequency as tf, the sum of the words' idfs);
-only date ranges keep Whoosh's constant score.
+A plan (`query/plan.py`) is evaluated into two dense arrays over the index's
+documents: which match and their scores.  Everything is vnsearch's own
+arithmetic on what the engine seam gives (postings, positions, lengths,
+columns): words are BM25 arrays; AND, OR, MAYBE, NOT are vector
+operations, so every term is scored exactly and the hit count is exact;
+wildcards, fuzzy terms and text ranges are expanded to their index terms and
+scored like words; phrases are found from positions and scored as Lucene
+does (the phrase's frequency as tf, the sum of its words' idfs); dates are
+compared on the date column.
 
 BM25 uses Lucene's idf, ln(1 + (N - df + 0.5) / (df + 0.5)), which gives a
 word found in nearly every document almost no weight; Whoosh's
@@ -19,44 +18,44 @@ outweighed rare content words (bench/README.md has the figures).
 
 from __future__ import annotations
 
+import re
 from collections import Counter, OrderedDict
 
 import numpy as np
-from whoosh import fields
-from whoosh import query as Q
 
+from vnsearch.engine import date_value
 from vnsearch.errors import TooManyTerms
-from vnsearch.engine.whoosh.postings import IndexView
+from vnsearch.query import plan as P
 
 TERM_CACHE_POSTINGS = 8_000_000  # scored terms kept per index state (16 bytes a posting: ~128 MB)
-_NATIVE_COMPOUND = (Q.And, Q.Or, Q.AndMaybe, Q.AndNot, Q.Not, Q.ConstantScoreQuery, Q.Every, Q.Require)
 
 
 class Scorer:
-    """Evaluates queries on one `IndexView` with BM25 (k1, b from the ranking)."""
+    """Evaluates plans on one engine `Snapshot` with BM25 (k1, b from the ranking)."""
 
-    def __init__(self, view: IndexView, k1: float = 1.2, b: float = 0.75, idf_floor: float = 0.0,
+    def __init__(self, snapshot, k1: float = 1.2, b: float = 0.75, idf_floor: float = 0.0,
                  max_expansions: int = 1_000):
         self.max_expansions = max_expansions
-        self.view = view
+        self.snap = snapshot
         self.k1 = k1
         self.b = b
         self.idf_floor = idf_floor
         self.params = (k1, b, idf_floor)
-        self.n = view.n
-        self.schema = view.searcher.schema
-        self._terms: OrderedDict[tuple[str, bytes], tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self.n = snapshot.n
+        self._terms: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._terms_size = 0  # postings held in _terms, bounded by TERM_CACHE_POSTINGS
         self._avg: dict[str, float] = {}
+        #: the index terms each pattern of the last evaluations stood for (to highlight them)
+        self.expansions: dict[P.Expand, list[str]] = {}
 
     # -- terms --------------------------------------------------------------
-    def term_scores(self, field: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
-        """(document numbers, BM25 scores) of one term in a scorable field."""
-        key = (field, btext)
+    def term_scores(self, field: str, term: str) -> tuple[np.ndarray, np.ndarray]:
+        """(document numbers, BM25 scores) of one term in a text field."""
+        key = (field, term)
         hit = self._terms.get(key)
         if hit is not None:
             return hit
-        ids, tf = self.view.postings(field, btext)
+        ids, tf = self.snap.postings(field, term)
         scores = self._bm25(field, ids, tf, self._idf(len(ids))) if len(ids) else np.zeros(0)
         hit = (ids, scores)
         self._terms[key] = hit
@@ -71,185 +70,184 @@ class Scorer:
         return float(np.log(1.0 + (self.n - df + 0.5) / (df + 0.5))) + self.idf_floor
 
     def _bm25(self, field: str, ids: np.ndarray, tf: np.ndarray, idf: float) -> np.ndarray:
-        dl = self.view.lengths(field)[ids]
+        dl = self.snap.lengths(field)[ids]
         k1, b = self.k1, self.b
         return idf * tf * (k1 + 1.0) / (tf + k1 * (1.0 - b + b * dl / self._avg_length(field)))
 
     def _avg_length(self, field: str) -> float:
         avg = self._avg.get(field)
         if avg is None:
-            avg = self.view.reader.field_length(field) / max(1, self.n) or 1.0
+            avg = self.snap.total_length(field) / max(1, self.n) or 1.0
             self._avg[field] = avg
         return avg
 
-    # -- query trees ----------------------------------------------------------
-    def evaluate(self, q: Q.Query) -> tuple[np.ndarray, np.ndarray]:
-        """(match mask, scores) of `q` over every document number, deleted ones included."""
-        n = self.n
-        if q is Q.NullQuery:
-            return np.zeros(n, dtype=bool), np.zeros(n)
-        if isinstance(q, Q.Term) and type(q) is Q.Term:
-            return self._term(q)
-        if isinstance(q, _NATIVE_COMPOUND):
-            return self._compound(q)
-        if isinstance(q, Q.MultiTerm) and q.fieldname in self.schema and self.schema[q.fieldname].scorable:
-            return self._expanded(q)
-        if isinstance(q, Q.Phrase) and q.fieldname in self.schema and self.schema[q.fieldname].scorable:
-            return self._phrase(q)
-        return self._whoosh(q)
+    def _none(self) -> tuple[np.ndarray, np.ndarray]:
+        return np.zeros(self.n, dtype=bool), np.zeros(self.n)
 
-    def _phrase(self, q: Q.Phrase) -> tuple[np.ndarray, np.ndarray]:
-        """A phrase on the BM25 scale of words, as Lucene scores one: its frequency in each document
-        (occurrences found from positions by the engine's matcher) as tf, the sum of its words'
-        idfs as idf, the field's length normalization."""
-        n = self.n
-        mask = np.zeros(n, dtype=bool)
-        score = np.zeros(n)
-        field = self.schema[q.fieldname]
-        # Candidates first, as arrays: documents holding every word at least as often as the
-        # phrase does; the engine's matcher (Python per document) only visits those.
-        cand = self.view.live.copy()
-        for word, times in Counter(q.words).items():
-            ids, tf = self.view.postings(q.fieldname, field.to_bytes(word))
-            has = np.zeros(n, dtype=bool)
-            has[ids[tf >= times]] = True
-            cand &= has
-        targets = np.flatnonzero(cand)
-        found, freqs = [], []
-        for sub, offset in self.view.searcher.leaf_searchers() if len(targets) else ():
-            mine = targets[(targets >= offset) & (targets < offset + sub.doc_count_all())] - offset
-            if not len(mine):
-                continue
-            m = q.matcher(sub, sub.context())
-            for d in mine.tolist():
-                if m.is_active() and m.id() < d:
-                    m.skip_to(d)
-                if not m.is_active():
-                    break
-                if m.id() == d:
-                    found.append(d + offset)
-                    freqs.append(len(m.spans()) or 1)
-        if found:
-            idf = sum(self._idf(len(self.view.postings(q.fieldname, field.to_bytes(w))[0])) for w in q.words)
-            ids = np.array(found, dtype=np.intp)
-            mask[ids] = True
-            score[ids] = self._bm25(q.fieldname, ids, np.array(freqs, dtype=np.float64), idf) * q.boost
-        return mask, score
+    # -- plans ------------------------------------------------------------------
+    def evaluate(self, p) -> tuple[np.ndarray, np.ndarray]:
+        """(match mask, scores) of plan `p` over every document number, deleted ones included."""
+        if p is P.NOTHING:
+            return self._none()
+        method = getattr(self, "_" + type(p).__name__.lower(), None)
+        if method is None:
+            raise TypeError(f"not a plan node: {p!r}")
+        return method(p)
 
-    def _expanded(self, q) -> tuple[np.ndarray, np.ndarray]:
-        """A wildcard, prefix, range or fuzzy term: the index terms it stands for, scored like one word
-        (a document scores its best-matching term: BM25 arrays, the scale of words), at most
-        `max_expansions` of them (else a one-line error, not a slow search)."""
-        terms = []
-        for btext in q._btexts(self.view.reader):
-            terms.append(btext)
-            if len(terms) > self.max_expansions:
-                raise TooManyTerms(
-                    f"'{str(q).split(':', 1)[-1]}' stands for more than {self.max_expansions:,} words of the index; make it more specific "
-                    f"(the limit is VNSEARCH_MAX_EXPANSIONS)")
-        n = self.n
-        mask = np.zeros(n, dtype=bool)
-        score = np.zeros(n)
-        for btext in terms:
-            ids, s = self.term_scores(q.fieldname, btext)
-            mask[ids] = True
-            score[ids] = np.maximum(score[ids], s)
-        return mask, score * q.boost
-
-    def _term(self, q: Q.Term) -> tuple[np.ndarray, np.ndarray]:
-        n = self.n
-        field = self.schema[q.fieldname] if q.fieldname in self.schema else None
-        if field is None:
-            return np.zeros(n, dtype=bool), np.zeros(n)
-        if isinstance(field, (fields.NUMERIC, fields.BOOLEAN)):  # DATETIME is a NUMERIC
-            return self._whoosh(q)
-        text = q.text
-        btext = text if isinstance(text, bytes) else field.to_bytes(text)
-        mask = np.zeros(n, dtype=bool)
-        score = np.zeros(n)
-        if field.scorable:
-            ids, s = self.term_scores(q.fieldname, btext)
-            score[ids] = s * q.boost
+    def _term(self, p: P.Term) -> tuple[np.ndarray, np.ndarray]:
+        mask, score = self._none()
+        kind = self.snap.kind(p.field)
+        if kind == "text":
+            ids, s = self.term_scores(p.field, p.text)
+            score[ids] = s * p.boost
+        elif kind == "keyword":
+            ids, _tf = self.snap.postings(p.field, p.text)
+            score[ids] = p.boost
         else:
-            ids, _w = self.view.postings(q.fieldname, btext)
-            score[ids] = q.boost
+            return mask, score
         mask[ids] = True
         return mask, score
 
-    def _compound(self, q) -> tuple[np.ndarray, np.ndarray]:
-        n = self.n
-        if isinstance(q, Q.Every):
-            return self.view.live.copy(), np.full(n, float(q.boost))
-        if isinstance(q, Q.ConstantScoreQuery):
-            mask, _ = self.evaluate(q.child)
-            return mask, np.where(mask, q.score, 0.0)
-        if isinstance(q, Q.Not):
-            mask, _ = self.evaluate(q.query)
-            return ~mask, np.zeros(n)
-        if isinstance(q, Q.AndNot):
-            mask, score = self.evaluate(q.a)
-            bmask, _ = self.evaluate(q.b)
-            mask &= ~bmask
-            return mask, np.where(mask, score, 0.0)
-        if isinstance(q, (Q.AndMaybe, Q.Require)):
-            mask, score = self.evaluate(q.a)
-            bmask, bscore = self.evaluate(q.b)
-            if isinstance(q, Q.Require):
-                mask &= bmask
+    def _phrase(self, p: P.Phrase) -> tuple[np.ndarray, np.ndarray]:
+        """A phrase on the BM25 scale of words, as Lucene scores one: its frequency in each
+        document as tf, the sum of its words' idfs as idf, the field's length normalization."""
+        mask, score = self._none()
+        if not self.snap.has_positions(p.field):
+            return mask, score
+        # Candidates first, as arrays: documents holding every word at least as often as the
+        # phrase does; positions are decoded only for those.
+        cand = self.snap.live.copy()
+        dfs = []
+        for word, times in Counter(p.words).items():
+            ids, tf = self.snap.postings(p.field, word)
+            has = np.zeros(self.n, dtype=bool)
+            has[ids[tf >= times]] = True
+            cand &= has
+        for w in p.words:
+            dfs.append(len(self.snap.postings(p.field, w)[0]))
+        targets = np.flatnonzero(cand)
+        if not len(targets):
+            return mask, score
+        positions = {w: self.snap.positions(p.field, w, targets) for w in dict.fromkeys(p.words)}
+        freqs = np.array([phrase_frequency([positions[w][i] for w in p.words], p.slop)
+                          for i in range(len(targets))], dtype=np.float64)
+        found = freqs > 0
+        ids = targets[found]
+        if len(ids):
+            idf = sum(self._idf(df) for df in dfs)
+            mask[ids] = True
+            score[ids] = self._bm25(p.field, ids, freqs[found], idf) * p.boost
+        return mask, score
+
+    def _expand(self, p: P.Expand) -> tuple[np.ndarray, np.ndarray]:
+        """A wildcard, range or fuzzy term: the index terms it stands for, scored like one word
+        (a document scores its best-matching term), at most `max_expansions` of them (else a
+        one-line error, not a slow search)."""
+        terms = []
+        for t in self._terms_of(p):
+            terms.append(t)
+            if len(terms) > self.max_expansions:
+                shown = p.text or f"[{p.low or ''} TO {p.high or ''}]"
+                raise TooManyTerms(
+                    f"'{shown}' stands for more than {self.max_expansions:,} words of the index; make it more "
+                    f"specific (the limit is VNSEARCH_MAX_EXPANSIONS)")
+        self.expansions[p] = terms
+        mask, score = self._none()
+        text = self.snap.kind(p.field) == "text"
+        for t in terms:
+            if text:
+                ids, s = self.term_scores(p.field, t)
+                score[ids] = np.maximum(score[ids], s)
             else:
-                score += np.where(mask, bscore, 0.0)
-            return mask, np.where(mask, score, 0.0)
-        subs = [s for s in q.subqueries if s is not Q.NullQuery]
-        if not subs:
-            return np.zeros(n, dtype=bool), np.zeros(n)
-        mask, score = self.evaluate(subs[0])
-        for sub in subs[1:]:
-            m, s = self.evaluate(sub)
-            if isinstance(q, Q.And):
+                ids, _tf = self.snap.postings(p.field, t)
+                score[ids] = 1.0
+            mask[ids] = True
+        return mask, score * p.boost
+
+    def _terms_of(self, p: P.Expand):
+        snap = self.snap
+        if p.kind == "fuzzy":
+            yield from snap.terms_within(p.field, p.text, p.maxdist, prefix=1 if len(p.text) > 1 else 0)
+        elif p.kind == "wildcard":
+            literal = re.split(r"[*?]", p.text, maxsplit=1)[0]
+            pattern = re.compile(re.escape(p.text).replace(r"\*", ".*").replace(r"\?", "."), re.S)
+            for t in snap.terms(p.field, prefix=literal):
+                if pattern.fullmatch(t):
+                    yield t
+        elif p.kind == "range":
+            for t in snap.terms(p.field, start=p.low or ""):
+                if p.low is not None and p.low_excl and t == p.low:
+                    continue
+                if p.high is not None and (t > p.high or (p.high_excl and t == p.high)):
+                    return
+                yield t
+
+    def _dates(self, p: P.Dates) -> tuple[np.ndarray, np.ndarray]:
+        col = self.snap.column("date")
+        mask = col != 0  # undated
+        if p.low is not None:
+            mask &= col >= date_value(p.low)
+        if p.high is not None:
+            mask &= col <= date_value(p.high)
+        return mask, np.where(mask, float(p.boost), 0.0)
+
+    def _every(self, p: P.Every) -> tuple[np.ndarray, np.ndarray]:
+        return self.snap.live.copy(), np.full(self.n, float(p.boost))
+
+    def _filter(self, p: P.Filter) -> tuple[np.ndarray, np.ndarray]:
+        mask, _ = self.evaluate(p.child)
+        return mask, np.zeros(self.n)
+
+    def _not(self, p: P.Not) -> tuple[np.ndarray, np.ndarray]:
+        mask, _ = self.evaluate(p.child)
+        return ~mask, np.zeros(self.n)
+
+    def _andnot(self, p: P.AndNot) -> tuple[np.ndarray, np.ndarray]:
+        mask, score = self.evaluate(p.positive)
+        neg, _ = self.evaluate(p.negative)
+        mask &= ~neg
+        return mask, np.where(mask, score, 0.0)
+
+    def _maybe(self, p: P.Maybe) -> tuple[np.ndarray, np.ndarray]:
+        mask, score = self.evaluate(p.required)
+        _m, extra = self.evaluate(p.optional)
+        return mask, np.where(mask, score + extra, 0.0)
+
+    def _and(self, p: P.And) -> tuple[np.ndarray, np.ndarray]:
+        return self._combine(p, all_of=True)
+
+    def _or(self, p: P.Or) -> tuple[np.ndarray, np.ndarray]:
+        return self._combine(p, all_of=False)
+
+    def _combine(self, p, all_of: bool) -> tuple[np.ndarray, np.ndarray]:
+        items = [i for i in p.items if i is not P.NOTHING]
+        if not items:
+            return self._none()
+        mask, score = self.evaluate(items[0])
+        for item in items[1:]:
+            m, s = self.evaluate(item)
+            if all_of:
                 mask &= m
             else:
                 mask |= m
             score += s
-        if isinstance(q, Q.And):
+        if all_of:
             score = np.where(mask, score, 0.0)
-        if q.boost != 1.0:
-            score *= q.boost
-        return mask, score
-
-    def _whoosh(self, q: Q.Query) -> tuple[np.ndarray, np.ndarray]:
-        """Matches and scores from Whoosh's own matchers (phrases, wildcards, ranges...)."""
-        n = self.n
-        mask = np.zeros(n, dtype=bool)
-        score = np.zeros(n)
-        searcher = self.view.searcher
-        for sub, offset in searcher.leaf_searchers():
-            m = q.matcher(sub, sub.context())
-            ids: list[int] = []
-            scores: list[float] = []
-            while m.is_active():
-                ids.append(m.id())
-                try:
-                    scores.append(m.score())
-                except Exception:  # a matcher that cannot score (e.g. a bare range): a constant
-                    scores.append(float(q.boost))
-                m.next()
-            if ids:
-                idx = np.array(ids, dtype=np.int64) + offset
-                mask[idx] = True
-                score[idx] = scores
+        if p.boost != 1.0:
+            score *= p.boost
         return mask, score
 
     # -- results --------------------------------------------------------------
     def top(self, mask: np.ndarray, score: np.ndarray, k: int, by_date: bool = False) -> tuple[int, list[tuple[int, float]]]:
         """(number of live matches, the best `k` as (docnum, score)), ties by document number."""
-        live = mask & self.view.live
+        live = mask & self.snap.live
         cand = np.flatnonzero(live)
         total = len(cand)
         if not total or k <= 0:
             return total, []
         s = score[cand]
         if by_date:
-            dates = self.view.column("date")[cand]
+            dates = self.snap.column("date")[cand]
             order = np.lexsort((cand, -s, -dates))[:k]
         else:
             if total > k:
@@ -258,3 +256,24 @@ class Scorer:
                 cand, s = cand[keep], s[keep]
             order = np.lexsort((cand, -s))[:k]
         return total, [(int(cand[i]), float(s[i])) for i in order]
+
+
+def phrase_frequency(positions: list[np.ndarray], slop: int = 1) -> int:
+    """How many times the words occur in order, each at most `slop` positions after the previous
+    one (1: side by side), in one document: the number of distinct spans (first, last position)."""
+    if not positions or any(len(x) == 0 for x in positions):
+        return 0
+    if slop <= 1:
+        starts = positions[0]
+        for i, pos in enumerate(positions[1:], 1):
+            starts = starts[np.isin(starts + i, pos)]
+            if not len(starts):
+                return 0
+        return len(starts)
+    spans = {(int(p), int(p)) for p in positions[0]}
+    for pos in positions[1:]:
+        nxt = pos.tolist()
+        spans = {(a, b) for a, e in spans for b in nxt if 1 <= b - e <= slop}
+        if not spans:
+            return 0
+    return len(spans)

@@ -15,11 +15,8 @@ from __future__ import annotations
 
 import math
 
-from vnsearch.engine.whoosh.lexicon import word_frequencies
-from vnsearch.text.terms import analyze
 from vnsearch.limits import Limits
 from vnsearch.text.normalize import fold_word, has_diacritics
-from vnsearch.query.syntax import plain_text
 
 _MAX_WORD = 4
 
@@ -28,14 +25,13 @@ class Vocabulary:
     """The index's words as a unigram model, built once per index state: folded word -> (most
     frequent accented form, log probability), and accented word -> log probability."""
 
-    def __init__(self, reader):
+    def __init__(self, snapshot):
         self.forms: dict[tuple[str, ...], tuple[str, float]] = {}
         self.words: dict[tuple[str, ...], float] = {}
         counts: dict[tuple[str, ...], tuple[str, int]] = {}
         exact: dict[tuple[str, ...], int] = {}
         total = 0
-        for btext, df in word_frequencies(reader).items():
-            t = btext.decode("utf-8", "replace")
+        for t, df in snapshot.term_frequencies("words").items():
             parts = t.split("_")
             if len(parts) > _MAX_WORD or not all(parts):
                 continue
@@ -94,12 +90,12 @@ class Vocabulary:
         return out[::-1]
 
 
-def nearest(reader, syllable: str) -> str | None:
+def nearest(snapshot, syllable: str) -> str | None:
     """The most frequent folded term within edit distance 1, then 2, of `syllable`."""
     for dist in (1, 2):
         best = None
-        for cand in reader.terms_within("folded", syllable, dist, prefix=1):
-            df = reader.doc_frequency("folded", cand)
+        for cand in snapshot.terms_within("folded", syllable, dist, prefix=1):
+            df = snapshot.doc_frequency("folded", cand)
             if best is None or df > best[1]:
                 best = (cand, df)
         if best:
@@ -107,15 +103,16 @@ def nearest(reader, syllable: str) -> str | None:
     return None
 
 
-def suggest(query: str, reader, vocabulary: Vocabulary, limits: Limits = Limits()) -> str | None:
-    """A better query for `query`, or None; only plain free-text queries are rewritten.
+def suggest(parsed, snapshot, vocabulary: Vocabulary, limits: Limits = Limits()) -> str | None:
+    """A better query for a parsed query, or None; only plain free-text queries are rewritten.
 
     At most `limits.suggest_words` unknown syllables are corrected, none longer than
     `limits.suggest_word_chars` (edit-distance search over the vocabulary is the cost).
     """
-    if not plain_text(query):
+    if not parsed.plain:
         return None
-    syllables = [t for t, _, _ in analyze(query).syllables]
+    query = parsed.text
+    syllables = [t for t, _, _ in parsed.syllables]
     if not syllables:
         return None
     folded = [fold_word(s) for s in syllables]
@@ -124,9 +121,9 @@ def suggest(query: str, reader, vocabulary: Vocabulary, limits: Limits = Limits(
     budget = limits.suggest_words
     for s, f in zip(syllables, folded):
         c = None
-        if budget > 0 and 3 <= len(f) <= limits.suggest_word_chars and not reader.doc_frequency("folded", f):
+        if budget > 0 and 3 <= len(f) <= limits.suggest_word_chars and not snapshot.doc_frequency("folded", f):
             budget -= 1
-            c = nearest(reader, f)
+            c = nearest(snapshot, f)
         if c:
             changed = True
             fixed.append(c)

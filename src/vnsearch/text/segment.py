@@ -18,7 +18,6 @@ as one unit, after `normalize`.
 
 from __future__ import annotations
 
-import os
 import re
 import string
 from typing import NamedTuple

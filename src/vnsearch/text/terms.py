@@ -2,8 +2,7 @@
 
 normalize -> pyvi segmentation -> (words | syllables) -> lower case.  `index_terms` gives the
 terms as plain lists, which indexing inverts in worker processes; `analyze` gives them with
-offsets, for queries and highlighting.  The Whoosh analyzers that wrap the same functions live in
-`vnsearch.engine.whoosh.analyzers`.
+offsets, for queries and highlighting.  The engine's analyzers wrap these same functions.
 """
 
 from __future__ import annotations
@@ -11,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-from vnsearch.text.normalize import fold_word, normalize
+from vnsearch.text.normalize import normalize
 from vnsearch.text.segment import syllable_spans, words_from_syllables
 
 __all__ = ["Analysis", "analyze", "index_terms", "syllable_terms", "syllables_of", "pieces"]

@@ -107,7 +107,7 @@ def test_bulk_commit_never_merges_small_segments(tmp_path):
 @pytest.mark.parametrize("writer", ["whoosh", "bulk"])
 def test_scorer_arrays_read_either_writers_blocks(tmp_path, writer):
     """Bulk blocks are read in place, Whoosh's (merges, older indexes) by unpickling: same arrays."""
-    from vnsearch.engine.whoosh.postings import raw_postings, read_matcher
+    from vnsearch.engine.whoosh.codec import raw_postings, read_matcher
 
     docs = _docs()
     ix = _whoosh_written(tmp_path / "ix", docs) if writer == "whoosh" else _bulk_written(tmp_path / "ix", docs, 97)

@@ -60,7 +60,7 @@ def test_index_parts_are_views_of_one_mapping(tmp_path):
     ix.close()
     ix = Index.open(tmp_path / "ix")
     assert ix.search("hà nội").total == 1
-    reader = ix._get_searcher().reader()
+    reader = ix._get_snapshot()._reader
     seg = next(iter(reader.leaf_readers()))[0]
     files = [seg._terms._dbfile, seg._terms._postfile]
     for f in files:

@@ -4,12 +4,12 @@ Whoosh's own writer spends about 15 µs of Python per posting (a pool tuple,
 a sort of all postings, a per-posting length lookup, method calls, block
 pickling and compression), which caps indexing far below pyvi's speed.
 Here the workers invert their chunk of documents and encode each term's
-postings straight into W3 blocks (`blocks.encode`); the writer process
+postings straight into W3 blocks (`codec.encode`); the writer process
 (`BulkWriter`) only writes those bytes and the term index, and keeps
 Whoosh's own code for stored fields, columns and small fields.
 
 Blocks from different chunks are written one after another, each with its
-own count (up to `blocks.BLOCK_LIMIT`, not Whoosh's 128); W3 readers read
+own count (up to `codec.BLOCK_LIMIT`, not Whoosh's 128); W3 readers read
 each block's own count.  This
 relies on whoosh-reloaded 2.7's W3 codec (pinned in pyproject.toml);
 tests/engine/whoosh/test_bulkwriter.py checks that an index written this way reads back
@@ -20,10 +20,9 @@ from __future__ import annotations
 
 from itertools import groupby
 
-from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3Codec, W3TermInfo
-from whoosh.system import pack_int, pack_ushort
+from whoosh.codec.whoosh3 import W3Codec
 
-from vnsearch.engine.whoosh.blocks import FieldBlocks
+from vnsearch.engine.whoosh.codec import TERM_HEADER, FieldBlocks, last_block_size, term_info, term_key
 from vnsearch.engine.whoosh.integrity import SealedWriter
 from vnsearch.engine.whoosh.schema import INVERTED_FIELDS
 
@@ -131,7 +130,7 @@ class BulkWriter(SealedWriter):
         fw.start_field(fname, self.schema[fname])
         write = fw._postfile.write
         tindex_add = fw._tindex.add
-        fieldid = pack_ushort(fw._fieldid)
+        fieldnum = fw._fieldid
         keys = sorted(k for k in self._inverted if k[0] == fname)
         pos = fw._postfile.tell()
         pieces: list = []  # written in batches: a write call per piece cost more than the copy
@@ -142,8 +141,8 @@ class BulkWriter(SealedWriter):
             for (fb, _mv), i in parts:
                 stats = fb.stats[i] if stats is None else merge_stats(stats, fb.stats[i])
             start = pos
-            add(WHOOSH3_HEADER_MAGIC)
-            pos += len(WHOOSH3_HEADER_MAGIC)
+            add(TERM_HEADER)
+            pos += len(TERM_HEADER)
             for (fb, mv), i in parts[:-1]:
                 a, b = fb.starts[i], fb.starts[i + 1]
                 add(mv[a:b])
@@ -152,13 +151,10 @@ class BulkWriter(SealedWriter):
             (fb, mv), i = parts[-1]
             a, last, b = fb.starts[i], fb.lasts[i], fb.starts[i + 1]
             add(mv[a:last])
-            add(pack_int(-int.from_bytes(mv[last : last + 4], "big")))
+            add(last_block_size(mv[last : last + 4]))
             add(mv[last + 4 : b])
             pos += b - a
-            ti = W3TermInfo()
-            (ti._weight, ti._df, ti._minlength, ti._maxlength, ti._maxweight, ti._minid, ti._maxid) = stats
-            ti.set_extent(start, pos - start)
-            tindex_add(fieldid + key[1], ti.to_bytes())
+            tindex_add(term_key(fieldnum, key[1]), term_info(stats, start, pos - start))
             if len(pieces) > 8192:
                 write(b"".join(pieces))
                 pieces.clear()

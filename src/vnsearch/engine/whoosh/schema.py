@@ -18,9 +18,6 @@ SCHEMA_VERSION = 1
 
 #: fields whose postings worker processes build (see `prepare` and `bulkwriter`)
 INVERTED_FIELDS = ("title", "title_folded", "words", "syllables", "folded")
-#: fields a query may name with ``name:``, and those whose value is taken verbatim
-QUERY_FIELDS = ("title", "path", "id", "date", "body")
-RAW_QUERY_FIELDS = ("path", "id", "date")
 
 
 def build_schema() -> fields.Schema:

@@ -17,7 +17,6 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 from whoosh import index as whoosh_index
-from whoosh import scoring
 from whoosh.filedb.filestore import FileStorage
 
 from vnsearch.errors import IndexCorruptError, IndexLockedError, IndexNotFoundError, IndexVersionError, VnsearchError
@@ -206,11 +205,6 @@ def open_existing(path: Path) -> whoosh_index.Index:
     except Exception as e:  # Whoosh raises many kinds on damaged files
         raise IndexCorruptError(f"{path}: the index cannot be read ({type(e).__name__}: {e}); "
                                 f"run 'vnsearch check' or rebuild with 'vnsearch index --rebuild'") from None
-
-
-def open_searcher(ix, k1: float, b: float):
-    """A searcher on the index's latest commit; Whoosh's own matchers (phrases) score with BM25F."""
-    return ix.searcher(weighting=scoring.BM25F(B=b, K1=k1))
 
 
 class WriteLock:

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vnsearch.engine.whoosh.blocks import FieldBlocks, encode, invert, read_block
+from vnsearch.engine.whoosh.codec import FieldBlocks, encode, invert, read_block
 from vnsearch.text.normalize import normalize
-from vnsearch.engine.whoosh.postings import _read_bulk_blocks
+from vnsearch.engine.whoosh.codec import _read_bulk_blocks
 from vnsearch.ingest.prepare import document_text, term_streams
 from vnsearch.engine.whoosh.schema import INVERTED_FIELDS, build_schema
 

@@ -1,0 +1,111 @@
+"""An index folder through the engine seam: snapshots to read, segments to write, deletions,
+merges and the integrity check.  `Index` and the indexer see only this class and `Snapshot`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable
+
+from vnsearch.engine.whoosh import storage
+from vnsearch.engine.whoosh.bulkwriter import BulkWriter
+from vnsearch.engine.whoosh.integrity import remove_leftovers, segment_files, verify_folder
+from vnsearch.engine.whoosh.codec import raw_postings, read_all
+from vnsearch.engine.whoosh.postings import PostingCache
+from vnsearch.engine.whoosh.reader import Snapshot
+from vnsearch.engine.whoosh.schema import INVERTED_FIELDS
+from vnsearch.engine.whoosh.writes import delete_ids, merge_small, segment_count
+
+
+class Store:
+    """The engine's side of one index folder."""
+
+    def __init__(self, path: Path, ix):
+        self.path = Path(path)
+        self._ix = ix
+        self._cache = PostingCache()  # decoded postings, shared by this store's snapshots
+
+    @classmethod
+    def create(cls, path: Path) -> "Store":
+        return cls(path, storage.create(Path(path)))
+
+    @classmethod
+    def open(cls, path: Path) -> "Store":
+        return cls(path, storage.open_existing(Path(path)))
+
+    def generation(self) -> int:
+        return self._ix.latest_generation()
+
+    def snapshot(self) -> Snapshot:
+        """The latest commit, for reading."""
+        return Snapshot(self._ix, self._cache)
+
+    def existing(self) -> dict[str, tuple[bytes, str]]:
+        s = self.snapshot()
+        try:
+            return s.existing()
+        finally:
+            s.close()
+
+    # -- writing (the caller holds the write lock) ----------------------------------
+    def segment_writer(self, limitmb: int = 256) -> BulkWriter:
+        """A writer of one new segment from chunks `encode_chunk` prepared: ``add_chunk(docs, encoded,
+        replace)``, then ``commit()`` (one commit) or ``cancel()``."""
+        return BulkWriter(self._ix, limitmb=limitmb)
+
+    def delete(self, ids: Iterable[str]) -> int:
+        """Delete documents by id in one commit; how many existed."""
+        return delete_ids(self._ix, ids)
+
+    def merge_small(self, max_segments: int = 8, limitmb: int = 256) -> bool:
+        return merge_small(self._ix, max_segments, limitmb)
+
+    def segment_count(self) -> int:
+        return segment_count(self._ix)
+
+    def remove_leftovers(self) -> None:
+        """Remove files of a segment that was never committed (a full disk, a crash)."""
+        remove_leftovers(self._ix.storage.folder, self._ix.indexname)
+
+    # -- checking -------------------------------------------------------------------
+    def check(self, checksums: bool) -> list[str]:
+        """Read every file, term, posting and stored document; the problems found (empty: healthy).
+        `checksums`: the index was written with checksum files (older ones were not)."""
+        ix = self._ix
+        try:
+            segments = ix._segments()
+        except Exception as e:  # noqa: BLE001 - a damaged table of contents
+            return [f"cannot read the table of contents ({type(e).__name__}: {e})"]
+        missing = [f for seg in segments for f in _needed_files(seg) if not ix.storage.file_exists(f)]
+        if missing:
+            return [f"missing segment file {f}" for f in missing]
+        folder = str(self.path)
+        files = [n for seg in segments for n in segment_files(folder, seg)]
+        files.append(f"_{storage.INDEX_NAME}_{ix.latest_generation()}.toc")
+        if not checksums:
+            files = [n for n in files if (self.path / (n + ".sum")).exists()]
+        problems = verify_folder(folder, files)
+        if problems:
+            return problems
+        try:
+            with ix.reader() as r:
+                for _ in r.all_terms():  # the whole term dictionary
+                    pass
+                for seg, _offset in r.leaf_readers():  # and every posting of the big fields, block by block
+                    for field in INVERTED_FIELDS:
+                        for term, info in seg.iter_field(field):
+                            n = read_all(raw_postings(seg, field, term))
+                            if n != info.doc_frequency():
+                                problems.append(f"{field}:{term.decode(errors='replace')} has {n} postings, "
+                                                f"its term info says {info.doc_frequency()}")
+                for d in r.all_doc_ids():
+                    r.stored_fields(d)
+        except Exception as e:  # noqa: BLE001 - whatever reading damaged files raises is the finding
+            problems.append(f"cannot read the index ({type(e).__name__}: {e})")
+        return problems
+
+
+def _needed_files(seg) -> list[str]:
+    """Names of the files a segment cannot do without."""
+    if getattr(seg, "compound", False):
+        return [seg.make_filename(".seg")]
+    return [seg.make_filename(".trm"), seg.make_filename(".pst")]
