@@ -150,6 +150,10 @@ def main() -> None:
             "Lucene's idf, no floor": {"idf_floor": 0.0},
             "idf floor 0.5": {"idf_floor": 0.5},
             "idf floor 1 (about Whoosh's ln(N/(df+1))+1)": {"idf_floor": 1.0},
+            "no proximity re-ranking": {"proximity": 0.0},
+            "proximity 1.0": {"proximity": 1.0},
+            "no coverage": {"coverage": 0.0},
+            "coverage for every query length": {"coverage_max_words": 1000},
             "no accent restoration": {"restore_accents": False},
             "restored accents weighted 1.0": {"restored_exact": 1.0},
         }

@@ -45,6 +45,16 @@ class Ranking:
     index_words_max: int = 4
     # a word typed with diacritics matches only those diacritics (cháy is not chạy); without any, all
     accents_as_typed: bool = True
+    # words ORed side by side: a document's score times (share of the words it holds, each
+    # weighed by its best score) ** coverage
+    coverage: float = 0.5
+    coverage_max_words: int = 6  # longer queries (questions) are full of words answers need not hold
+    # a pair of syllables side by side in the query adds proximity * idf where it is side by side
+    # in one of the best `proximity_docs` matches (search/proximity.py); queries of at most
+    # `proximity_max_syllables` syllables
+    proximity: float = 2.0
+    proximity_docs: int = 50
+    proximity_max_syllables: int = 24
     restored_exact: float = 0.3
     accentless_exact: float = 0.1
     b: float = 1.0
@@ -110,6 +120,7 @@ class And:
 class Or:
     items: tuple
     boost: float = 1.0
+    coverage: float = 0.0  # scores times (share of items matched) ** coverage
 
 
 @dataclass(frozen=True)
@@ -296,6 +307,8 @@ class Planner:
             pos = [i for i in items if not isinstance(i, Not)]
             if neg and pos:
                 return AndNot(_one(Or, pos, g.boost), _one(Or, neg))
+        if op == "or" and g.op == "seq" and self.r.coverage and 1 < len(items) <= self.r.coverage_max_words:
+            return Or(tuple(dict.fromkeys(items)), g.boost, self.r.coverage)
         return _one(And if op == "and" else Or, items, g.boost)
 
     def term(self, text: str, field: str | None, boost: float):

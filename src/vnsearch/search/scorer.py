@@ -224,6 +224,11 @@ class Scorer:
         if not items:
             return self._none()
         mask, score = self.evaluate(items[0])
+        coverage = getattr(p, "coverage", 0.0)
+        # coverage: the share of the items a document holds, each weighed by its best score
+        # anywhere (an idf-like weight: missing a rare word costs more than missing "là")
+        whole = float(score.max(initial=0.0)) if coverage else 0.0
+        held = np.where(mask, whole, 0.0) if coverage else None
         for item in items[1:]:
             m, s = self.evaluate(item)
             if all_of:
@@ -231,8 +236,14 @@ class Scorer:
             else:
                 mask |= m
             score += s
+            if held is not None:
+                best = float(s.max(initial=0.0))
+                held += np.where(m, best, 0.0)
+                whole += best
         if all_of:
             score = np.where(mask, score, 0.0)
+        if held is not None and whole > 0:
+            score *= (held / whole) ** coverage
         if p.boost != 1.0:
             score *= p.boost
         return mask, score

@@ -1,5 +1,6 @@
 """The bulk path must write what Whoosh's own writer would, as Whoosh reads it back."""
 
+import numpy as np
 import pytest
 from whoosh import index as whoosh_index
 from whoosh.writing import SegmentWriter
@@ -156,3 +157,27 @@ def test_whoosh_merges_bulk_segments(tmp_path):
     assert got.keys() == want.keys()
     for k in want:
         assert got[k] == want[k], k
+
+
+@pytest.mark.parametrize("writer", ["whoosh", "bulk"])
+def test_positions_read_a_block_at_a_time_equal_whooshs(tmp_path, writer):
+    from vnsearch.engine.whoosh.codec import raw_postings, read_positions
+
+    docs = _docs()
+    ix = _whoosh_written(tmp_path / "ix", docs) if writer == "whoosh" else _bulk_written(tmp_path / "ix", docs, 97)
+    rng = np.random.default_rng(7)
+    with ix.reader() as r:
+        checked = 0
+        for f in ("syllables", "folded"):
+            terms = list(r.lexicon(f))
+            for t in terms[:50] + [t for t in terms if r.doc_frequency(f, t) > 128]:  # some span blocks
+                m = r.postings(f, t)
+                want = {}
+                while m.is_active():
+                    want[m.id()] = m.value_as("positions")
+                    m.next()
+                asked = np.unique(rng.integers(0, r.doc_count_all(), 40))  # present and absent ones
+                got = read_positions(raw_postings(r, f, t), asked)
+                assert [g.tolist() for g in got] == [want.get(d, []) for d in asked.tolist()]
+                checked += len(want) > 128
+        assert checked >= 2

@@ -503,3 +503,39 @@ def word_frequencies(reader, field: str = "words") -> dict[bytes, int]:
             t = key[2:]
             df[t] = get(t, 0) + unpack(value, 5)[0]
     return df
+
+
+def read_positions(m, docs: np.ndarray) -> list[np.ndarray]:
+    """Positions of a term in each of `docs` (ascending segment docnums; empty where absent), read a
+    block at a time: blocks holding none of `docs` are skipped unread, and within a block the
+    wanted postings are found by binary search (Whoosh's skip_to steps through them one by one)."""
+    empty = np.zeros(0, dtype=np.int64)
+    out = [empty] * len(docs)
+    if not isinstance(m, W3LeafMatcher):
+        for j, d in enumerate(docs.tolist()):
+            if m.is_active() and m.id() < d:
+                m.skip_to(d)
+            if m.is_active() and m.id() == d:
+                out[j] = np.array(m.value_as("positions"), dtype=np.int64)
+        return out
+    j, n = 0, len(docs)
+    while j < n:
+        k = int(np.searchsorted(docs, m._maxid, side="right"))  # docs this block may hold
+        if k > j:
+            if m._data is None:
+                m._read_data()
+            ids = np.asarray(m._data[0], dtype=np.int64)
+            if not m._byteids:
+                ids = np.cumsum(ids)
+            values = m._data[2]
+            want = docs[j:k]
+            at = np.searchsorted(ids, want)
+            at[at >= len(ids)] = len(ids) - 1
+            for w, i in zip(np.flatnonzero(ids[at] == want).tolist(), at[ids[at] == want].tolist()):
+                v = values[i]
+                out[j + w] = np.cumsum(np.asarray(loads(v[4:]), dtype=np.int64))  # pack_uint(freq), then deltas
+            j = k
+        if m._lastblock or j >= n:
+            break
+        m._goto(m._nextoffset)
+    return out

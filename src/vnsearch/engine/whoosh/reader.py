@@ -15,7 +15,7 @@ import numpy as np
 from whoosh import fields, scoring
 from whoosh.util.times import datetime_to_long
 
-from vnsearch.engine.whoosh.codec import raw_postings, word_frequencies
+from vnsearch.engine.whoosh.codec import raw_postings, read_positions, word_frequencies
 from vnsearch.engine.whoosh.postings import IndexView, PostingCache
 
 _KINDS = ((fields.DATETIME, "date"), (fields.NUMERIC, "number"), (fields.BOOLEAN, "number"),
@@ -125,14 +125,7 @@ class Snapshot:
             if (field, btext) not in seg:
                 out.extend(np.zeros(0, dtype=np.int64) for _ in mine)
                 continue
-            m = raw_postings(seg, field, btext)
-            for d in mine.tolist():
-                if m.is_active() and m.id() < d:
-                    m.skip_to(d)
-                if m.is_active() and m.id() == d:
-                    out.append(np.array(m.value_as("positions"), dtype=np.int64))
-                else:
-                    out.append(np.zeros(0, dtype=np.int64))
+            out.extend(read_positions(raw_postings(seg, field, btext), mine))
         return out
 
     def terms(self, field: str, start: str = "", prefix: str = "") -> Iterator[str]:

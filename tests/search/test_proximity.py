@@ -1,0 +1,59 @@
+"""Proximity and coverage: words side by side in the query rank documents holding them side by side,
+and a short query's documents holding more of its words rank above those repeating fewer."""
+
+import pytest
+
+from vnsearch import Document, Index
+from vnsearch.query.plan import Ranking
+from vnsearch.search.proximity import Proximity, _occurs
+
+
+def ids(res):
+    return [h.id for h in res.hits]
+
+
+@pytest.fixture(scope="module")
+def news(tmp_path_factory):
+    ix = Index.open(tmp_path_factory.mktemp("prox") / "ix", create=True)
+    ix.add([
+        Document("company", "Tin", "Công ty Phượng Hoàng. Công ty Phượng Hoàng là công ty lớn, ông Phượng nói "
+                                   "công ty sẽ mở rộng, công ty Phượng Hoàng."),
+        Document("player", "Tin", "Trong trận đấu tối qua, cầu thủ Công Phượng đã ghi một bàn thắng đẹp mắt cho "
+                                  "đội nhà trước hàng nghìn khán giả."),
+        Document("repeat", "Tin", "Giá vàng, giá vàng, giá vàng: giá vàng hôm nay ra sao, giá vàng thế nào."),
+        Document("all", "Tin", "Sáng nay ở Hà Nội, người mua vàng miếng SJC thấy giá đã tăng so với hôm qua."),
+        *[Document(f"x{i}", "Tin", f"Thời tiết ngày {i} nắng nhẹ, gió nhẹ, giá rau ổn định.") for i in range(20)],
+    ])
+    return ix
+
+
+def _scores(ix, q, **ranking):
+    res = Index.open(ix.path, ranking=Ranking(**ranking)).search(q)
+    return {h.id: h.score for h in res.hits}, ids(res)
+
+
+def test_a_name_side_by_side_outranks_its_syllables_apart(news):
+    assert _scores(news, "cong phuong")[1][0] == "player"
+    assert _scores(news, "Công Phượng")[1][0] == "player"
+    # without the rule, the article repeating "Công ty ... Phượng" wins: the rule decides
+    assert _scores(news, "cong phuong", proximity=0.0)[1][0] == "company"
+
+
+def test_a_short_query_weighs_documents_by_the_share_of_its_words_they_hold(news):
+    q = "giá vàng SJC Hà Nội tăng"
+    on, order = _scores(news, q, proximity=0.0)
+    off, _ = _scores(news, q, proximity=0.0, coverage=0.0)
+    assert order[0] == "all" and on["all"] == pytest.approx(off["all"])  # holds every word: unchanged
+    assert on["repeat"] < 0.8 * off["repeat"]  # lacks the rarest words: weighs less
+    long_q = q + " người mua miếng thấy đã"  # a long query (a question) is left alone
+    assert _scores(news, long_q, proximity=0.0)[0]["repeat"] == pytest.approx(
+        _scores(news, long_q, proximity=0.0, coverage=0.0)[0]["repeat"])
+
+
+def test_pairs_are_whole_syllables_one_space_apart():
+    assert _occurs("ha noi mua thu", "ha noi")
+    assert not _occurs("ha noire", "ha noi") and not _occurs("aha noi", "ha noi")
+    assert not _occurs("ha, noi", "ha noi")
+    near = Proximity(["công_phượng", "ghi"], lambda t: 1, 100, weight=1.0)
+    assert len(near.pairs) == 2  # inside the word and across words
+    assert near.bonus("Công Phượng ghi bàn") == pytest.approx(2 * near.pairs[0][1])
