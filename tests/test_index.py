@@ -362,3 +362,11 @@ def test_short_queries_read_the_same_in_any_case(tmp_path):
     assert len({r.parsed for r in results}) == 1 and results[0].parsed == "nguyễn_xuân_phúc"
     assert len({tuple(ids(r)) for r in results}) == 1
     assert set(ids(results[0])[:2]) == {"pm", "pm2"}
+
+
+def test_two_swapped_letters_are_one_typo(tmp_path):
+    ix = Index.open(tmp_path / "ix", create=True)
+    ix.add([Document("n", "Giá vàng", "Giá vàng hôm nay tăng mạnh."),
+            *[Document(f"m{i}", "Tin", "Nga và nhà nông hôm qua.") for i in range(3)]])  # nga, nha: commoner
+    res = ix.search("giá vàng hôm nya")
+    assert res.suggestion == "giá vàng hôm nay"

@@ -31,7 +31,7 @@ from vnsearch.errors import IndexCorruptError, QueryError, SearchError, Vnsearch
 from vnsearch.ingest.indexing import Indexer, IndexReport, Progress
 from vnsearch.limits import Limits
 from vnsearch.query.ast import ParsedQuery, render
-from vnsearch.query.plan import Planner, Ranking, matches_nothing, parse, uses_and
+from vnsearch.query.plan import Planner, Ranking, between_words, matches_nothing, parse, uses_and
 from vnsearch.search.highlight import Fragment, MatchTerms, fragments, whole
 from vnsearch.search.proximity import Proximity
 from vnsearch.search.scorer import Scorer
@@ -288,10 +288,10 @@ class Index:
         return self._build(self._reading(parse(text, self.limits)), since, until, filters, operator, accents)
 
     def _build(self, reading: _Reading, since, until, filters, operator: str | None = None,
-               accents: bool = True) -> BuiltQuery:
+               accents: bool = True, adjacent: bool = False) -> BuiltQuery:
         parsed = reading.parsed
         use_and = uses_and(parsed, self.ranking, operator)
-        planner = Planner(self.ranking, use_and, reading.exact, self.limits.fuzzy_distance, accents)
+        planner = Planner(self.ranking, use_and, reading.exact, self.limits.fuzzy_distance, accents, adjacent)
         return BuiltQuery(planner.plan(parsed, since, until, filters), render(parsed.root),
                           "and" if use_and else "or", reading.restored)
 
@@ -397,16 +397,20 @@ class Index:
         never all occur together, documents with any of them (typed diacritics first)."""
         scorer = self._get_scorer()
         first = self._build(reading, since, until, filters)
-        tries = [(None, True)]
-        ignore = self.ranking.accents_as_typed and reading.restored is None and has_diacritics(first.segmented)
+        tries = [(None, True, False)]
+        r, parsed = self.ranking, reading.parsed
+        if (r.short_queries_side_by_side and first.operator == "and" and parsed.words_only()
+                and 1 < len(parsed.syllables) <= r.index_words_max and between_words(parsed)):
+            tries.insert(0, (None, True, True))  # first: every syllable side by side, as typed
+        ignore = r.accents_as_typed and reading.restored is None and has_diacritics(first.segmented)
         if ignore:
-            tries.append((None, False))
-        if (first.operator == "and" and self.ranking.operator == "auto" and reading.parsed.words_only()
-                and len(reading.parsed.leaves()) > 1):
-            tries += [("or", True)] + ([("or", False)] if ignore else [])
-        for operator, accents in tries:
-            built = first if (operator, accents) == (None, True) else self._build(
-                reading, since, until, filters, operator=operator, accents=accents)
+            tries.append((None, False, False))
+        if (first.operator == "and" and r.operator == "auto" and parsed.words_only()
+                and len(parsed.leaves()) > 1):
+            tries += [("or", True, False)] + ([("or", False, False)] if ignore else [])
+        for operator, accents, adjacent in tries:
+            built = first if (operator, accents, adjacent) == (None, True, False) else self._build(
+                reading, since, until, filters, operator=operator, accents=accents, adjacent=adjacent)
             if matches_nothing(built.query):
                 continue
             near = None if by_date else self._proximity(reading)

@@ -32,11 +32,31 @@ def _scores(ix, q, **ranking):
     return {h.id: h.score for h in res.hits}, ids(res)
 
 
+APART = {"short_queries_side_by_side": False, "words_side_by_side": False}  # matching as a bag
+
+
 def test_a_name_side_by_side_outranks_its_syllables_apart(news):
-    assert _scores(news, "cong phuong")[1][0] == "player"
-    assert _scores(news, "Công Phượng")[1][0] == "player"
+    assert _scores(news, "cong phuong", **APART)[1][0] == "player"
+    assert _scores(news, "Công Phượng", **APART)[1][0] == "player"
     # without the rule, the article repeating "Công ty ... Phượng" wins: the rule decides
-    assert _scores(news, "cong phuong", proximity=0.0)[1][0] == "company"
+    assert _scores(news, "cong phuong", proximity=0.0, **APART)[1][0] == "company"
+
+
+def test_a_short_query_finds_its_syllables_side_by_side_first(news):
+    for q in ("Công Phượng", "công phượng", "cong phuong"):
+        res = news.search(q)
+        assert ids(res) == ["player"] and res.total == 1, q
+    # nothing has them side by side: anywhere, as before
+    assert set(ids(news.search("Phượng công"))) == {"company", "player"}
+
+
+def test_a_word_of_several_syllables_is_found_side_by_side(tmp_path):
+    ix = Index.open(tmp_path / "ix", create=True)
+    ix.add([Document("a", "Tin", "Thành phố Hồ Chí Minh mưa lớn."),
+            Document("b", "Tin", "Hồ nước ở phố cổ, thành cổ Chí Linh, ông Minh.")])
+    res = ix.search("thành phố hồ chí minh mưa")  # long enough to be read by pyvi, ORed word by word
+    assert ids(res)[0] == "a"
+    assert all(h.id != "b" or h.score < res.hits[0].score / 2 for h in res.hits)
 
 
 def test_a_short_query_weighs_documents_by_the_share_of_its_words_they_hold(news):

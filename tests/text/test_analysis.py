@@ -82,3 +82,11 @@ def test_indexing_fast_path_gives_the_same_terms_as_analyze(x):
     words, syllables = index_terms(text)
     assert words == [t for t, _, _ in a.words]
     assert syllables == [t for t, _, _ in a.syllables] == syllable_terms(text)
+
+
+def test_pairs_are_folded_syllables_side_by_side_never_across_punctuation():
+    from vnsearch.text.terms import index_streams, pair_terms
+
+    assert pair_terms("Hà Nội, Huế và TP. Đà Nẵng") == ["ha noi", "hue va", "va tp", "tp da", "da nang"]
+    words, syllables, pairs = index_streams("Công nghệ thông tin")
+    assert len(pairs) == len(syllables) - 1 and pairs[0] == "cong nghe"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from vnsearch.engine import INVERTED_FIELDS, encode_postings
-from vnsearch.text.terms import index_terms, syllable_terms
+from vnsearch.text.terms import index_streams, syllable_terms
 from vnsearch.text.normalize import fold_list, normalize
 from vnsearch.ingest.sources import Document
 
@@ -25,7 +25,7 @@ def document_text(title: str, body: str) -> str:
 
 def term_streams(title: str, body: str) -> dict[str, list[str]]:
     """Each inverted field's term stream for a normalized title and body."""
-    words, syllables = index_terms(document_text(title, body))
+    words, syllables, pairs = index_streams(document_text(title, body))
     folded = fold_list(syllables)
     # The title's syllables are the first ones: syllables never span a line break.
     n_title = len(syllable_terms(title)) if title else 0
@@ -35,6 +35,7 @@ def term_streams(title: str, body: str) -> dict[str, list[str]]:
         "words": words,
         "syllables": syllables,
         "folded": folded,
+        "pairs": pairs,
     }
 
 

@@ -45,6 +45,11 @@ class Ranking:
     index_words_max: int = 4
     # a word typed with diacritics matches only those diacritics (cháy is not chạy); without any, all
     accents_as_typed: bool = True
+    # a word of several syllables matches only where they stand side by side (công phượng is not
+    # "công ty ... phượng"); a plain query of up to `index_words_max` syllables is first tried with
+    # all its syllables side by side, then anywhere
+    words_side_by_side: bool = True
+    short_queries_side_by_side: bool = True
     # words ORed side by side: a document's score times (share of the words it holds, each
     # weighed by its best score) ** coverage
     coverage: float = 0.5
@@ -248,7 +253,8 @@ class Planner:
     """
 
     def __init__(self, ranking: Ranking, use_and: bool = True, exact: float = 1.0, max_fuzzy: int = 2,
-                 accents: bool = True):
+                 accents: bool = True, adjacent: bool = False):
+        self.adjacent = adjacent  # a plain query's words must stand side by side
         self.max_fuzzy = max_fuzzy
         # a word typed with diacritics matches those diacritics (False: the accent-insensitive retry)
         self.accents = accents and exact == 1.0 and ranking.accents_as_typed
@@ -263,6 +269,8 @@ class Planner:
         if p is NOTHING:
             return NOTHING
         flt = [Filter(Dates(since, until))] if since or until else []
+        if self.adjacent:
+            flt += [Filter(Term("pairs", pair)) for pair in between_words(parsed)]
         flt += [Filter(Term(k, v)) for k, v in (filters or {}).items()]
         return And((p, *flt)) if flt else p
 
@@ -336,14 +344,15 @@ class Planner:
         share = 1.0 / len(syl)
         exact = self.exact * boost
         extra = []
+        side = [Filter(Term("pairs", f"{a} {b}")) for a, b in zip(folded, folded[1:])] if r.words_side_by_side else []
         if self.accents and has_diacritics(word):
             syl_w = (r.syllables or 0.01) * exact * share
-            required = _one(And, [Term("syllables", x, syl_w) for x in dict.fromkeys(syl)])
+            required = _one(And, [Term("syllables", x, syl_w) for x in dict.fromkeys(syl)] + side)
             if r.words:
                 extra.append(Term("words", word, r.words * exact))
         else:
             folded_w = (r.folded or 0.01) * boost * share  # matching needs the folded terms even when unweighted
-            required = _one(And, [Term("folded", f, folded_w) for f in dict.fromkeys(folded)])
+            required = _one(And, [Term("folded", f, folded_w) for f in dict.fromkeys(folded)] + side)
             if r.words:
                 extra.append(Term("words", word, r.words * exact))
             if r.syllables:
@@ -396,6 +405,22 @@ class Planner:
         target = {"title": "title", None: "syllables", "body": "syllables"}.get(field, field)
         return Expand(target, "range", low=n.low, high=n.high, low_excl=n.low_excl, high_excl=n.high_excl,
                       boost=n.boost)
+
+
+def between_words(parsed: ast.ParsedQuery) -> list[str]:
+    """The folded syllable pairs that join a plain query's words where only spaces separate them."""
+    if not parsed.words_only():
+        return []
+    root = parsed.root
+    terms = root.items if isinstance(root, ast.Group) else (root,)
+    out = []
+    for a, b in zip(terms, terms[1:]):
+        if parsed.text[a.end : b.start].strip():
+            continue  # punctuation between them: they need not touch
+        last, first = _syllables(a.text)[-1:], _syllables(b.text)[:1]
+        if last and first:
+            out.append(f"{fold_word(last[0])} {fold_word(first[0])}")
+    return list(dict.fromkeys(out))
 
 
 _DATE = re.compile(r"^(\d{4})(?:[-/.]?(\d{1,2})(?:[-/.]?(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?)?)?$")

@@ -91,12 +91,17 @@ class Vocabulary:
 
 
 def nearest(snapshot, syllable: str) -> str | None:
-    """The most frequent folded term within edit distance 1, then 2, of `syllable`."""
-    for dist in (1, 2):
+    """The most frequent folded term that `syllable` is with two letters swapped (``nya`` ->
+    ``nay``), else within edit distance 1, then 2."""
+    swaps = {syllable[:i] + syllable[i + 1] + syllable[i] + syllable[i + 2 :] for i in range(len(syllable) - 1)}
+    swaps.discard(syllable)
+    # a swap is the likeliest slip of all: tried first, then edit distance 1, then 2
+    for near in (swaps, lambda: snapshot.terms_within("folded", syllable, 1, prefix=1),
+                 lambda: snapshot.terms_within("folded", syllable, 2, prefix=1)):
         best = None
-        for cand in snapshot.terms_within("folded", syllable, dist, prefix=1):
+        for cand in sorted(set(near() if callable(near) else near)):
             df = snapshot.doc_frequency("folded", cand)
-            if best is None or df > best[1]:
+            if df and (best is None or df > best[1]):
                 best = (cand, df)
         if best:
             return best[0]

@@ -10,10 +10,11 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-from vnsearch.text.normalize import normalize
+from vnsearch.text.normalize import fold_list, normalize
 from vnsearch.text.segment import syllable_spans, words_from_syllables
 
-__all__ = ["Analysis", "analyze", "index_terms", "syllable_terms", "syllables_of", "pieces"]
+__all__ = ["Analysis", "analyze", "index_terms", "index_streams", "pair_terms", "syllable_terms", "syllables_of",
+           "pieces"]
 
 # A token is indexed only if it holds a letter or digit; abbreviations lose their final dot.
 _WORDISH = re.compile(r"[^\W_]")
@@ -83,6 +84,51 @@ def index_terms(text: str) -> tuple[list[str], list[str]]:
 def _piece_terms(text: str) -> tuple[list[str], list[str]]:
     toks, starts, ends = syllable_spans(text)
     return _term_list(words_from_syllables(toks, starts, ends)[0]), _syllable_list(toks)
+
+
+def index_streams(text: str) -> tuple[list[str], list[str], list[str]]:
+    """(word terms, syllable terms, pair terms) of a normalized text: what indexing files."""
+    words: list[str] = []
+    sylls: list[str] = []
+    pairs: list[str] = []
+    for piece in pieces(text, PIECE_CHARS) if len(text) > PIECE_CHARS else (text,):
+        toks, starts, ends = syllable_spans(piece)
+        words += _term_list(words_from_syllables(toks, starts, ends)[0])
+        syl, breaks = _syllables_and_breaks(toks)
+        sylls += syl
+        pairs += _pairs(syl, breaks)
+    return words, sylls, pairs
+
+
+def pair_terms(text: str) -> list[str]:
+    """Pairs of folded syllables standing side by side in a normalized text (``ha noi``): no
+    punctuation between them.  A word of the query is found side by side through these."""
+    return index_streams(text)[2]
+
+
+def _syllables_and_breaks(toks: list[str]) -> tuple[list[str], list[bool]]:
+    """Syllable terms, and for each whether punctuation stood right before it."""
+    if any("_" in t for t in toks):
+        toks = [p for t in toks for p in t.split("_") if p]
+    terms = list(map(_term_cache.get, toks))
+    if None in terms:
+        terms = [t if t is not None else (_term(tok) or "") for t, tok in zip(terms, toks)]
+    syl: list[str] = []
+    breaks: list[bool] = []
+    gap = False
+    for t in terms:
+        if t:
+            syl.append(t)
+            breaks.append(gap)
+            gap = False
+        else:
+            gap = True
+    return syl, breaks
+
+
+def _pairs(syl: list[str], breaks: list[bool]) -> list[str]:
+    folded = fold_list(syl)
+    return [f"{a} {b}" for a, b, cut in zip(folded, folded[1:], breaks[1:]) if not cut]
 
 
 def syllable_terms(text: str) -> list[str]:

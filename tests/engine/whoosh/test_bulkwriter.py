@@ -30,7 +30,7 @@ def _whoosh_written(path, docs):
         title, body = normalize(d.title), normalize(d.body)
         text = document_text(title, body)
         w.add_document(id=d.id, path="", source="", title=title, title_folded=title, body=body,
-                       words=text, syllables=text, folded=text, hash=b"x")
+                       words=text, syllables=text, folded=text, pairs=text, hash=b"x")
     w.commit(merge=False)
     return ix
 
@@ -138,7 +138,7 @@ def test_whoosh_merges_bulk_segments(tmp_path):
             title, body = normalize(d.title), normalize(d.body)
             text = document_text(title, body)
             w.add_document(id=d.id, path="", source="", title=title, title_folded=title, body=body,
-                           words=text, syllables=text, folded=text, hash=b"x")
+                           words=text, syllables=text, folded=text, pairs=text, hash=b"x")
         w.commit(merge=False)
     path = tmp_path / "bulk"
     path.mkdir()

@@ -10,13 +10,15 @@ from __future__ import annotations
 from whoosh.analysis import Filter, LowercaseFilter, Token, Tokenizer
 
 from vnsearch.text.normalize import fold_word, normalize
-from vnsearch.text.terms import analyze, syllables_of
+from vnsearch.text.terms import analyze, pair_terms, syllables_of
 
-__all__ = ["VietnameseTokenizer", "FoldFilter", "word_analyzer", "syllable_analyzer", "folded_analyzer"]
+__all__ = ["VietnameseTokenizer", "FoldFilter", "word_analyzer", "syllable_analyzer", "folded_analyzer",
+           "pair_analyzer"]
 
 
 class VietnameseTokenizer(Tokenizer):
-    """Normalizes and segments text; emits words (pyvi's, ``_``-joined) or syllables.
+    """Normalizes and segments text; emits words (pyvi's, ``_``-joined), syllables, or pairs of
+    folded syllables side by side (``ha noi``; no offsets: the pairs field keeps none).
 
     Offsets refer to the normalized text, which is what vnsearch stores.
     Punctuation is dropped and positions are consecutive over the kept tokens.
@@ -25,8 +27,8 @@ class VietnameseTokenizer(Tokenizer):
     __module__ = "vnsearch.analysis"  # the path pickled into every index schema
 
     def __init__(self, unit: str = "word"):
-        if unit not in ("word", "syllable"):
-            raise ValueError("unit must be 'word' or 'syllable'")
+        if unit not in ("word", "syllable", "pair"):
+            raise ValueError("unit must be 'word', 'syllable' or 'pair'")
         self.unit = unit
 
     def __eq__(self, other):
@@ -39,6 +41,8 @@ class VietnameseTokenizer(Tokenizer):
             items = [(text.lower(), 0, len(text))]
         elif self.unit == "word":
             items = analyze(text, normalized=True).words
+        elif self.unit == "pair":
+            items = [(p, 0, 0) for p in pair_terms(text)]
         else:
             items = syllables_of(text)
         t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
@@ -80,3 +84,8 @@ def syllable_analyzer():
 def folded_analyzer():
     """Syllables folded for accent-insensitive matching."""
     return VietnameseTokenizer("syllable") | FoldFilter()
+
+
+def pair_analyzer():
+    """Pairs of folded syllables side by side, for words and names found side by side."""
+    return VietnameseTokenizer("pair")

@@ -3,7 +3,9 @@
 Free text lives in three fields built from the same normalized text
 (title + body, one unit): ``words`` (pyvi words, frequencies only, the
 precise evidence), ``syllables`` (positional: phrases) and ``folded``
-(positional, accent-free: ``ha noi`` finds ``Hà Nội``).  ``title`` and
+(positional, accent-free: ``ha noi`` finds ``Hà Nội``); ``pairs`` holds each two folded
+syllables side by side (``ha noi``), so "these syllables next to each other" is a term lookup,
+not a walk over positions.  ``title`` and
 ``title_folded`` serve ``title:`` filters.  Highlighting re-analyzes the
 stored body, so no field stores character offsets.
 """
@@ -12,12 +14,12 @@ from __future__ import annotations
 
 from whoosh import columns, fields
 
-from vnsearch.engine.whoosh.analyzers import folded_analyzer, syllable_analyzer, word_analyzer
+from vnsearch.engine.whoosh.analyzers import folded_analyzer, pair_analyzer, syllable_analyzer, word_analyzer
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the pairs field
 
 #: fields whose postings worker processes build (see `prepare` and `bulkwriter`)
-INVERTED_FIELDS = ("title", "title_folded", "words", "syllables", "folded")
+INVERTED_FIELDS = ("title", "title_folded", "words", "syllables", "folded", "pairs")
 
 
 def build_schema() -> fields.Schema:
@@ -31,6 +33,7 @@ def build_schema() -> fields.Schema:
         words=fields.TEXT(analyzer=word_analyzer(), phrase=False),
         syllables=fields.TEXT(analyzer=syllable_analyzer(), phrase=True),
         folded=fields.TEXT(analyzer=folded_analyzer(), phrase=True),
+        pairs=fields.TEXT(analyzer=pair_analyzer(), phrase=False),
         # undated documents sort as oldest (Whoosh would sort them as newest)
         date=fields.DATETIME(stored=True, sortable=columns.NumericColumn("Q", default=0)),
         hash=fields.COLUMN(columns.VarBytesColumn()),
