@@ -31,6 +31,7 @@ from vnsearch.errors import IndexCorruptError, QueryError, SearchError, Vnsearch
 from vnsearch.ingest.indexing import Indexer, IndexReport, Progress
 from vnsearch.limits import Limits
 from vnsearch.query.ast import ParsedQuery, render
+from vnsearch.query.synonyms import for_index
 from vnsearch.query.plan import Planner, Ranking, between_words, matches_nothing, parse, uses_and
 from vnsearch.search.highlight import Fragment, MatchTerms, fragments, whole
 from vnsearch.search.proximity import Proximity
@@ -108,8 +109,11 @@ def _pinned(method):
 class Index:
     """A vnsearch index in a folder.  Not shared between threads: open one per thread."""
 
-    def __init__(self, path: str | os.PathLike, store, ranking: Ranking | None = None, limits: Limits | None = None):
+    def __init__(self, path: str | os.PathLike, store, ranking: Ranking | None = None, limits: Limits | None = None,
+                 synonyms: str | os.PathLike | None = None):
         self.path = Path(path)
+        #: the package's abbreviations, the index folder's synonyms.txt and the `synonyms` file
+        self.synonyms = for_index(self.path, synonyms)
         self._store = store  # the engine's side of the folder (vnsearch.engine.Store)
         self.ranking = ranking or Ranking()
         try:
@@ -125,16 +129,17 @@ class Index:
     # -- opening ----------------------------------------------------------------
     @classmethod
     def open(cls, path: str | os.PathLike = "index", create: bool = False, ranking: Ranking | None = None,
-             limits: Limits | None = None) -> "Index":
-        """Open the index at `path`; with `create`, make it if the folder holds none."""
+             limits: Limits | None = None, synonyms: str | os.PathLike | None = None) -> "Index":
+        """Open the index at `path`; with `create`, make it if the folder holds none.  `synonyms`: a
+        file of groups of equivalent forms (``UBND = ủy ban nhân dân``), one group a line."""
         p = Path(path)
         if create and not (p / engine.META).exists():
             if p.exists() and not p.is_dir():
                 raise VnsearchError(f"{p} exists and is not a folder")
             if engine.foreign_files(p):
                 raise IndexCorruptError(f"{p} is not empty and holds no vnsearch index; choose another --index")
-            return cls(p, engine.Store.create(p), ranking, limits)
-        return cls(p, engine.Store.open(p), ranking, limits)
+            return cls(p, engine.Store.create(p), ranking, limits, synonyms)
+        return cls(p, engine.Store.open(p), ranking, limits, synonyms)
 
     @classmethod
     def rebuild(cls, path: str | os.PathLike, sources: list[Source], jobs: int | None = None,
@@ -291,7 +296,8 @@ class Index:
                accents: bool = True, adjacent: bool = False) -> BuiltQuery:
         parsed = reading.parsed
         use_and = uses_and(parsed, self.ranking, operator)
-        planner = Planner(self.ranking, use_and, reading.exact, self.limits.fuzzy_distance, accents, adjacent)
+        planner = Planner(self.ranking, use_and, reading.exact, self.limits.fuzzy_distance, accents, adjacent,
+                          self.synonyms)
         return BuiltQuery(planner.plan(parsed, since, until, filters), render(parsed.root),
                           "and" if use_and else "or", reading.restored)
 
@@ -400,7 +406,8 @@ class Index:
         tries = [(None, True, False)]
         r, parsed = self.ranking, reading.parsed
         if (r.short_queries_side_by_side and first.operator == "and" and parsed.words_only()
-                and 1 < len(parsed.syllables) <= r.index_words_max and between_words(parsed)):
+                and 1 < len(parsed.syllables) <= r.index_words_max and between_words(parsed)
+                and not self.synonyms.runs([w.split("_") for w in parsed.words()])):
             tries.insert(0, (None, True, True))  # first: every syllable side by side, as typed
         ignore = r.accents_as_typed and reading.restored is None and has_diacritics(first.segmented)
         if ignore:

@@ -85,16 +85,20 @@ def _silence_stdout() -> None:
 def _open_index(ctx, create: bool = False):
     from vnsearch.index import Index
 
-    return Index.open(ctx.obj["index"], create=create)
+    return Index.open(ctx.obj["index"], create=create, synonyms=ctx.obj.get("synonyms"))
 
 
 @click.group(cls=Group, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--index", "index_path", envvar="VNSEARCH_INDEX", default=DEFAULT_INDEX, show_default=True,
               type=click.Path(file_okay=False, path_type=Path), help="Index folder (also $VNSEARCH_INDEX).")
+@click.option("--synonyms", "synonyms", envvar="VNSEARCH_SYNONYMS", default=None,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="File of equivalent forms, one group a line: 'UBND = ủy ban nhân dân' (adds to the built-in "
+                   "abbreviations and the index folder's synonyms.txt).")
 @click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
 @click.version_option(__version__, "--version", prog_name="vnsearch")
 @click.pass_context
-def main(ctx, index_path: Path, debug: bool):
+def main(ctx, index_path: Path, synonyms: Path | None, debug: bool):
     """Full-text search for Vietnamese text.
 
     \b
@@ -105,7 +109,7 @@ def main(ctx, index_path: Path, debug: bool):
       vnsearch                               interactive search (REPL)
     """
     ctx.ensure_object(dict)
-    ctx.obj.update(index=index_path, debug=debug)
+    ctx.obj.update(index=index_path, debug=debug, synonyms=synonyms)
     if ctx.invoked_subcommand is None:
         ctx.invoke(repl)
 

@@ -49,6 +49,8 @@ class Ranking:
     # "công ty ... phượng"); a plain query of up to `index_words_max` syllables is first tried with
     # all its syllables side by side, then anywhere
     words_side_by_side: bool = True
+    # another form of a query's words (an abbreviation, a synonym) weighs this much of the form typed
+    synonym_weight: float = 0.5
     short_queries_side_by_side: bool = True
     # words ORed side by side: a document's score times (share of the words it holds, each
     # weighed by its best score) ** coverage
@@ -126,6 +128,7 @@ class Or:
     items: tuple
     boost: float = 1.0
     coverage: float = 0.0  # scores times (share of items matched) ** coverage
+    best: bool = False  # score a document by its best item, not the sum (forms of one meaning)
 
 
 @dataclass(frozen=True)
@@ -253,8 +256,9 @@ class Planner:
     """
 
     def __init__(self, ranking: Ranking, use_and: bool = True, exact: float = 1.0, max_fuzzy: int = 2,
-                 accents: bool = True, adjacent: bool = False):
+                 accents: bool = True, adjacent: bool = False, synonyms=None):
         self.adjacent = adjacent  # a plain query's words must stand side by side
+        self.synonyms = synonyms  # query.synonyms.Synonyms: runs of words ORed with their other forms
         self.max_fuzzy = max_fuzzy
         # a word typed with diacritics matches those diacritics (False: the accent-insensitive retry)
         self.accents = accents and exact == 1.0 and ranking.accents_as_typed
@@ -301,8 +305,7 @@ class Planner:
         raise TypeError(f"not a query node: {n!r}")
 
     def group(self, g: ast.Group, field: str | None):
-        items = [self.node(c, field) for c in g.items]
-        items = [i for i in items if i is not NOTHING]
+        items = self.items(list(g.items), field)
         if not items:
             return NOTHING
         if g.op == "andnot":
@@ -319,8 +322,38 @@ class Planner:
             return Or(tuple(dict.fromkeys(items)), g.boost, self.r.coverage)
         return _one(And if op == "and" else Or, items, g.boost)
 
+    def items(self, nodes: list, field: str | None) -> list:
+        """Plans of side-by-side nodes; a run of free-text words that spells a synonym or an
+        abbreviation becomes (those words) OR (each other form, found side by side)."""
+        runs = []
+        if self.synonyms is not None and field in TEXT:
+            words = [n for n in nodes]
+            plain = [isinstance(n, ast.Term) and n.field is None and n.boost == 1.0 for n in words]
+            start = 0
+            while start < len(words):  # each stretch of plain words on its own
+                if not plain[start]:
+                    start += 1
+                    continue
+                end = start
+                while end < len(words) and plain[end]:
+                    end += 1
+                stretch = [_syllables(w.text) for w in words[start:end]]
+                runs += [(start + i, start + j, alts) for i, j, alts in self.synonyms.runs(stretch)]
+                start = end
+        out, at = [], 0
+        for i, j, alts in runs:
+            out += [self.node(n, field) for n in nodes[at:i]]
+            same = _one(And, [self.words(n.text) for n in nodes[i:j]])  # plain words: no second look-up
+            alt = [self.words("_".join(a), self.r.synonym_weight) for a in alts]
+            out.append(Or(tuple(dict.fromkeys([same] + alt)), best=True))
+            at = j
+        out += [self.node(n, field) for n in nodes[at:]]
+        return [i for i in out if i is not NOTHING]
+
     def term(self, text: str, field: str | None, boost: float):
         if field in TEXT:
+            if self.synonyms is not None and boost == 1.0 and self.synonyms.runs([_syllables(text)]):
+                return self.items([ast.Term(0, 0, text)], field)[0]
             return self.words(text, boost)
         if field == "title":
             return self.phrase([text], 1, boost, title_only=True)

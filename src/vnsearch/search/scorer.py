@@ -235,7 +235,10 @@ class Scorer:
                 mask &= m
             else:
                 mask |= m
-            score += s
+            if getattr(p, "best", False):
+                np.maximum(score, s, out=score)
+            else:
+                score += s
             if held is not None:
                 best = float(s.max(initial=0.0))
                 held += np.where(m, best, 0.0)
