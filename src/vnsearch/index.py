@@ -34,7 +34,6 @@ from vnsearch.query.ast import ParsedQuery, render
 from vnsearch.query.synonyms import for_index
 from vnsearch.query.plan import Planner, Ranking, between_words, matches_nothing, parse, uses_and
 from vnsearch.search.highlight import Fragment, MatchTerms, fragments, whole
-from vnsearch.search.proximity import Proximity
 from vnsearch.search.scorer import Scorer
 from vnsearch.text.normalize import fold_word, has_diacritics
 from vnsearch.text.terms import analyze
@@ -124,7 +123,6 @@ class Index:
         self._scorer: Scorer | None = None
         self._vocab: tuple[int, Vocabulary] | None = None
         self._pinned = None  # the snapshot an operation in progress reads (see _snapshot)
-        self._stored_now: dict[int, dict] = {}  # stored fields read by the search in progress
 
     # -- opening ----------------------------------------------------------------
     @classmethod
@@ -370,7 +368,6 @@ class Index:
         reading = self._reading(parsed)
         scorer = self._get_scorer()
         scorer.expansions.clear()
-        self._stored_now = {}
         by_date = sort == "date"
         built, total, top, fallback, accents_ignored = self._attempts(reading, since, until, filters,
                                                                       offset + limit, by_date)
@@ -378,7 +375,7 @@ class Index:
         if not matches_nothing(built.query):
             terms = MatchTerms.from_plan(built.query, scorer.expansions) if highlight else MatchTerms()
             for rank, (docnum, score) in enumerate(top[offset : offset + limit], offset + 1):
-                d = self._stored(docnum)
+                d = s.stored(docnum)
                 body = d.get("body") or ""
                 title = d.get("title") or ""
                 hit = Hit(rank, d.get("id", ""), title, d.get("path", ""), d.get("date"), score)
@@ -391,7 +388,6 @@ class Index:
             suggestion = suggest(parsed, s, self._vocabulary(), self.limits)
             if suggestion == reading.restored:  # already searched that way ("Ranked as")
                 suggestion = None
-        self._stored_now = {}
         took = (time.perf_counter() - t0) * 1000
         return SearchResult(text, total, took, hits, offset, limit, suggestion, built.segmented, built.operator,
                             reading.restored, fallback, accents_ignored)
@@ -420,38 +416,10 @@ class Index:
                 reading, since, until, filters, operator=operator, accents=accents, adjacent=adjacent)
             if matches_nothing(built.query):
                 continue
-            near = None if by_date else self._proximity(reading)
-            total, top = scorer.top(*scorer.evaluate(built.query), max(k, self.ranking.proximity_docs) if near else k,
-                                    by_date=by_date)
+            total, top = scorer.top(*scorer.evaluate(built.query), k, by_date=by_date)
             if total:
-                if near:  # the best few re-ranked, the rest as they were
-                    r = self.ranking.proximity_docs
-                    top = (near.rerank(top[:r], self._text_of) + top[r:])[:k]
                 return built, total, top, operator == "or", not accents
         return first, 0, [], False, False
-
-    def _proximity(self, reading: _Reading) -> Proximity | None:
-        """The proximity re-ranking of a free-text query's best matches, or None."""
-        r = self.ranking
-        words = reading.parsed.words()
-        if not r.proximity or not reading.parsed.words_only() or len(words) < 1:
-            return None
-        if sum(len(w.split("_")) for w in words) > r.proximity_max_syllables:
-            return None
-        snap = self._get_snapshot()
-        near = Proximity(words, lambda t: snap.doc_frequency("folded", t), snap.n, r.proximity, r.idf_floor)
-        return near or None
-
-    def _text_of(self, docnum: int) -> str:
-        d = self._stored(docnum)
-        return f"{d.get('title') or ''}\n{d.get('body') or ''}"
-
-    def _stored(self, docnum: int) -> dict:
-        """A document's stored fields, read once per search (re-ranking and hits both need them)."""
-        d = self._stored_now.get(docnum)
-        if d is None:
-            d = self._stored_now[docnum] = self._get_snapshot().stored(docnum)
-        return d
 
     def _has_unknown_word(self, parsed: ParsedQuery) -> bool:
         """True when a word of a plain query occurs nowhere in the index (a likely typo)."""

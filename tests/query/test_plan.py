@@ -9,8 +9,11 @@ from vnsearch.query import plan as P
 from vnsearch.query.plan import Planner, Ranking, date_span, parse, uses_and
 
 
+BAG = Ranking(proximity=0.0)  # without the proximity clause, to look at what matches
+
+
 def _plan(text, **kw):
-    return Planner(Ranking(), **kw).plan(parse(text))
+    return Planner(BAG, **kw).plan(parse(text))
 
 
 def test_a_word_typed_with_diacritics_must_match_them():
@@ -25,7 +28,7 @@ def test_a_word_typed_without_any_matches_any_diacritics():
 
 
 def test_guessed_accents_weigh_less_and_never_restrict():
-    p = Planner(Ranking(), exact=0.3).plan(parse("cháy"))
+    p = Planner(BAG, exact=0.3).plan(parse("cháy"))
     assert p.required == P.Term("folded", "chay", 0.25)  # matching on folded syllables, not the guess
     assert P.Term("words", "cháy", 0.3) in p.optional.items
 
@@ -33,17 +36,19 @@ def test_guessed_accents_weigh_less_and_never_restrict():
 def test_side_by_side_words_follow_the_operator_policy():
     short, long = parse("giá vàng"), parse("giá vàng hôm nay tăng mạnh ở hà nội")
     assert uses_and(short, Ranking()) and not uses_and(long, Ranking())
-    assert isinstance(Planner(Ranking(), use_and=True).plan(short), P.And)
-    assert isinstance(Planner(Ranking(), use_and=False).plan(short), P.Or)
+    assert isinstance(Planner(BAG, use_and=True).plan(short), P.And)
+    assert isinstance(Planner(BAG, use_and=False).plan(short), P.Or)
+    near = Planner(Ranking(), use_and=True).plan(short)
+    assert isinstance(near, P.Maybe) and near.optional == P.Adjacent((("gia", "vang"),), 2.0)
 
 
 def test_an_exclusion_among_ors_is_a_without():
-    p = Planner(Ranking(), use_and=False).plan(parse("bóng đá trận -Chelsea"))
+    p = Planner(BAG, use_and=False).plan(parse("bóng đá trận -Chelsea"))
     assert isinstance(p, P.AndNot) and isinstance(p.positive, P.Or) and "chelsea" in repr(p.negative)
 
 
 def test_a_word_typed_twice_counts_once():
-    p = Planner(Ranking(), use_and=False).plan(parse("gì gì là gì"))
+    p = Planner(BAG, use_and=False).plan(parse("gì gì là gì"))
     assert len(p.items) == 2
 
 
@@ -72,7 +77,7 @@ def test_dates_name_their_whole_period():
 
 
 def test_filters_add_no_score():
-    p = Planner(Ranking()).plan(parse("mưa"), since=datetime(2023, 1, 1), filters={"source": "a"})
+    p = Planner(BAG).plan(parse("mưa"), since=datetime(2023, 1, 1), filters={"source": "a"})
     assert isinstance(p, P.And) and p.items[1:] == (P.Filter(P.Dates(datetime(2023, 1, 1), None)),
                                                     P.Filter(P.Term("source", "a")))
 

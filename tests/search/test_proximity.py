@@ -5,7 +5,7 @@ import pytest
 
 from vnsearch import Document, Index
 from vnsearch.query.plan import Ranking
-from vnsearch.search.proximity import Proximity, _occurs
+from vnsearch.query.plan import Adjacent, Planner, parse
 
 
 def ids(res):
@@ -70,10 +70,16 @@ def test_a_short_query_weighs_documents_by_the_share_of_its_words_they_hold(news
         _scores(news, long_q, proximity=0.0, coverage=0.0)[0]["repeat"])
 
 
-def test_pairs_are_whole_syllables_one_space_apart():
-    assert _occurs("ha noi mua thu", "ha noi")
-    assert not _occurs("ha noire", "ha noi") and not _occurs("aha noi", "ha noi")
-    assert not _occurs("ha, noi", "ha noi")
-    near = Proximity(["công_phượng", "ghi"], lambda t: 1, 100, weight=1.0)
-    assert len(near.pairs) == 2  # inside the word and across words
-    assert near.bonus("Công Phượng ghi bàn") == pytest.approx(2 * near.pairs[0][1])
+def test_the_pairs_scored_are_side_by_side_in_the_query_not_across_punctuation():
+    near = Planner(Ranking()).proximity(parse("Công Phượng ghi bàn, đội nhà thắng"))
+    assert near == Adjacent((("cong", "phuong"), ("phuong", "ghi"), ("ghi", "ban"), ("doi", "nha"),
+                             ("nha", "thang")), 2.0)
+    assert Planner(Ranking()).proximity(parse('"Công Phượng" ghi')) is None  # syntax: not free text
+    long = " ".join(["mưa"] + ["to"] * 30)
+    assert Planner(Ranking()).proximity(parse(long)) is None  # over proximity_max_syllables
+
+
+def test_quotes_make_even_one_word_exact(news):
+    for q in ('"Công Phượng"', "“công phượng”", '"cong phuong"'):
+        res = news.search(q)
+        assert ids(res) == ["player"] and res.total == 1, q

@@ -56,11 +56,10 @@ class Ranking:
     # weighed by its best score) ** coverage
     coverage: float = 0.5
     coverage_max_words: int = 6  # longer queries (questions) are full of words answers need not hold
-    # a pair of syllables side by side in the query adds proximity * idf where it is side by side
-    # in one of the best `proximity_docs` matches (search/proximity.py); queries of at most
+    # a pair of syllables side by side in the query adds proximity * (the smaller idf of the two)
+    # to a match where they stand side by side too (the pairs field); queries of at most
     # `proximity_max_syllables` syllables
     proximity: float = 2.0
-    proximity_docs: int = 50
     proximity_max_syllables: int = 24
     restored_exact: float = 0.3
     accentless_exact: float = 0.1
@@ -132,6 +131,15 @@ class Or:
 
 
 @dataclass(frozen=True)
+class Adjacent:
+    """Proximity: for each pair of folded syllables, documents holding it side by side score
+    `weight` times the smaller idf of its two syllables (the scorer knows the frequencies)."""
+
+    pairs: tuple[tuple[str, str], ...]
+    weight: float
+
+
+@dataclass(frozen=True)
 class Maybe:
     """Matches of `required`, scored with `optional` where it also matches."""
 
@@ -175,6 +183,8 @@ def matches_nothing(p) -> bool:
 
 
 def children(p) -> tuple:
+    if isinstance(p, Adjacent):
+        return ()
     if isinstance(p, (And, Or)):
         return p.items
     if isinstance(p, Maybe):
@@ -275,8 +285,30 @@ class Planner:
         flt = [Filter(Dates(since, until))] if since or until else []
         if self.adjacent:
             flt += [Filter(Term("pairs", pair)) for pair in between_words(parsed)]
+        near = self.proximity(parsed)
+        if near is not None:
+            p = Maybe(p, near)
         flt += [Filter(Term(k, v)) for k, v in (filters or {}).items()]
         return And((p, *flt)) if flt else p
+
+    def proximity(self, parsed: ast.ParsedQuery):
+        """The syllable pairs side by side in a free-text query (inside and across its words, not
+        across punctuation), to score where they stand side by side in documents too."""
+        r = self.r
+        if not r.proximity or not parsed.words_only():
+            return None
+        root = parsed.root
+        terms = root.items if isinstance(root, ast.Group) else (root,)
+        syllables = [[fold_word(x) for x in _syllables(t.text)] for t in terms]
+        if sum(map(len, syllables)) > r.proximity_max_syllables:
+            return None
+        pairs = []
+        for k, (t, syl) in enumerate(zip(terms, syllables)):
+            pairs += zip(syl, syl[1:])
+            if k + 1 < len(terms) and syl and syllables[k + 1] and not parsed.text[t.end : terms[k + 1].start].strip():
+                pairs.append((syl[-1], syllables[k + 1][0]))
+        pairs = tuple(dict.fromkeys(p for p in pairs if p[0] != p[1]))
+        return Adjacent(pairs, r.proximity) if pairs else None
 
     # -- nodes ----------------------------------------------------------------------
     def node(self, n: ast.Node, field: str | None):

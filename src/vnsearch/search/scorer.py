@@ -182,6 +182,22 @@ class Scorer:
                     return
                 yield t
 
+    def _adjacent(self, p: P.Adjacent) -> tuple[np.ndarray, np.ndarray]:
+        """Proximity as arrays: each pair's documents (the pairs field) get the pair's weight."""
+        mask, score = self._none()
+        for a, b in p.pairs:
+            ids, _tf = self.snap.postings("pairs", f"{a} {b}")
+            if not len(ids):
+                continue
+            idf = min(self._folded_idf(a), self._folded_idf(b)) + self.idf_floor
+            score[ids] += p.weight * idf
+            mask[ids] = True
+        return mask, score
+
+    def _folded_idf(self, syllable: str) -> float:
+        df = len(self.snap.postings("folded", syllable)[0])
+        return float(np.log(1.0 + (self.n - df + 0.5) / (df + 0.5))) if df else 0.0
+
     def _dates(self, p: P.Dates) -> tuple[np.ndarray, np.ndarray]:
         col = self.snap.column("date")
         mask = col != 0  # undated
