@@ -75,7 +75,7 @@ def test_the_pairs_scored_are_side_by_side_in_the_query_not_across_punctuation()
     assert near == Adjacent((("cong", "phuong"), ("phuong", "ghi"), ("ghi", "ban"), ("doi", "nha"),
                              ("nha", "thang")), 2.0)
     assert Planner(Ranking()).proximity(parse('"Công Phượng" ghi')) is None  # syntax: not free text
-    long = " ".join(["mưa"] + ["to"] * 30)
+    long = " ".join(["mưa"] + ["to"] * 12)
     assert Planner(Ranking()).proximity(parse(long)) is None  # over proximity_max_syllables
 
 

@@ -60,7 +60,7 @@ class Ranking:
     # to a match where they stand side by side too (the pairs field); queries of at most
     # `proximity_max_syllables` syllables
     proximity: float = 2.0
-    proximity_max_syllables: int = 24
+    proximity_max_syllables: int = 12  # keywords and names; 24 (questions too) cost +50% latency for +0.001 MRR
     restored_exact: float = 0.3
     accentless_exact: float = 0.1
     b: float = 1.0

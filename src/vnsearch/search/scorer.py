@@ -45,6 +45,7 @@ class Scorer:
         self._terms: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._terms_size = 0  # postings held in _terms, bounded by TERM_CACHE_POSTINGS
         self._avg: dict[str, float] = {}
+        self._idfs: dict[str, float] = {}  # folded syllable -> idf, for proximity weights
         #: the index terms each pattern of the last evaluations stood for (to highlight them)
         self.expansions: dict[P.Expand, list[str]] = {}
 
@@ -186,17 +187,19 @@ class Scorer:
         """Proximity as arrays: each pair's documents (the pairs field) get the pair's weight."""
         mask, score = self._none()
         for a, b in p.pairs:
+            idf = min(self._folded_idf(a), self._folded_idf(b))
             ids, _tf = self.snap.postings("pairs", f"{a} {b}")
-            if not len(ids):
-                continue
-            idf = min(self._folded_idf(a), self._folded_idf(b)) + self.idf_floor
-            score[ids] += p.weight * idf
-            mask[ids] = True
+            if len(ids):
+                score[ids] += p.weight * (idf + self.idf_floor)
+                mask[ids] = True
         return mask, score
 
     def _folded_idf(self, syllable: str) -> float:
-        df = len(self.snap.postings("folded", syllable)[0])
-        return float(np.log(1.0 + (self.n - df + 0.5) / (df + 0.5))) if df else 0.0
+        idf = self._idfs.get(syllable)
+        if idf is None:
+            df = self.snap.doc_frequency("folded", syllable)
+            idf = self._idfs[syllable] = float(np.log(1.0 + (self.n - df + 0.5) / (df + 0.5))) if df else 0.0
+        return idf
 
     def _dates(self, p: P.Dates) -> tuple[np.ndarray, np.ndarray]:
         col = self.snap.column("date")
