@@ -367,10 +367,13 @@ class Index:
         parsed = parse(text, self.limits)  # once: every attempt below plans from this tree
         reading = self._reading(parsed)
         scorer = self._get_scorer()
-        scorer.expansions.clear()
         by_date = sort == "date"
-        built, total, top, fallback, accents_ignored = self._attempts(reading, since, until, filters,
-                                                                      offset + limit, by_date)
+        scorer.remember()
+        try:
+            built, total, top, fallback, accents_ignored = self._attempts(reading, since, until, filters,
+                                                                          offset + limit, by_date)
+        finally:
+            scorer.forget()
         hits: list[Hit] = []
         if not matches_nothing(built.query):
             terms = MatchTerms.from_plan(built.query, scorer.expansions) if highlight else MatchTerms()

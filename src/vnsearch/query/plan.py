@@ -18,6 +18,7 @@ from vnsearch.limits import Limits, env_name
 from vnsearch.query import ast
 from vnsearch.query.syntax import parse as parse_syntax
 from vnsearch.text.normalize import fold_word, has_diacritics
+from vnsearch.text.terms import pair_key
 
 #: fields a query may name with ``name:``, and those whose value is taken verbatim
 QUERY_FIELDS = ("title", "path", "id", "date", "body")
@@ -284,7 +285,7 @@ class Planner:
             return NOTHING
         flt = [Filter(Dates(since, until))] if since or until else []
         if self.adjacent:
-            flt += [Filter(Term("pairs", pair)) for pair in between_words(parsed)]
+            flt += [Filter(Term("pairs", pair_key(*pair.split(" ")))) for pair in between_words(parsed)]
         near = self.proximity(parsed)
         if near is not None:
             p = Maybe(p, near)
@@ -409,7 +410,7 @@ class Planner:
         share = 1.0 / len(syl)
         exact = self.exact * boost
         extra = []
-        side = [Filter(Term("pairs", f"{a} {b}")) for a, b in zip(folded, folded[1:])] if r.words_side_by_side else []
+        side = [Filter(Term("pairs", pair_key(a, b))) for a, b in zip(folded, folded[1:])] if r.words_side_by_side else []
         if self.accents and has_diacritics(word):
             syl_w = (r.syllables or 0.01) * exact * share
             required = _one(And, [Term("syllables", x, syl_w) for x in dict.fromkeys(syl)] + side)

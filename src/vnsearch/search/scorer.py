@@ -26,6 +26,7 @@ import numpy as np
 from vnsearch.engine import date_value
 from vnsearch.errors import TooManyTerms
 from vnsearch.query import plan as P
+from vnsearch.text.terms import pair_key
 
 TERM_CACHE_POSTINGS = 8_000_000  # scored terms kept per index state (16 bytes a posting: ~128 MB)
 
@@ -46,6 +47,7 @@ class Scorer:
         self._terms_size = 0  # postings held in _terms, bounded by TERM_CACHE_POSTINGS
         self._avg: dict[str, float] = {}
         self._idfs: dict[str, float] = {}  # folded syllable -> idf, for proximity weights
+        self._memo: dict | None = None  # plan node -> (mask, score) within one search
         #: the index terms each pattern of the last evaluations stood for (to highlight them)
         self.expansions: dict[P.Expand, list[str]] = {}
 
@@ -87,13 +89,35 @@ class Scorer:
 
     # -- plans ------------------------------------------------------------------
     def evaluate(self, p) -> tuple[np.ndarray, np.ndarray]:
-        """(match mask, scores) of plan `p` over every document number, deleted ones included."""
+        """(match mask, scores) of plan `p` over every document number, deleted ones included.
+
+        Within one search (`remember()` ... `forget()`), a node evaluated before is answered
+        from memory: the attempts of a search (side by side, AND, any diacritics, OR) share
+        most of their nodes.  Callers may change the arrays they get: they are copies."""
         if p is P.NOTHING:
             return self._none()
+        memo = self._memo
+        if memo is not None:
+            hit = memo.get(p)
+            if hit is not None:
+                return hit[0].copy(), hit[1].copy()
         method = getattr(self, "_" + type(p).__name__.lower(), None)
         if method is None:
             raise TypeError(f"not a plan node: {p!r}")
-        return method(p)
+        mask, score = method(p)
+        if memo is not None and len(memo) < self.MEMO_NODES:
+            memo[p] = (mask.copy(), score.copy())
+        return mask, score
+
+    MEMO_NODES = 256  # nodes remembered within one search (two arrays of the collection's size each)
+
+    def remember(self) -> None:
+        """Start remembering evaluated nodes (one search)."""
+        self._memo = {}
+        self.expansions.clear()
+
+    def forget(self) -> None:
+        self._memo = None
 
     def _term(self, p: P.Term) -> tuple[np.ndarray, np.ndarray]:
         mask, score = self._none()
@@ -188,7 +212,7 @@ class Scorer:
         mask, score = self._none()
         for a, b in p.pairs:
             idf = min(self._folded_idf(a), self._folded_idf(b))
-            ids, _tf = self.snap.postings("pairs", f"{a} {b}")
+            ids, _tf = self.snap.postings("pairs", pair_key(a, b))
             if len(ids):
                 score[ids] += p.weight * (idf + self.idf_floor)
                 mask[ids] = True

@@ -8,13 +8,14 @@ offsets, for queries and highlighting.  The engine's analyzers wrap these same f
 from __future__ import annotations
 
 import re
+import zlib
 from typing import NamedTuple
 
 from vnsearch.text.normalize import fold_list, normalize
 from vnsearch.text.segment import syllable_spans, words_from_syllables
 
-__all__ = ["Analysis", "analyze", "index_terms", "index_streams", "pair_terms", "syllable_terms", "syllables_of",
-           "pieces"]
+__all__ = ["Analysis", "analyze", "index_terms", "index_streams", "pair_key", "pair_terms", "syllable_terms",
+           "syllables_of", "pieces"]
 
 # A token is indexed only if it holds a letter or digit; abbreviations lose their final dot.
 _WORDISH = re.compile(r"[^\W_]")
@@ -101,8 +102,8 @@ def index_streams(text: str) -> tuple[list[str], list[str], list[str]]:
 
 
 def pair_terms(text: str) -> list[str]:
-    """Pairs of folded syllables standing side by side in a normalized text (``ha noi``): no
-    punctuation between them.  A word of the query is found side by side through these."""
+    """The pairs of folded syllables standing side by side in a normalized text (``ha noi``, no
+    punctuation between them), each once, as their buckets' terms (`pair_key`)."""
     return index_streams(text)[2]
 
 
@@ -126,9 +127,23 @@ def _syllables_and_breaks(toks: list[str]) -> tuple[list[str], list[bool]]:
     return syl, breaks
 
 
+#: pairs are filed under one of this many buckets (a hash): each bucket's list is long enough to
+#: cost little to keep (one term per distinct pair doubled the index and halved indexing speed),
+#: and a document holding both syllables apart also holds another pair of the same bucket only
+#: about once in 2**18 / (its distinct pairs) cases
+PAIR_BUCKETS = 1 << 18
+
+
+def pair_key(a: str, b: str) -> str:
+    """The term a pair of folded syllables is filed under."""
+    return format(zlib.crc32(f"{a} {b}".encode("utf-8")) % PAIR_BUCKETS, "05x")
+
+
 def _pairs(syl: list[str], breaks: list[bool]) -> list[str]:
+    """Each distinct pair of folded syllables side by side, as its bucket's term, once."""
     folded = fold_list(syl)
-    return [f"{a} {b}" for a, b, cut in zip(folded, folded[1:], breaks[1:]) if not cut]
+    keys = {pair_key(a, b) for a, b, cut in zip(folded, folded[1:], breaks[1:]) if not cut}
+    return sorted(keys)
 
 
 def syllable_terms(text: str) -> list[str]:
