@@ -93,21 +93,21 @@ class Scorer:
 
         Within one search (`remember()` ... `forget()`), a node evaluated before is answered
         from memory: the attempts of a search (side by side, AND, any diacritics, OR) share
-        most of their nodes.  Callers may change the arrays they get: they are copies."""
+        most of their nodes.  The arrays returned are shared: callers never change them."""
         if p is P.NOTHING:
             return self._none()
         memo = self._memo
         if memo is not None:
             hit = memo.get(p)
             if hit is not None:
-                return hit[0].copy(), hit[1].copy()
+                return hit
         method = getattr(self, "_" + type(p).__name__.lower(), None)
         if method is None:
             raise TypeError(f"not a plan node: {p!r}")
-        mask, score = method(p)
+        result = method(p)
         if memo is not None and len(memo) < self.MEMO_NODES:
-            memo[p] = (mask.copy(), score.copy())
-        return mask, score
+            memo[p] = result
+        return result
 
     MEMO_NODES = 256  # nodes remembered within one search (two arrays of the collection's size each)
 
@@ -248,7 +248,7 @@ class Scorer:
     def _andnot(self, p: P.AndNot) -> tuple[np.ndarray, np.ndarray]:
         mask, score = self.evaluate(p.positive)
         neg, _ = self.evaluate(p.negative)
-        mask &= ~neg
+        mask = mask & ~neg
         return mask, np.where(mask, score, 0.0)
 
     def _maybe(self, p: P.Maybe) -> tuple[np.ndarray, np.ndarray]:
@@ -267,6 +267,7 @@ class Scorer:
         if not items:
             return self._none()
         mask, score = self.evaluate(items[0])
+        mask, score = mask.copy(), score.astype(np.float64, copy=True)  # evaluated arrays are shared
         coverage = getattr(p, "coverage", 0.0)
         # coverage: the share of the items a document holds, each weighed by its best score
         # anywhere (an idf-like weight: missing a rare word costs more than missing "là")
