@@ -131,10 +131,10 @@ def _syllables_and_breaks(toks: list[str]) -> tuple[list[str], list[bool]]:
 
 #: pairs are filed under one of this many buckets (a hash): every term costs a block per chunk of
 #: 1,000 documents, so one term per distinct pair doubled the index and halved indexing speed
-#: (65,536 buckets: +43% size, -30% speed; this many: +22%, -4 to -14%).  A document holding
-#: both syllables apart also holds another pair of the same bucket in about 4% of cases (it has
+#: (bench/README.md has the figures for 2**14, 2**15 and 2**16 buckets).  A document holding
+#: both syllables apart also holds another pair of the same bucket in about 2% of cases (it has
 #: some hundreds of pairs): a filter on top of "both syllables present", not alone
-PAIR_BUCKETS = 1 << 14
+PAIR_BUCKETS = 1 << 15
 
 
 _syllable_hash: dict[str, int] = {}
