@@ -801,3 +801,15 @@ def test_a_plain_script_without_a_main_guard_can_index_with_workers(tmp_path):
                        timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     assert r.stdout.strip() == "300"
+
+
+def test_a_creation_killed_before_its_metadata_is_redone_and_sealed(tmp_path):
+    from vnsearch.engine.whoosh import storage
+
+    path = tmp_path / "ix"
+    storage.create(path)
+    assert (path / "_MAIN_0.toc.sum").exists()  # the first table of contents has its checksums
+    (path / "vnsearch.json").unlink()  # as if killed between the two
+    ix = Index.open(path, create=True)
+    ix.add([Document("a", "Tin", "Hà Nội")])
+    assert len(ix) == 1 and not ix.check()

@@ -170,12 +170,33 @@ def make_folder(path: Path) -> None:
 def create(path: Path) -> whoosh_index.Index:
     """A new, empty index at `path` (the folder may exist, but must not hold an index)."""
     make_folder(path)
-    if (path / META).exists() or whoosh_index.exists_in(str(path), INDEX_NAME):
+    if (path / META).exists():
         raise IndexCorruptError(f"{path} already holds an index")
-    ix = MappedStorage(str(path)).create_index(build_schema(), indexname=INDEX_NAME)
+    st = MappedStorage(str(path))
+    if whoosh_index.exists_in(str(path), INDEX_NAME):
+        _remove_unfinished_creation(path, st)
+    # the first table of contents is sealed like every later one (Whoosh's create_index writes
+    # it without a checksum file: a run killed before its first commit left an index that
+    # check called damaged)
+    write_toc(st, build_schema(), [], 0, INDEX_NAME)
+    ix = st.open_index(INDEX_NAME)
     write_meta(path, {"schema_version": SCHEMA_VERSION, "created": now_iso(), "updated": None, "sources": {},
                       "checksums": True})
     return ix
+
+
+def _remove_unfinished_creation(path: Path, st) -> None:
+    """A table of contents without vnsearch's metadata is a creation killed before it finished,
+    when it is the empty first one: removed.  Anything else is not ours to remove."""
+    try:
+        toc = whoosh_index.TOC.read(st, INDEX_NAME)
+    except Exception:  # noqa: BLE001 - unreadable: certainly not an index worth keeping, but not ours
+        toc = None
+    if toc is None or toc.generation != 0 or toc.segments:
+        raise IndexCorruptError(f"{path} already holds an index without vnsearch's {META}; choose another --index")
+    for name in os.listdir(path):
+        if re.match(rf"^_{INDEX_NAME}_0\.toc(?:\.sum)?$", name):
+            (path / name).unlink()
 
 
 def open_existing(path: Path) -> whoosh_index.Index:
