@@ -111,8 +111,8 @@ class Index:
     def __init__(self, path: str | os.PathLike, store, ranking: Ranking | None = None, limits: Limits | None = None,
                  synonyms: str | os.PathLike | None = None):
         self.path = Path(path)
-        #: the package's abbreviations, the index folder's synonyms.txt and the `synonyms` file
-        self.synonyms = for_index(self.path, synonyms)
+        self._synonyms_file = synonyms
+        self._synonyms = None  # read at the first search (see `synonyms`): indexing never needs them
         self._store = store  # the engine's side of the folder (vnsearch.engine.Store)
         self.ranking = ranking or Ranking()
         try:
@@ -123,6 +123,14 @@ class Index:
         self._scorer: Scorer | None = None
         self._vocab: tuple[int, Vocabulary] | None = None
         self._pinned = None  # the snapshot an operation in progress reads (see _snapshot)
+
+    @property
+    def synonyms(self):
+        """The package's abbreviations, the index folder's synonyms.txt and the `synonyms` file given,
+        read once (they are analyzed like queries: the segmentation model loads)."""
+        if self._synonyms is None:
+            self._synonyms = for_index(self.path, self._synonyms_file)
+        return self._synonyms
 
     # -- opening ----------------------------------------------------------------
     @classmethod

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from itertools import groupby
 
 from vnsearch.errors import QueryError
 from vnsearch.limits import Limits, env_name
@@ -285,7 +286,7 @@ class Planner:
             return NOTHING
         flt = [Filter(Dates(since, until))] if since or until else []
         if self.adjacent:
-            flt += [Filter(Term("pairs", pair_key(*pair.split(" ")))) for pair in between_words(parsed)]
+            flt += [Filter(Term("pairs", pair_key(a, b))) for a, b in between_words(parsed)]
         near = self.proximity(parsed)
         if near is not None:
             p = Maybe(p, near)
@@ -296,18 +297,16 @@ class Planner:
         """The syllable pairs side by side in a free-text query (inside and across its words, not
         across punctuation), to score where they stand side by side in documents too."""
         r = self.r
-        if not r.proximity or not parsed.words_only():
+        if not r.proximity:
             return None
-        root = parsed.root
-        terms = root.items if isinstance(root, ast.Group) else (root,)
-        syllables = [[fold_word(x) for x in _syllables(t.text)] for t in terms]
-        if sum(map(len, syllables)) > r.proximity_max_syllables:
+        words = _touching(parsed)
+        if not words or sum(len(syl) for syl, _ in words) > r.proximity_max_syllables:
             return None
-        pairs = []
-        for k, (t, syl) in enumerate(zip(terms, syllables)):
+        pairs = []  # in query order: inside each word, then to the next when they touch
+        for (syl, touch), (nxt, _) in zip(words, (*words[1:], ([], False))):
             pairs += zip(syl, syl[1:])
-            if k + 1 < len(terms) and syl and syllables[k + 1] and not parsed.text[t.end : terms[k + 1].start].strip():
-                pairs.append((syl[-1], syllables[k + 1][0]))
+            if touch and syl and nxt:
+                pairs.append((syl[-1], nxt[0]))
         pairs = tuple(dict.fromkeys(p for p in pairs if p[0] != p[1]))
         return Adjacent(pairs, r.proximity) if pairs else None
 
@@ -360,34 +359,33 @@ class Planner:
         abbreviation becomes (those words) OR (each other form, found side by side)."""
         runs = []
         if self.synonyms is not None and field in TEXT:
-            words = [n for n in nodes]
-            plain = [isinstance(n, ast.Term) and n.field is None and n.boost == 1.0 for n in words]
-            start = 0
-            while start < len(words):  # each stretch of plain words on its own
-                if not plain[start]:
-                    start += 1
-                    continue
-                end = start
-                while end < len(words) and plain[end]:
-                    end += 1
-                stretch = [_syllables(w.text) for w in words[start:end]]
-                runs += [(start + i, start + j, alts) for i, j, alts in self.synonyms.runs(stretch)]
-                start = end
+            at = 0
+            plain = lambda n: isinstance(n, ast.Term) and n.field is None and n.boost == 1.0  # noqa: E731
+            for is_plain, group in groupby(nodes, key=plain):  # each stretch of plain words on its own
+                stretch = list(group)
+                if is_plain:
+                    runs += [(at + i, at + j, alts)
+                             for i, j, alts in self.synonyms.runs([_syllables(n.text) for n in stretch])]
+                at += len(stretch)
         out, at = [], 0
         for i, j, alts in runs:
             out += [self.node(n, field) for n in nodes[at:i]]
-            same = _one(And, [self.words(n.text) for n in nodes[i:j]])  # plain words: no second look-up
-            alt = [self.words("_".join(a), self.r.synonym_weight) for a in alts]
-            out.append(Or(tuple(dict.fromkeys([same] + alt)), best=True))
+            out.append(self.forms([n.text for n in nodes[i:j]], alts))
             at = j
         out += [self.node(n, field) for n in nodes[at:]]
         return [i for i in out if i is not NOTHING]
 
+    def forms(self, words: list[str], alts: list[tuple[str, ...]]):
+        """Words as typed OR each other form of their meaning (found side by side, weighed
+        `synonym_weight`), a document scored by its best form."""
+        same = _one(And, [self.words(w) for w in words])
+        alt = [self.words("_".join(a), self.r.synonym_weight) for a in alts]
+        return Or(tuple(dict.fromkeys([same] + alt)), best=True)
+
     def term(self, text: str, field: str | None, boost: float):
         if field in TEXT:
-            if self.synonyms is not None and boost == 1.0 and self.synonyms.runs([_syllables(text)]):
-                return self.items([ast.Term(0, 0, text)], field)[0]
-            return self.words(text, boost)
+            runs = self.synonyms.runs([_syllables(text)]) if self.synonyms is not None and boost == 1.0 else []
+            return self.forms([text], runs[0][2]) if runs else self.words(text, boost)
         if field == "title":
             return self.phrase([text], 1, boost, title_only=True)
         if field == "date":
@@ -473,19 +471,21 @@ class Planner:
                       boost=n.boost)
 
 
-def between_words(parsed: ast.ParsedQuery) -> list[str]:
-    """The folded syllable pairs that join a plain query's words where only spaces separate them."""
+def _touching(parsed: ast.ParsedQuery) -> list[tuple[list[str], bool]]:
+    """A plain query's words as folded syllables, each with whether it touches the next word
+    (only spaces between them); empty for anything but words side by side."""
     if not parsed.words_only():
         return []
     root = parsed.root
     terms = root.items if isinstance(root, ast.Group) else (root,)
-    out = []
-    for a, b in zip(terms, terms[1:]):
-        if parsed.text[a.end : b.start].strip():
-            continue  # punctuation between them: they need not touch
-        last, first = _syllables(a.text)[-1:], _syllables(b.text)[:1]
-        if last and first:
-            out.append(f"{fold_word(last[0])} {fold_word(first[0])}")
+    return [([fold_word(x) for x in _syllables(a.text)], b is not None and not parsed.text[a.end : b.start].strip())
+            for a, b in zip(terms, (*terms[1:], None))]
+
+
+def between_words(parsed: ast.ParsedQuery) -> list[tuple[str, str]]:
+    """The folded syllable pairs that join a plain query's words where only spaces separate them."""
+    words = _touching(parsed)
+    out = [(a[-1], b[0]) for (a, touch), (b, _) in zip(words, words[1:]) if touch and a and b]
     return list(dict.fromkeys(out))
 
 

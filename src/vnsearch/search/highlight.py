@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from vnsearch.query import plan as P
 from vnsearch.text.normalize import fold, fold_word
 
 
@@ -43,8 +44,6 @@ class MatchTerms:
     def from_plan(cls, plan, expansions: dict | None = None, max_expanded: int = 200) -> "MatchTerms":
         """What a plan matches on (not what it excludes); `expansions`: the index terms each
         pattern stood for (`Scorer.expansions`), so wildcard and fuzzy matches light up too."""
-        from vnsearch.query import plan as P
-
         m = cls()
         for leaf in P.positive_leaves(plan):
             if isinstance(leaf, P.Term):

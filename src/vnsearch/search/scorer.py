@@ -222,7 +222,7 @@ class Scorer:
         idf = self._idfs.get(syllable)
         if idf is None:
             df = self.snap.doc_frequency("folded", syllable)
-            idf = self._idfs[syllable] = float(np.log(1.0 + (self.n - df + 0.5) / (df + 0.5))) if df else 0.0
+            idf = self._idfs[syllable] = self._idf(df) - self.idf_floor if df else 0.0
         return idf
 
     def _dates(self, p: P.Dates) -> tuple[np.ndarray, np.ndarray]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import zlib
+from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
@@ -137,17 +138,12 @@ def _syllables_and_breaks(toks: list[str]) -> tuple[list[str], list[bool]]:
 PAIR_BUCKETS = 1 << 15
 
 
-_syllable_hash: dict[str, int] = {}
 _KEYS = [format(i, "04x") for i in range(PAIR_BUCKETS)]
 
 
+@lru_cache(maxsize=500_000)
 def _hash(syllable: str) -> int:
-    h = _syllable_hash.get(syllable)
-    if h is None:
-        h = zlib.crc32(syllable.encode("utf-8"))
-        if len(_syllable_hash) < 500_000:
-            _syllable_hash[syllable] = h
-    return h
+    return zlib.crc32(syllable.encode("utf-8"))
 
 
 def pair_key(a: str, b: str) -> str:
