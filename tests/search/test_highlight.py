@@ -1,3 +1,4 @@
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -39,6 +40,19 @@ def test_match_spans_exact_folded_and_sequences():
     assert [text[a:b] for a, b in match_spans(text, terms)] == ["Hà Nội", "ha noi", "HÀ NỘI"]
     terms = MatchTerms(sequences={("hàn", "quốc")})
     assert [text[a:b] for a, b in match_spans(text, terms)] == ["Hàn Quốc"]
+
+
+@pytest.mark.parametrize("syllables, folded", [({"hà", "nội"}, set()), (set(), {"ha", "noi"}), ({"hà"}, {"noi"})])
+def test_a_sequence_whose_syllables_light_up_alone_gives_the_same_spans(syllables, folded):
+    """Such a sequence is not searched for (its syllables' spans merge into it): nothing changes."""
+    text = "Hà Nội,  hà\n nội; hà một mình; Nội Bài; Hà Nội-Hà Nội"
+    alone = match_spans(text, MatchTerms(syllables=set(syllables), folded=set(folded)))
+    both = MatchTerms(syllables=set(syllables), folded=set(folded), sequences={("hà", "nội")})
+    assert not both.patterns()[1]  # the sequence is left out ...
+    assert match_spans(text, both) == alone  # ... and the spans are those it would have merged into
+    assert [text[a:b] for a, b in alone][:2] == ["Hà Nội", "hà\n nội"]
+    partly = MatchTerms(syllables={"hà"}, sequences={("hà", "nội")})  # nội alone does not light up
+    assert [text[a:b] for a, b in match_spans(text, partly)] == ["Hà Nội", "hà\n nội", "hà", "Hà Nội", "Hà Nội"]
 
 
 def test_fragments_slice_the_text_and_prefer_more_distinct_matches():

@@ -75,8 +75,12 @@ class MatchTerms:
         """(any syllable whose fold is a target, on folded text; any sequence, on lower-cased text)."""
         if self._patterns is None:
             targets = {fold_word(s) for s in self.syllables} | set(self.folded)
+            # a sequence whose every syllable lights up on its own adds nothing (side by side,
+            # the syllables' spans merge into the sequence's): most do, the plan scores syllables too
+            seqs = [q for q in self.sequences if q and not all(s in self.syllables or fold_word(s) in self.folded
+                                                                 for s in q)]
             self._patterns = (_alternation(targets, escape=True),
-                              _alternation(r"\s+".join(map(re.escape, q)) for q in self.sequences if q))
+                              _alternation(r"\s+".join(map(re.escape, q)) for q in seqs))
         return self._patterns
 
 

@@ -1,10 +1,11 @@
 """Whole-query BM25 scoring over numpy arrays, one scale for every kind of match.
 
-A plan (`query/plan.py`) is evaluated into two dense arrays over the index's
-documents: which match and their scores.  Everything is vnsearch's own
-arithmetic on what the engine seam gives (postings, positions, lengths,
-columns): words are BM25 arrays; AND, OR, MAYBE, NOT are vector
-operations, so every term is scored exactly and the hit count is exact;
+A plan (`query/plan.py`) is evaluated into the documents it matches and
+their scores, as sparse arrays (`search/matches.py`).  Everything is
+vnsearch's own arithmetic on what the engine seam gives (postings,
+positions, lengths, columns): words are BM25 arrays; AND, OR, MAYBE, NOT
+merge sorted document numbers, so every term is scored exactly and the hit
+count is exact;
 wildcards, fuzzy terms and text ranges are expanded to their index terms and
 scored like words; phrases are found from positions and scored as Lucene
 does (the phrase's frequency as tf, the sum of its words' idfs); dates are
@@ -26,6 +27,7 @@ import numpy as np
 from vnsearch.engine import date_value
 from vnsearch.errors import TooManyTerms
 from vnsearch.query import plan as P
+from vnsearch.search import matches as M
 from vnsearch.text.terms import pair_key
 
 TERM_CACHE_POSTINGS = 8_000_000  # scored terms kept per index state (16 bytes a posting: ~128 MB)
@@ -84,18 +86,16 @@ class Scorer:
             self._avg[field] = avg
         return avg
 
-    def _none(self) -> tuple[np.ndarray, np.ndarray]:
-        return np.zeros(self.n, dtype=bool), np.zeros(self.n)
-
     # -- plans ------------------------------------------------------------------
     def evaluate(self, p) -> tuple[np.ndarray, np.ndarray]:
-        """(match mask, scores) of plan `p` over every document number, deleted ones included.
+        """(ascending document numbers, their scores) of the documents plan `p` matches, deleted
+        ones included (`top` skips them).
 
         Within one search (`remember()` ... `forget()`), a node evaluated before is answered
         from memory: the attempts of a search (side by side, AND, any diacritics, OR) share
         most of their nodes.  The arrays returned are shared: callers never change them."""
         if p is P.NOTHING:
-            return self._none()
+            return M.none()
         memo = self._memo
         if memo is not None:
             hit = memo.get(p)
@@ -109,7 +109,7 @@ class Scorer:
             memo[p] = result
         return result
 
-    MEMO_NODES = 256  # nodes remembered within one search (two arrays of the collection's size each)
+    MEMO_NODES = 256  # nodes remembered within one search
 
     def remember(self) -> None:
         """Start remembering evaluated nodes (one search)."""
@@ -120,49 +120,40 @@ class Scorer:
         self._memo = None
 
     def _term(self, p: P.Term) -> tuple[np.ndarray, np.ndarray]:
-        mask, score = self._none()
         kind = self.snap.kind(p.field)
         if kind == "text":
             ids, s = self.term_scores(p.field, p.text)
-            score[ids] = s * p.boost
-        elif kind == "keyword":
+            return ids, (s * p.boost).astype(np.float64)  # the product in the postings' precision
+        if kind == "keyword":
             ids, _tf = self.snap.postings(p.field, p.text)
-            score[ids] = p.boost
-        else:
-            return mask, score
-        mask[ids] = True
-        return mask, score
+            return ids, np.full(len(ids), float(p.boost))
+        return M.none()
 
     def _phrase(self, p: P.Phrase) -> tuple[np.ndarray, np.ndarray]:
         """A phrase on the BM25 scale of words, as Lucene scores one: its frequency in each
         document as tf, the sum of its words' idfs as idf, the field's length normalization."""
-        mask, score = self._none()
         if not self.snap.has_positions(p.field):
-            return mask, score
-        # Candidates first, as arrays: documents holding every word at least as often as the
-        # phrase does; positions are decoded only for those.
-        cand = self.snap.live.copy()
-        dfs = []
+            return M.none()
+        # Candidates first: live documents holding every word at least as often as the phrase
+        # does; positions are decoded only for those.
+        having = []
         for word, times in Counter(p.words).items():
             ids, tf = self.snap.postings(p.field, word)
-            has = np.zeros(self.n, dtype=bool)
-            has[ids[tf >= times]] = True
-            cand &= has
-        for w in p.words:
-            dfs.append(len(self.snap.postings(p.field, w)[0]))
-        targets = np.flatnonzero(cand)
+            having.append(ids[tf >= times] if times > 1 else ids)
+        targets, _ = M.intersection([(i, np.zeros(len(i))) for i in having], self.n)
+        targets = targets[self.snap.live[targets]]
         if not len(targets):
-            return mask, score
+            return M.none()
+        dfs = [len(self.snap.postings(p.field, w)[0]) for w in p.words]
         positions = {w: self.snap.positions(p.field, w, targets) for w in dict.fromkeys(p.words)}
         freqs = np.array([phrase_frequency([positions[w][i] for w in p.words], p.slop)
                           for i in range(len(targets))], dtype=np.float64)
         found = freqs > 0
         ids = targets[found]
-        if len(ids):
-            idf = sum(self._idf(df) for df in dfs)
-            mask[ids] = True
-            score[ids] = self._bm25(p.field, ids, freqs[found], idf) * p.boost
-        return mask, score
+        if not len(ids):
+            return M.none()
+        idf = sum(self._idf(df) for df in dfs)
+        return ids, self._bm25(p.field, ids, freqs[found], idf) * p.boost
 
     def _expand(self, p: P.Expand) -> tuple[np.ndarray, np.ndarray]:
         """A wildcard, range or fuzzy term: the index terms it stands for, scored like one word
@@ -177,17 +168,14 @@ class Scorer:
                     f"'{shown}' stands for more than {self.max_expansions:,} words of the index; make it more "
                     f"specific (the limit is VNSEARCH_MAX_EXPANSIONS)")
         self.expansions[p] = terms
-        mask, score = self._none()
-        text = self.snap.kind(p.field) == "text"
-        for t in terms:
-            if text:
-                ids, s = self.term_scores(p.field, t)
-                score[ids] = np.maximum(score[ids], s)
-            else:
-                ids, _tf = self.snap.postings(p.field, t)
-                score[ids] = 1.0
-            mask[ids] = True
-        return mask, score * p.boost
+        if not terms:
+            return M.none()
+        if self.snap.kind(p.field) == "text":
+            parts = [self.term_scores(p.field, t) for t in terms]
+        else:
+            parts = [(ids, np.ones(len(ids))) for ids, _tf in (self.snap.postings(p.field, t) for t in terms)]
+        ids, score, _ = M.union(parts, self.n, best=True)
+        return ids, score * p.boost
 
     def _terms_of(self, p: P.Expand):
         snap = self.snap
@@ -208,15 +196,14 @@ class Scorer:
                 yield t
 
     def _adjacent(self, p: P.Adjacent) -> tuple[np.ndarray, np.ndarray]:
-        """Proximity as arrays: each pair's documents (the pairs field) get the pair's weight."""
-        mask, score = self._none()
+        """Proximity: each pair's documents (the pairs field) get the pair's weight."""
+        parts = []
         for a, b in p.pairs:
-            idf = min(self._folded_idf(a), self._folded_idf(b))
             ids, _tf = self.snap.postings("pairs", pair_key(a, b))
             if len(ids):
-                score[ids] += p.weight * (idf + self.idf_floor)
-                mask[ids] = True
-        return mask, score
+                idf = min(self._folded_idf(a), self._folded_idf(b))
+                parts.append((ids, np.full(len(ids), p.weight * (idf + self.idf_floor))))
+        return M.union(parts, self.n)[:2] if parts else M.none()
 
     def _folded_idf(self, syllable: str) -> float:
         idf = self._idfs.get(syllable)
@@ -225,85 +212,94 @@ class Scorer:
             idf = self._idfs[syllable] = self._idf(df) - self.idf_floor if df else 0.0
         return idf
 
-    def _dates(self, p: P.Dates) -> tuple[np.ndarray, np.ndarray]:
-        col = self.snap.column("date")
+    def _date_mask(self, p: P.Dates, col: np.ndarray) -> np.ndarray:
         mask = col != 0  # undated
         if p.low is not None:
             mask &= col >= date_value(p.low)
         if p.high is not None:
             mask &= col <= date_value(p.high)
-        return mask, np.where(mask, float(p.boost), 0.0)
+        return mask
+
+    def _dates(self, p: P.Dates) -> tuple[np.ndarray, np.ndarray]:
+        ids = np.flatnonzero(self._date_mask(p, self.snap.column("date")))
+        return ids, np.full(len(ids), float(p.boost))
 
     def _every(self, p: P.Every) -> tuple[np.ndarray, np.ndarray]:
-        return self.snap.live.copy(), np.full(self.n, float(p.boost))
+        ids = np.flatnonzero(self.snap.live)
+        return ids, np.full(len(ids), float(p.boost))
 
     def _filter(self, p: P.Filter) -> tuple[np.ndarray, np.ndarray]:
-        mask, _ = self.evaluate(p.child)
-        return mask, np.zeros(self.n)
+        ids, _ = self.evaluate(p.child)
+        return ids, np.zeros(len(ids))
 
     def _not(self, p: P.Not) -> tuple[np.ndarray, np.ndarray]:
-        mask, _ = self.evaluate(p.child)
-        return ~mask, np.zeros(self.n)
+        ids = M.complement(self.evaluate(p.child)[0], self.n)
+        return ids, np.zeros(len(ids))
 
     def _andnot(self, p: P.AndNot) -> tuple[np.ndarray, np.ndarray]:
-        mask, score = self.evaluate(p.positive)
-        neg, _ = self.evaluate(p.negative)
-        mask = mask & ~neg
-        return mask, np.where(mask, score, 0.0)
+        ids, score = self.evaluate(p.positive)
+        if not len(ids):
+            return ids, score
+        keep = ~M.member(self.evaluate(p.negative)[0], ids, self.n)
+        return ids[keep], score[keep]
 
     def _maybe(self, p: P.Maybe) -> tuple[np.ndarray, np.ndarray]:
-        mask, score = self.evaluate(p.required)
-        _m, extra = self.evaluate(p.optional)
-        return mask, np.where(mask, score + extra, 0.0)
+        ids, score = self.evaluate(p.required)
+        if not len(ids):
+            return ids, score
+        return ids, score + M.gather(self.evaluate(p.optional), ids, self.n)
 
     def _and(self, p: P.And) -> tuple[np.ndarray, np.ndarray]:
-        return self._combine(p, all_of=True)
-
-    def _or(self, p: P.Or) -> tuple[np.ndarray, np.ndarray]:
-        return self._combine(p, all_of=False)
-
-    def _combine(self, p, all_of: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Documents every item matches, scored by the sum of the items' scores (in plan order); a
+        date filter is read off the date column for the documents the other items left."""
         items = [i for i in p.items if i is not P.NOTHING]
+        dates = [i.child for i in items if isinstance(i, P.Filter) and isinstance(i.child, P.Dates)]
+        items = [i for i in items if not (isinstance(i, P.Filter) and isinstance(i.child, P.Dates))]
         if not items:
-            return self._none()
-        mask, score = self.evaluate(items[0])
-        mask, score = mask.copy(), score.astype(np.float64, copy=True)  # evaluated arrays are shared
-        coverage = getattr(p, "coverage", 0.0)
-        # coverage: the share of the items a document holds, each weighed by its best score
-        # anywhere (an idf-like weight: missing a rare word costs more than missing "là")
-        whole = float(score.max(initial=0.0)) if coverage else 0.0
-        held = np.where(mask, whole, 0.0) if coverage else None
-        for item in items[1:]:
-            m, s = self.evaluate(item)
-            if all_of:
-                mask &= m
-            else:
-                mask |= m
-            if getattr(p, "best", False):
-                np.maximum(score, s, out=score)
-            else:
-                score += s
-            if held is not None:
-                best = float(s.max(initial=0.0))
-                held += np.where(m, best, 0.0)
-                whole += best
-        if all_of:
-            score = np.where(mask, score, 0.0)
-        if held is not None and whole > 0:
-            score *= (held / whole) ** coverage
+            items, dates = [P.Filter(d) for d in dates], []
+        parts = []
+        for item in items:  # an item that matches nothing ends it: the rest need not be read
+            part = self.evaluate(item)
+            if not len(part[0]):
+                return M.none()
+            parts.append(part)
+        ids, score = M.intersection(parts, self.n)
+        if dates and len(ids):
+            col = self.snap.column("date")[ids]
+            keep = np.ones(len(ids), dtype=bool)
+            for d in dates:
+                keep &= self._date_mask(d, col)
+            ids, score = ids[keep], score[keep]
         if p.boost != 1.0:
             score *= p.boost
-        return mask, score
+        return ids, score
+
+    def _or(self, p: P.Or) -> tuple[np.ndarray, np.ndarray]:
+        """Documents any item matches, scored by the sum of the items' scores (their best with
+        `best`), times the share of the items held, each weighed by its best score anywhere, to
+        the power `coverage` (missing a rare word costs more than missing "là")."""
+        parts = [self.evaluate(i) for i in p.items if i is not P.NOTHING]
+        parts = [part for part in parts if len(part[0])]
+        if not parts:
+            return M.none()
+        weights = [float(s.max(initial=0.0)) for _, s in parts] if p.coverage else None
+        ids, score, held = M.union(parts, self.n, best=p.best, weights=weights)
+        if weights is not None:
+            whole = sum(weights)
+            if whole > 0:
+                score *= (held / whole) ** p.coverage
+        if p.boost != 1.0:
+            score *= p.boost
+        return ids, score
 
     # -- results --------------------------------------------------------------
-    def top(self, mask: np.ndarray, score: np.ndarray, k: int, by_date: bool = False) -> tuple[int, list[tuple[int, float]]]:
+    def top(self, ids: np.ndarray, score: np.ndarray, k: int, by_date: bool = False) -> tuple[int, list[tuple[int, float]]]:
         """(number of live matches, the best `k` as (docnum, score)), ties by document number."""
-        live = mask & self.snap.live
-        cand = np.flatnonzero(live)
+        live = self.snap.live[ids]
+        cand, s = ids[live], score[live]
         total = len(cand)
         if not total or k <= 0:
             return total, []
-        s = score[cand]
         if by_date:
             dates = self.snap.column("date")[cand]
             order = np.lexsort((cand, -s, -dates))[:k]

@@ -107,8 +107,9 @@ def test_bulk_commit_never_merges_small_segments(tmp_path):
 
 @pytest.mark.parametrize("writer", ["whoosh", "bulk"])
 def test_scorer_arrays_read_either_writers_blocks(tmp_path, writer):
-    """Bulk blocks are read in place, Whoosh's (merges, older indexes) by unpickling: same arrays."""
-    from vnsearch.engine.whoosh.codec import raw_postings, read_matcher
+    """Bulk blocks are read in place, Whoosh's (merges, older indexes) by unpickling: same arrays,
+    whether through Whoosh's matcher or straight from the term's bytes (`read_postings`)."""
+    from vnsearch.engine.whoosh.codec import raw_postings, read_matcher, read_postings
 
     docs = _docs()
     ix = _whoosh_written(tmp_path / "ix", docs) if writer == "whoosh" else _bulk_written(tmp_path / "ix", docs, 97)
@@ -116,7 +117,9 @@ def test_scorer_arrays_read_either_writers_blocks(tmp_path, writer):
         checked = 0
         for f in ("words", "syllables", "folded", "title"):
             for t in r.lexicon(f):
-                ids, weights = read_matcher(raw_postings(r, f, t))
+                ids, weights = read_postings(r, f, t)
+                via_matcher = read_matcher(raw_postings(r, f, t))
+                assert ids.tolist() == via_matcher[0].tolist() and weights.tolist() == via_matcher[1].tolist()
                 m = r.postings(f, t)
                 want = []
                 while m.is_active():
@@ -125,6 +128,7 @@ def test_scorer_arrays_read_either_writers_blocks(tmp_path, writer):
                 assert list(zip(ids.tolist(), weights.tolist())) == want
                 checked += len(want) > 128
         assert checked >= 4  # some lists span several blocks (of a chunk, or of Whoosh's 128)
+        assert read_postings(r, "words", b"no_such_word") is None
 
 
 def test_whoosh_merges_bulk_segments(tmp_path):

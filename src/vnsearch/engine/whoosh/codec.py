@@ -36,6 +36,7 @@ zlib made the protocol-2 pickles, and reading them costs nothing.
 
 from __future__ import annotations
 
+import io
 import struct
 import zlib
 from collections import defaultdict
@@ -45,11 +46,12 @@ from struct import Struct
 from typing import NamedTuple
 
 import numpy as np
+from whoosh.reading import TermNotFound
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, WHOOSH3_HEADER_MAGIC, W3LeafMatcher, W3TermInfo, _lenfield
 from whoosh.system import pack_int, pack_ushort
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
-from vnsearch.engine.whoosh.safepickle import loads
+from vnsearch.engine.whoosh.safepickle import IndexUnpickler, loads
 
 LENGTH_OF_BYTE = np.array([byte_to_length(i) for i in range(256)], dtype=np.float32)
 TERM_HEADER = WHOOSH3_HEADER_MAGIC  # what a term's posting list starts with
@@ -338,6 +340,42 @@ def raw_postings(segreader, field: str, btext: bytes | str):
     if isinstance(btext, str):
         btext = btext.encode("utf-8")
     return segreader._terms.matcher(field, btext, segreader.schema[field].format)
+
+
+def read_postings(segreader, field: str, btext: bytes) -> tuple[np.ndarray, np.ndarray] | None:
+    """(document numbers, weights) of a term in one segment (`segreader`: a leaf reader), deleted
+    documents included; None when the segment lacks it.  A list the bulk writer wrote is read
+    from its bytes in one go: setting up Whoosh's matcher (a second dictionary look-up, the first
+    block's info) cost more than decoding a short list."""
+    terms = getattr(segreader, "_terms", None)
+    if terms is None:  # an empty index's reader holds no term
+        return None
+    try:
+        ti = terms.term_info(field, btext)
+    except TermNotFound:
+        return None
+    if not ti.is_inlined():
+        offset, length = ti.extent()
+        if isinstance(length, tuple):  # W3TermInfo.from_bytes stores unpack_int's 1-tuple
+            length = length[0]
+        fast = _read_own_list(terms._postfile.get(offset, length))
+        if fast is not None:
+            return fast
+    return read_matcher(terms._codec.postings_reader(terms._postfile, ti, segreader.schema[field].format))
+
+
+def _read_own_list(raw: bytes) -> tuple[np.ndarray, np.ndarray] | None:
+    """`_read_bulk_blocks` when the first block's data (after its info pickle, read as Whoosh
+    reads it) starts the way the bulk writer starts a block; else None."""
+    head = len(WHOOSH3_HEADER_MAGIC)
+    if raw[:head] != WHOOSH3_HEADER_MAGIC or len(raw) < head + 4:
+        return None
+    f = io.BytesIO(raw)
+    f.seek(head + 4)
+    IndexUnpickler(f).load()
+    if raw[f.tell() : f.tell() + len(DATA_MAGIC)] != DATA_MAGIC:
+        return None
+    return _read_bulk_blocks(raw)
 
 
 def read_matcher(m) -> tuple[np.ndarray, np.ndarray]:

@@ -70,6 +70,8 @@ class Sums:
         if end <= start:
             return
         ok = self.ok
+        if (end - 1) >> PAGE_BITS == start >> PAGE_BITS < len(ok) and ok[start >> PAGE_BITS]:
+            return  # most reads: a few bytes of one page already checked
         p, last = start >> PAGE_BITS, min(end - 1, len(self.src) - 1) >> PAGE_BITS
         while p <= last:
             if not ok[p]:

@@ -3,7 +3,7 @@
 Whoosh scores one posting at a time in Python, which made a question over
 35k articles cost hundreds of milliseconds (common words have posting lists
 as long as the index).  A posting list is read into two arrays (document
-numbers, term frequencies) by `codec.read_matcher`, after which a whole
+numbers, term frequencies) by `codec.read_postings`, after which a whole
 query is scored with a few vector operations (`search/scorer.py`).
 """
 
@@ -13,7 +13,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from vnsearch.engine.whoosh.codec import LENGTH_OF_BYTE, length_bytes, raw_postings, read_matcher
+from vnsearch.engine.whoosh.codec import LENGTH_OF_BYTE, length_bytes, read_postings
 
 _EMPTY = (np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.float32))
 
@@ -34,6 +34,26 @@ class PostingCache:
         self.max_postings = max_postings
         self._items: OrderedDict[tuple, tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._size = 0
+        self._dfs: dict[tuple, int] = {}  # document frequencies looked up without decoding
+
+    DF_ENTRIES = 200_000  # ~40 MB at most; the table starts over when full
+
+    def doc_frequency(self, segreader, field: str, btext: bytes) -> int:
+        """How many documents of the segment (deleted ones included) hold the term: the decoded
+        list's length when cached, else the term dictionary's count, remembered."""
+        seg = _segment_key(segreader)
+        key = (seg, field, btext)
+        hit = self._items.get(key)
+        if hit is not None:
+            return len(hit[0])
+        df = self._dfs.get(key)
+        if df is None:
+            df = segreader.doc_frequency(field, btext)
+            if seg is not None:
+                if len(self._dfs) >= self.DF_ENTRIES:
+                    self._dfs.clear()
+                self._dfs[key] = df
+        return df
 
     def get(self, segreader, field: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
         seg = _segment_key(segreader)
@@ -42,9 +62,8 @@ class PostingCache:
         if hit is not None:
             self._items.move_to_end(key)
             return hit
-        if (field, btext) in segreader:
-            hit = read_matcher(raw_postings(segreader, field, btext))
-        else:  # most words are missing from most segments: remember that too
+        hit = read_postings(segreader, field, btext)
+        if hit is None:  # most words are missing from most segments: remember that too
             hit = _EMPTY
         if seg is None:  # a reader with no segment (an empty index): nothing to key the entry by
             return hit
@@ -93,6 +112,9 @@ class IndexView:
         if len(parts) == 1:
             return parts[0]
         return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+    def doc_frequency(self, field: str, btext: bytes) -> int:
+        return sum(self.cache.doc_frequency(seg, field, btext) for seg, _offset in self.leaves)
 
     def lengths(self, field: str) -> np.ndarray:
         """Each document's length in `field`, as Whoosh stores it (one byte, approximate)."""

@@ -111,7 +111,10 @@ class Snapshot:
         return self._view.postings(field, self._bytes(field, term))
 
     def doc_frequency(self, field: str, term: str) -> int:
-        return self._reader.doc_frequency(field, self._bytes(field, term))
+        """How many documents hold `term` (deleted ones included, as in `postings`)."""
+        if field not in self._schema:
+            return 0
+        return self._view.doc_frequency(field, self._bytes(field, term))
 
     def positions(self, field: str, term: str, docs: np.ndarray) -> list[np.ndarray]:
         """The term's positions in each of `docs` (ascending document numbers that hold it)."""
