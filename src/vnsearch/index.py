@@ -38,7 +38,8 @@ from vnsearch.search.scorer import Scorer
 from vnsearch.text.normalize import fold_word, has_diacritics
 from vnsearch.text.terms import analyze
 from vnsearch.ingest.sources import Document, DocumentError, FieldMap, Source, as_datetime, open_source
-from vnsearch.search.suggest import Vocabulary, suggest
+from vnsearch.search.suggest import suggest
+from vnsearch.search.vocabulary import Vocabulary, saved_generation
 
 __all__ = ["Index", "Hit", "SearchResult", "IndexReport", "Document", "Ranking"]
 
@@ -121,7 +122,7 @@ class Index:
             raise VnsearchError(str(e)) from None
         self._snap = None  # the latest engine snapshot opened
         self._scorer: Scorer | None = None
-        self._vocab: tuple[int, Vocabulary] | None = None
+        self._vocab: Vocabulary | None = None
         self._pinned = None  # the snapshot an operation in progress reads (see _snapshot)
 
     @property
@@ -168,9 +169,10 @@ class Index:
             aside = cls(built, engine.Store.open(built))
             report = Indexer(aside._store, aside._store.existing(), jobs=jobs, batch_docs=batch_docs,
                              progress=progress, limits=aside.limits).run(sources)
-            aside._record_run(sources, report)
+            aside._record_run(sources, report, vocabulary=False)  # saved once swapped in
             if not report.interrupted:
                 engine.swap_in(p, built)
+                cls.open(p)._save_vocabulary()
         return report
 
     def close(self) -> None:
@@ -282,7 +284,9 @@ class Index:
             self._record_run([], None)
         return n
 
-    def _record_run(self, sources: list[Source], report: IndexReport | None) -> None:
+    def _record_run(self, sources: list[Source], report: IndexReport | None, vocabulary: bool = True) -> None:
+        if vocabulary:
+            self._save_vocabulary()
         meta = engine.read_meta(self.path)
         meta["updated"] = engine.now_iso()
         srcs = meta.setdefault("sources", {})
@@ -439,10 +443,24 @@ class Index:
                                     for t, _, _ in parsed.syllables[: self.limits.suggest_words])
 
     def _vocabulary(self) -> Vocabulary:
+        """The word model of the commit being read: the one its writer saved, else built here."""
         snap = self._get_snapshot()
-        if self._vocab is None or self._vocab[0] != snap.generation:
-            self._vocab = (snap.generation, Vocabulary(snap))
-        return self._vocab[1]
+        v = self._vocab
+        if v is None or v.generation != snap.generation:
+            v = Vocabulary.load(self.path, snap.generation)
+            if v is None:
+                v = Vocabulary.build(snap.term_frequencies("words"), snap.generation)
+            self._vocab = v
+        return v
+
+    def _save_vocabulary(self) -> None:
+        """Save the latest commit's word model for searchers (under the write lock, after a commit)."""
+        snap = self._store.snapshot()
+        try:
+            if saved_generation(self.path) != snap.generation:
+                Vocabulary.build(snap.term_frequencies("words"), snap.generation).save(self.path)
+        finally:
+            snap.close()
 
     @_pinned
     def suggest(self, text: str) -> str | None:
@@ -470,7 +488,13 @@ class Index:
     # -- about ------------------------------------------------------------------
     def check(self) -> list[str]:
         """Read every term's postings and every stored document; the problems found (empty: healthy)."""
-        return self._store.check(checksums=bool(engine.read_meta(self.path).get("checksums")))
+        problems = self._store.check(checksums=bool(engine.read_meta(self.path).get("checksums")))
+        if not problems:
+            with self._snapshot() as snap:
+                saved = Vocabulary.load(self.path, snap.generation)
+                if saved is not None and saved.damage():
+                    problems.append(saved.damage())
+        return problems
 
     def stats_sources(self) -> list[str]:
         """The sources indexed so far (from the metadata file), for a rebuild."""

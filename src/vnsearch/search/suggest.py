@@ -13,81 +13,9 @@ preferring the most frequent candidate.
 
 from __future__ import annotations
 
-import math
-
 from vnsearch.limits import Limits
+from vnsearch.search.vocabulary import Vocabulary
 from vnsearch.text.normalize import fold_word, has_diacritics
-
-_MAX_WORD = 4
-
-
-class Vocabulary:
-    """The index's words as a unigram model, built once per index state: folded word -> (most
-    frequent accented form, log probability), and accented word -> log probability."""
-
-    def __init__(self, snapshot):
-        self.forms: dict[tuple[str, ...], tuple[str, float]] = {}
-        self.words: dict[tuple[str, ...], float] = {}
-        counts: dict[tuple[str, ...], tuple[str, int]] = {}
-        exact: dict[tuple[str, ...], int] = {}
-        total = 0
-        for t, df in snapshot.term_frequencies("words").items():
-            parts = t.split("_")
-            if len(parts) > _MAX_WORD or not all(parts):
-                continue
-            total += df
-            exact[tuple(parts)] = df
-            key = tuple(fold_word(p) for p in parts)
-            best = counts.get(key)
-            if best is None or df > best[1]:
-                counts[key] = (t.replace("_", " "), df)
-        self.unknown = math.log(0.1 / max(1, total))  # a syllable the index never saw, kept as typed
-        for key, (form, df) in counts.items():
-            self.forms[key] = (form, math.log(df / total))
-        for key, df in exact.items():
-            self.words[key] = math.log(df / total)
-
-    def restore(self, syllables: list[str]) -> list[str]:
-        """Accented words for folded syllables: the most probable segmentation into known words."""
-        return self._best_split(syllables, self.forms.get)
-
-    def segment(self, syllables: list[str]) -> list[str]:
-        """Lower-case accented syllables split into the index's own words (``_``-joined), the most
-        probable way: the same words whatever the case the query was typed in (pyvi's CRF reads
-        case, so ``nguyễn xuân phúc`` and ``Nguyễn Xuân Phúc`` came out as different words)."""
-        words = self.words
-
-        def lookup(key: tuple[str, ...]):
-            p = words.get(key)
-            return None if p is None else ("_".join(key), p)
-
-        return self._best_split(syllables, lookup)
-
-    def _best_split(self, syllables: list[str], lookup) -> list[str]:
-        """Dynamic programming over the splits into known words of up to four syllables; an
-        unknown syllable stands alone."""
-        n = len(syllables)
-        best: list[tuple[float, int, str]] = [(0.0, 0, "")] + [(-math.inf, 0, "")] * n
-        for i in range(1, n + 1):
-            for k in range(1, min(_MAX_WORD, i) + 1):
-                prev = best[i - k][0]
-                if prev == -math.inf:
-                    continue
-                hit = lookup(tuple(syllables[i - k : i]))
-                if hit is None:
-                    if k > 1:
-                        continue
-                    hit = (syllables[i - 1], self.unknown)
-                score = prev + hit[1]
-                if score > best[i][0]:
-                    best[i] = (score, k, hit[0])
-        out = []
-        i = n
-        while i > 0:
-            _, k, form = best[i]
-            out.append(form)
-            i -= k
-        return out[::-1]
 
 
 def nearest(snapshot, syllable: str) -> str | None:

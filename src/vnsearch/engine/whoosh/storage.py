@@ -35,7 +35,7 @@ STAGING = ".vnsearch-rebuild"  # where --rebuild builds the new index before swa
 
 #: every name vnsearch (or Whoosh for it) creates in an index folder; nothing else is ever removed
 _OWNED = re.compile(
-    r"^(?:vnsearch\.json|synonyms\.txt|\.vnsearch\.json\.\d+\.tmp|vnsearch-write\.(?:lock|owner)|"
+    r"^(?:vnsearch\.json|synonyms\.txt|vocabulary\.bin(?:\.\d+\.tmp)?|\.vnsearch\.json\.\d+\.tmp|vnsearch-write\.(?:lock|owner)|"
     rf"{INDEX_NAME}_WRITELOCK|_{INDEX_NAME}_\d+\.toc(?:\.sum)?(?:\.[\d.]+(?:tmp)?)?|"
     rf"{INDEX_NAME}_[0-9a-z]+\.[A-Za-z0-9_.]+|{re.escape(STAGING)}|\.gitkeep)$")
 

@@ -1,0 +1,236 @@
+"""The index's words as a unigram model, in arrays saved beside the index and mapped back.
+
+Accent restoration (``ha noi`` -> ``hà nội``) and reading a short query in
+the index's own words need each word's document frequency and, for each
+accent-folded word, its most frequent accented form.  Built as Python
+dictionaries from the term dictionary at the first such search, that cost a
+search process seconds and a hundred megabytes per 35k articles.  Here the
+model is two sorted arrays of 64-bit key hashes with their log
+probabilities (and the forms' text), written once per commit by the writer
+(`FILE`, tagged with the commit's generation) and mapped by searchers, so a
+search reads only the pages its few look-ups touch.  When the file is
+missing or belongs to another commit the same arrays are built in memory.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import mmap
+import os
+import struct
+import zlib
+from hashlib import blake2b
+from pathlib import Path
+
+import numpy as np
+
+from vnsearch.text.normalize import fold_word
+
+MAX_WORD = 4  # syllables of the longest word the model knows
+FILE = "vocabulary.bin"
+_MAGIC = b"VNVOCAB1"
+_HEAD = struct.Struct("<8sQ")  # magic, length of the JSON header that follows
+_ARRAYS = ("word_hash", "word_logp", "form_hash", "form_logp", "form_start", "form_text")
+
+
+def key_hash(syllables) -> int:
+    """A word's key (its syllables) as 64 bits, the same in every process."""
+    return int.from_bytes(blake2b(" ".join(syllables).encode("utf-8"), digest_size=8).digest(), "little")
+
+
+class Vocabulary:
+    """Word -> log probability, and folded word -> (most frequent accented form, log probability)."""
+
+    def __init__(self, arrays: dict[str, np.ndarray], total: int, generation: int, source=None):
+        self.generation = generation
+        self.total = total
+        for name in _ARRAYS:
+            setattr(self, name, arrays[name])
+        self.unknown = math.log(0.1 / max(1, total))  # a syllable the index never saw, kept as typed
+        self._source = source  # the mapping the arrays are views of (kept open while they live)
+        self.crc32: int | None = None  # of the arrays, as saved
+
+    # -- building, saving, loading ------------------------------------------------------
+    @classmethod
+    def build(cls, frequencies: dict[str, int], generation: int) -> "Vocabulary":
+        """From the ``words`` field's terms (syllables joined by ``_``) and document frequencies;
+        a folded word's form is its most frequent accented one (the first met on a tie)."""
+        total = 0
+        exact: dict[tuple[str, ...], int] = {}
+        best: dict[tuple[str, ...], tuple[str, int]] = {}
+        for t, df in frequencies.items():
+            parts = t.split("_")
+            if len(parts) > MAX_WORD or not all(parts):
+                continue
+            total += df
+            exact[tuple(parts)] = df
+            key = tuple(fold_word(p) for p in parts)
+            seen = best.get(key)
+            if seen is None or df > seen[1]:
+                best[key] = (t.replace("_", " "), df)
+        word_hash, word_logp = _sorted_table(exact.keys(), [math.log(df / total) for df in exact.values()])
+        form_hash, order = _sorted_order(best.keys())
+        forms = list(best.values())
+        form_logp = np.array([math.log(forms[i][1] / total) for i in order], dtype=np.float64)
+        texts = [forms[i][0].encode("utf-8") for i in order]
+        form_start = np.zeros(len(texts) + 1, dtype=np.int64)
+        np.cumsum([len(b) for b in texts], out=form_start[1:])
+        form_text = np.frombuffer(b"".join(texts), dtype=np.uint8)
+        arrays = dict(word_hash=word_hash, word_logp=word_logp, form_hash=form_hash, form_logp=form_logp,
+                      form_start=form_start, form_text=form_text)
+        return cls(arrays, total, generation)
+
+    def save(self, folder: str | os.PathLike) -> None:
+        """Write the model to `folder`/`FILE` at once (a reader sees the old file or the new)."""
+        arrays = [(name, np.ascontiguousarray(getattr(self, name))) for name in _ARRAYS]
+        crc = 0
+        for _name, a in arrays:
+            crc = zlib.crc32(a.tobytes(), crc)
+        header = json.dumps({"generation": self.generation, "total": self.total, "crc32": crc,
+                             "arrays": [[name, a.dtype.str, len(a)] for name, a in arrays]}).encode("utf-8")
+        header += b" " * (-(_HEAD.size + len(header)) % 8)  # arrays start 8-byte aligned
+        path = Path(folder) / FILE
+        tmp = path.with_name(f"{FILE}.{os.getpid()}.tmp")
+        with open(tmp, "wb") as f:
+            f.write(_HEAD.pack(_MAGIC, len(header)) + header)
+            for _name, a in arrays:
+                f.write(a.tobytes())
+                f.write(b"\0" * (-a.nbytes % 8))
+            f.flush()
+            os.fsync(f.fileno())
+        try:
+            os.replace(tmp, path)
+        except OSError:  # a reader holds the old file where that forbids replacing it: built at need
+            tmp.unlink(missing_ok=True)
+
+    @classmethod
+    def load(cls, folder: str | os.PathLike, generation: int) -> "Vocabulary | None":
+        """The saved model of commit `generation`; None when there is none, it belongs to another
+        commit, or it cannot be read (then the caller builds one)."""
+        try:
+            with open(Path(folder) / FILE, "rb") as f:
+                src = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        except (OSError, ValueError):  # missing, unreadable, or empty
+            return None
+        try:
+            magic, size = _HEAD.unpack_from(src)
+            if magic != _MAGIC:
+                raise ValueError
+            head = json.loads(bytes(src[_HEAD.size : _HEAD.size + size]))
+            if head["generation"] != generation:
+                src.close()
+                return None
+            at, arrays = _HEAD.size + size, {}
+            for name, dtype, count in head["arrays"]:
+                a = np.frombuffer(src, dtype=np.dtype(dtype), count=count, offset=at)
+                arrays[name] = a
+                at += a.nbytes + (-a.nbytes % 8)
+            ok = (set(arrays) == set(_ARRAYS) and len(arrays["word_hash"]) == len(arrays["word_logp"])
+                  and len(arrays["form_hash"]) == len(arrays["form_logp"]) == len(arrays["form_start"]) - 1
+                  and (len(arrays["form_start"]) == 0 or arrays["form_start"][-1] == len(arrays["form_text"])))
+            if not ok:
+                raise ValueError
+            v = cls(arrays, int(head["total"]), generation, source=src)
+            v.crc32 = head.get("crc32")
+            return v
+        except (ValueError, KeyError, TypeError, struct.error):
+            arrays = {}  # the views go first: a mapping with views alive cannot close
+            try:
+                src.close()
+            except BufferError:
+                pass
+            return None
+
+    def damage(self) -> str | None:
+        """What is wrong with a loaded file's arrays (their checksum), None when nothing; read
+        by `vnsearch check` only: a search touches just the pages it looks up."""
+        crc = 0
+        for name in _ARRAYS:
+            crc = zlib.crc32(getattr(self, name).tobytes(), crc)
+        if crc != self.crc32:
+            return f"{FILE}: damaged (checksum mismatch); delete it: searches then rebuild the word model in memory"
+        return None
+
+    # -- looking up -----------------------------------------------------------------------
+    def word(self, syllables: tuple[str, ...]) -> float | None:
+        """The log probability of a word (lower-case accented syllables), None when unknown."""
+        i = _find(self.word_hash, key_hash(syllables))
+        return None if i is None else float(self.word_logp[i])
+
+    def form(self, folded: tuple[str, ...]) -> tuple[str, float] | None:
+        """(most frequent accented form, its log probability) of folded syllables, None when unknown."""
+        i = _find(self.form_hash, key_hash(folded))
+        if i is None:
+            return None
+        text = self.form_text[self.form_start[i] : self.form_start[i + 1]].tobytes().decode("utf-8", "replace")
+        return text, float(self.form_logp[i])
+
+    def restore(self, syllables: list[str]) -> list[str]:
+        """Accented words for folded syllables: the most probable segmentation into known words."""
+        return self._best_split(syllables, self.form)
+
+    def segment(self, syllables: list[str]) -> list[str]:
+        """Lower-case accented syllables split into the index's own words (``_``-joined), the most
+        probable way: the same words whatever the case the query was typed in (pyvi's CRF reads
+        case, so ``nguyễn xuân phúc`` and ``Nguyễn Xuân Phúc`` came out as different words)."""
+
+        def lookup(key: tuple[str, ...]):
+            p = self.word(key)
+            return None if p is None else ("_".join(key), p)
+
+        return self._best_split(syllables, lookup)
+
+    def _best_split(self, syllables: list[str], lookup) -> list[str]:
+        """Dynamic programming over the splits into known words of up to four syllables; an
+        unknown syllable stands alone."""
+        n = len(syllables)
+        best: list[tuple[float, int, str]] = [(0.0, 0, "")] + [(-math.inf, 0, "")] * n
+        for i in range(1, n + 1):
+            for k in range(1, min(MAX_WORD, i) + 1):
+                prev = best[i - k][0]
+                if prev == -math.inf:
+                    continue
+                hit = lookup(tuple(syllables[i - k : i]))
+                if hit is None:
+                    if k > 1:
+                        continue
+                    hit = (syllables[i - 1], self.unknown)
+                score = prev + hit[1]
+                if score > best[i][0]:
+                    best[i] = (score, k, hit[0])
+        out = []
+        i = n
+        while i > 0:
+            _, k, form = best[i]
+            out.append(form)
+            i -= k
+        return out[::-1]
+
+
+def saved_generation(folder: str | os.PathLike) -> int | None:
+    """The commit generation of the model saved in `folder`, None when there is none readable."""
+    try:
+        with open(Path(folder) / FILE, "rb") as f:
+            magic, size = _HEAD.unpack(f.read(_HEAD.size))
+            if magic != _MAGIC or size > 1 << 20:
+                return None
+            return int(json.loads(f.read(size))["generation"])
+    except (OSError, ValueError, KeyError, TypeError, struct.error):
+        return None
+
+
+def _sorted_order(keys) -> tuple[np.ndarray, np.ndarray]:
+    hashes = np.fromiter((key_hash(k) for k in keys), dtype=np.uint64)
+    order = np.argsort(hashes, kind="stable")
+    return hashes[order], order
+
+
+def _sorted_table(keys, values: list[float]) -> tuple[np.ndarray, np.ndarray]:
+    hashes, order = _sorted_order(keys)
+    return hashes, np.asarray(values, dtype=np.float64)[order]
+
+
+def _find(sorted_hashes: np.ndarray, h: int) -> int | None:
+    i = int(np.searchsorted(sorted_hashes, np.uint64(h)))
+    return i if i < len(sorted_hashes) and int(sorted_hashes[i]) == h else None

@@ -1,0 +1,112 @@
+"""The word model: built from the term dictionary, saved by the writer per commit, mapped by searchers."""
+
+import math
+import random
+
+import pytest
+
+from vnsearch import Document, Index
+from vnsearch.search import vocabulary as V
+from vnsearch.search.vocabulary import FILE, Vocabulary, saved_generation
+
+FREQS = {"lên": 50, "mặt_trăng": 7, "mặt": 30, "trăng": 9, "trang": 20, "lên_mặt": 4, "hà_nội": 12, "hạ": 3,
+         "nội": 8, "hà": 5, "hả_nơi": 12, "a_b_c_d_e": 40, "x__y": 9}
+
+
+def test_lookups_follow_the_frequencies():
+    v = Vocabulary.build(FREQS, generation=3)
+    total = sum(df for t, df in FREQS.items() if t not in ("a_b_c_d_e", "x__y"))  # 5 syllables, empty part
+    assert v.total == total
+    assert v.word(("mặt", "trăng")) == pytest.approx(math.log(7 / total))
+    assert v.word(("a", "b", "c", "d", "e")) is None and v.word(("x", "", "y")) is None
+    assert v.form(("mat", "trang"))[0] == "mặt trăng"
+    assert v.form(("ha", "noi"))[0] == "hà nội"  # a tie: the first met wins, as the term order has it
+    assert v.form(("khong",)) is None
+    assert v.restore(["len", "mat", "trang"]) == ["lên", "mặt trăng"]
+    assert v.segment(["lên", "mặt", "trăng"]) == ["lên", "mặt_trăng"]
+    assert v.restore(["zzz"]) == ["zzz"]  # unknown: kept as typed
+
+
+def test_saved_and_mapped_back_answer_the_same(tmp_path):
+    rng = random.Random(5)
+    syl = ["ha", "hà", "hạ", "noi", "nội", "mưa", "lũ", "bão", "to", "tô", "tố"]
+    freqs = {"_".join(rng.choice(syl) for _ in range(rng.randint(1, 4))): rng.randint(1, 99) for _ in range(400)}
+    built = Vocabulary.build(freqs, generation=7)
+    built.save(tmp_path)
+    assert saved_generation(tmp_path) == 7
+    mapped = Vocabulary.load(tmp_path, 7)
+    assert mapped is not None and mapped.damage() is None
+    for _ in range(300):
+        q = [rng.choice(syl) for _ in range(rng.randint(1, 6))]
+        assert mapped.restore(q) == built.restore(q)
+        assert mapped.segment(q) == built.segment(q)
+    assert Vocabulary.load(tmp_path, 8) is None  # another commit's model is not used
+
+
+@pytest.mark.parametrize("damage", ["missing", "empty", "garbage", "cut", "other magic"])
+def test_an_unreadable_file_is_not_used(tmp_path, damage):
+    Vocabulary.build(FREQS, generation=2).save(tmp_path)
+    f = tmp_path / FILE
+    data = f.read_bytes()
+    if damage == "missing":
+        f.unlink()
+    elif damage == "empty":
+        f.write_bytes(b"")
+    elif damage == "garbage":
+        f.write_bytes(bytes(range(256)) * 10)
+    elif damage == "cut":
+        f.write_bytes(data[: len(data) - 40])
+    else:
+        f.write_bytes(b"VNVOCAB9" + data[8:])
+    assert Vocabulary.load(tmp_path, 2) is None
+    assert saved_generation(tmp_path) in (None, 2)
+
+
+def test_the_writer_saves_the_model_of_each_commit_and_searches_use_it(tmp_path, monkeypatch):
+    ix = Index.open(tmp_path / "ix", create=True)
+    ix.add([Document("a", "Trăng", "Con người lên mặt trăng năm 1969."),
+            Document("b", "Trang", "Trang sách mở ra trước mặt.")])
+    snap = ix._get_snapshot()
+    assert saved_generation(ix.path) == snap.generation
+    built, build = [], V.Vocabulary.build
+
+    def counting(frequencies, generation):
+        built.append(1)
+        return build(frequencies, generation)
+
+    monkeypatch.setattr(V.Vocabulary, "build", staticmethod(counting))
+    fresh = Index.open(ix.path)
+    assert fresh.restore_accents("len mat trang") == "lên mặt trăng"
+    assert not built  # read from the file, not built
+    fresh.delete(["b"])  # a new commit: a new model saved with it
+    assert saved_generation(ix.path) == fresh._get_snapshot().generation
+    assert built == [1]
+    (ix.path / FILE).write_bytes(b"junk")  # unreadable: searches build one, and say nothing
+    third = Index.open(ix.path)
+    assert third.restore_accents("len mat trang") == "lên mặt trăng"
+    assert built == [1, 1]
+    assert third.check() == []  # a file that cannot be read is not used, so it harms nothing
+
+
+def test_check_reports_a_damaged_model(tmp_path):
+    ix = Index.open(tmp_path / "ix", create=True)
+    ix.add([Document("a", "Trăng", "Con người lên mặt trăng năm 1969.")])
+    f = ix.path / FILE
+    data = bytearray(f.read_bytes())
+    data[-20] ^= 0x40  # a flipped bit in the arrays
+    f.write_bytes(bytes(data))
+    problems = Index.open(ix.path).check()
+    assert len(problems) == 1 and FILE in problems[0] and "damaged" in problems[0]
+
+
+def test_a_rebuild_saves_the_model_of_the_swapped_in_index(tmp_path):
+    from vnsearch.ingest.sources import open_source
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a.txt").write_text("Trăng\nCon người lên mặt trăng.", encoding="utf-8")
+    ix = Index.open(tmp_path / "ix", create=True)
+    ix.add_sources([str(folder)])
+    Index.rebuild(ix.path, [open_source(str(folder))])
+    assert saved_generation(ix.path) == Index.open(ix.path)._get_snapshot().generation
+    assert not (ix.path / ".vnsearch-rebuild").exists()
