@@ -35,6 +35,11 @@ class Limits:
     record_bytes: int = 64_000_000
     #: a .gz source decompressing to more than this many times its size is stopped (a gzip bomb)
     gzip_ratio: int = 200
+    #: megabytes of decoded posting lists and term scores a search process keeps between searches
+    #: (two thirds postings, one third scores; least recently used dropped first)
+    cache_mb: int = 256
+    #: megabytes of intermediate matches one search keeps while it runs (its attempts share them)
+    search_mb: int = 64
 
     @classmethod
     def from_env(cls, environ=os.environ) -> "Limits":

@@ -137,13 +137,33 @@ def test_top_by_date_puts_undated_last(tmp_path):
 
 
 def test_posting_cache_drops_least_recently_used(ix):
-    cache = PostingCache(max_postings=500)
+    cache = PostingCache(max_bytes=6_000)  # 'ha' alone: 400 postings of 12 bytes in two segments
     view = _snap(ix, cache)
     view.postings("folded", "ha")
+    held = cache._size
+    assert 400 * 12 < held <= 6_000
     view.postings("folded", "noi")
-    assert cache._size <= 500 or len(cache._items) == 1
+    assert cache._size <= 6_000 and len(cache._items) < 4  # the oldest went
     ids, _ = view.postings("folded", "ha")  # decoded again, same answer
     assert len(ids) == 400 and np.all(np.diff(ids) > 0)
+
+
+def test_caches_keep_to_the_budget_in_bytes(ix):
+    from vnsearch.limits import Limits
+
+    small = Index.open(ix.path, limits=Limits(cache_mb=1, search_mb=1))
+    for q in ("hà nội mưa", "công nghệ", "thủy điện hòa bình", "số 7", "bản tin", "ha noi", "mưa lớn"):
+        small.search(q)
+        scorer = small._get_scorer()
+        assert small._store._cache._size <= (1 << 20) * 2 // 3 or len(small._store._cache._items) == 1
+        assert scorer._terms_size <= (1 << 20) // 3 or len(scorer._terms) == 1
+    assert small._store._cache.max_bytes == (1 << 20) * 2 // 3
+    assert scorer.cache_bytes == (1 << 20) // 3 and scorer.memo_bytes == 1 << 20
+    scorer.remember()
+    for i in range(300):  # within one search, matches are remembered up to the budget only (~2 MB here)
+        scorer.evaluate(P.Or((P.Term("folded", "ha"), P.Term("folded", "noi")), boost=1.0 + i))
+    assert scorer._memo_size <= (1 << 20) + 400 * 16 + 200 and len(scorer._memo) < 300
+    scorer.forget()
 
 
 def test_idf_floor_keeps_common_words_weighty(ix):

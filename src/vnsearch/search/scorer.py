@@ -30,14 +30,15 @@ from vnsearch.query import plan as P
 from vnsearch.search import matches as M
 from vnsearch.text.terms import pair_key
 
-TERM_CACHE_POSTINGS = 8_000_000  # scored terms kept per index state (16 bytes a posting: ~128 MB)
 
 
 class Scorer:
     """Evaluates plans on one engine `Snapshot` with BM25 (k1, b from the ranking)."""
 
     def __init__(self, snapshot, k1: float = 1.2, b: float = 0.75, idf_floor: float = 0.0,
-                 max_expansions: int = 1_000):
+                 max_expansions: int = 1_000, cache_bytes: int = 128 << 20, memo_bytes: int = 64 << 20):
+        self.cache_bytes = cache_bytes  # scored terms kept between searches
+        self.memo_bytes = memo_bytes  # matches kept within one search
         self.max_expansions = max_expansions
         self.snap = snapshot
         self.k1 = k1
@@ -46,7 +47,8 @@ class Scorer:
         self.params = (k1, b, idf_floor)
         self.n = snapshot.n
         self._terms: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
-        self._terms_size = 0  # postings held in _terms, bounded by TERM_CACHE_POSTINGS
+        self._terms_size = 0  # bytes held in _terms, at most cache_bytes
+        self._memo_size = 0
         self._avg: dict[str, float] = {}
         self._idfs: dict[str, float] = {}  # folded syllable -> idf, for proximity weights
         self._memo: dict | None = None  # plan node -> (mask, score) within one search
@@ -64,10 +66,10 @@ class Scorer:
         scores = self._bm25(field, ids, tf, self._idf(len(ids))) if len(ids) else np.zeros(0)
         hit = (ids, scores)
         self._terms[key] = hit
-        self._terms_size += len(ids)
-        while self._terms_size > TERM_CACHE_POSTINGS and len(self._terms) > 1:
-            _, (old, _s) = self._terms.popitem(last=False)
-            self._terms_size -= len(old)
+        self._terms_size += _nbytes(hit)
+        while self._terms_size > self.cache_bytes and len(self._terms) > 1:
+            _, old = self._terms.popitem(last=False)
+            self._terms_size -= _nbytes(old)
         return hit
 
     def _idf(self, df: int) -> float:
@@ -105,15 +107,15 @@ class Scorer:
         if method is None:
             raise TypeError(f"not a plan node: {p!r}")
         result = method(p)
-        if memo is not None and len(memo) < self.MEMO_NODES:
+        if memo is not None and self._memo_size < self.memo_bytes:
             memo[p] = result
+            self._memo_size += _nbytes(result)
         return result
 
-    MEMO_NODES = 256  # nodes remembered within one search
-
     def remember(self) -> None:
-        """Start remembering evaluated nodes (one search)."""
+        """Start remembering evaluated nodes (one search), up to `memo_bytes` of them."""
         self._memo = {}
+        self._memo_size = 0
         self.expansions.clear()
 
     def forget(self) -> None:
@@ -310,6 +312,10 @@ class Scorer:
                 cand, s = cand[keep], s[keep]
             order = np.lexsort((cand, -s))[:k]
         return total, [(int(cand[i]), float(s[i])) for i in order]
+
+
+def _nbytes(matches: tuple[np.ndarray, np.ndarray]) -> int:
+    return matches[0].nbytes + matches[1].nbytes + 200  # 200: the key, tuple and array headers
 
 
 def phrase_frequency(positions: list[np.ndarray], slop: int = 1) -> int:

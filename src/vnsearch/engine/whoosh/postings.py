@@ -30,13 +30,15 @@ class PostingCache:
     entry stays valid until its segment is merged away.
     """
 
-    def __init__(self, max_postings: int = 32_000_000):  # 12 bytes a posting: at most ~380 MB
-        self.max_postings = max_postings
+    ENTRY_BYTES = 200  # what an entry costs beyond its arrays (key, tuple, array headers)
+
+    def __init__(self, max_bytes: int = 256 << 20):
+        self.max_bytes = max_bytes
         self._items: OrderedDict[tuple, tuple[np.ndarray, np.ndarray]] = OrderedDict()
-        self._size = 0
+        self._size = 0  # bytes held
         self._dfs: dict[tuple, int] = {}  # document frequencies looked up without decoding
 
-    DF_ENTRIES = 200_000  # ~40 MB at most; the table starts over when full
+    DF_ENTRIES = 100_000  # ~20 MB at most, besides the budget; the table starts over when full
 
     def doc_frequency(self, segreader, field: str, btext: bytes) -> int:
         """How many documents of the segment (deleted ones included) hold the term: the decoded
@@ -68,11 +70,15 @@ class PostingCache:
         if seg is None:  # a reader with no segment (an empty index): nothing to key the entry by
             return hit
         self._items[key] = hit
-        self._size += len(hit[0]) + 1  # +1: an entry costs something even when empty
-        while self._size > self.max_postings and len(self._items) > 1:
-            _, (ids, _w) = self._items.popitem(last=False)
-            self._size -= len(ids) + 1
+        self._size += _bytes(hit)
+        while self._size > self.max_bytes and len(self._items) > 1:
+            _, old = self._items.popitem(last=False)
+            self._size -= _bytes(old)
         return hit
+
+
+def _bytes(entry: tuple[np.ndarray, np.ndarray]) -> int:
+    return entry[0].nbytes + entry[1].nbytes + PostingCache.ENTRY_BYTES
 
 
 class IndexView:

@@ -24,6 +24,10 @@ class Store:
         self._ix = ix
         self._cache = PostingCache()  # decoded postings, shared by this store's snapshots
 
+    def set_cache_bytes(self, n: int) -> None:
+        """How many bytes of decoded posting lists to keep between searches."""
+        self._cache.max_bytes = n
+
     @classmethod
     def create(cls, path: Path) -> "Store":
         return cls(path, storage.create(Path(path)))
