@@ -42,6 +42,7 @@ class IndexReport:
     seconds: float = 0.0
     bytes: int = 0
     commits: int = 0
+    merge_seconds: float = 0.0  # of `seconds`, spent merging small segments at the end
     interrupted: bool = False
 
     @property
@@ -62,7 +63,8 @@ class IndexReport:
             "skipped_reasons": self.skip_reasons(),
             "skipped_items": [{"where": s.where, "reason": s.reason} for s in self.skipped[:1000]],
             "notes": [{"where": s.where, "note": s.reason} for s in self.notes[:1000]],
-            "seconds": round(self.seconds, 3), "bytes": self.bytes, "interrupted": self.interrupted,
+            "seconds": round(self.seconds, 3), "merge_seconds": round(self.merge_seconds, 3), "bytes": self.bytes,
+            "interrupted": self.interrupted,
         }
 
 
@@ -281,4 +283,6 @@ class Indexer:
                    for k in self.keep.get(source, ()))
 
     def _merge_if_needed(self, max_segments: int = 8) -> None:
+        t0 = time.perf_counter()
         self.store.merge_small(max_segments, self.limitmb)
+        self.report.merge_seconds = time.perf_counter() - t0

@@ -1,0 +1,244 @@
+"""How cost grows with the collection: 58k and 290k news articles, indexed and searched, beside tantivy.
+
+    python bench/scale.py [--sizes 58k,290k] [--work DIR] [--queries 300] [--jobs 2] [--no-peers]
+
+Collections: baomoi-35k + VietNews-22k with VietNews's word underscores undone
+(58,084 articles, ~200 MB of text), and that set five times over with distinct
+ids (290,420 articles, ~1 GB).  Each is written once as JSONL under --work and
+reused, as is each index (delete it to index again).  Queries: the first N
+XQuAD dev questions and N three-word title keywords.  Per size:
+
+* indexing with --jobs in a fresh process: MB/s including the end-of-run merge,
+  the merge's own seconds, peak RSS (main process, workers);
+* index size as a multiple of the text's;
+* open + first search, from a fresh process (import included), and its peak
+  RSS, for a question and for keywords (the larger is reported);
+* a session in one process: every question and keyword cold (their posting
+  lists read for the first time), then all again warm: p50 / p95 of each, and
+  the session's peak RSS, split into the process's own memory (anonymous) and
+  mapped index pages (page cache the system can take back);
+* tantivy (default tokenizer) indexing the same documents and answering the same
+  queries (questions ORed, keywords ANDed) in the same run: the ratios are the
+  figures to compare across machines.
+
+Ends with one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from _common import BAOMOI, VIETNEWS, baomoi_keyword_queries, finish, percentile, read_jsonl_gz, read_questions
+
+HERE = Path(__file__).resolve().parent
+SIZES = {"58k": 1, "290k": 5}
+
+
+def memory() -> dict:
+    """Peak resident size, and the resident size now split into own memory and mapped files, in MB."""
+    out = {"peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    try:
+        with open("/proc/self/status") as f:
+            st = dict(line.split(":", 1) for line in f if ":" in line)
+        out["anon_mb"] = int(st["RssAnon"].split()[0]) / 1024
+        out["file_mb"] = int(st["RssFile"].split()[0]) / 1024
+    except (OSError, KeyError, ValueError):
+        pass
+    return out
+
+
+# -- children: each measured in a fresh process ------------------------------------------------
+def child_index(args) -> dict:
+    from vnsearch import Index
+    from vnsearch.ingest.sources import FieldMap
+
+    ix = Index.open(args.index, create=True)
+    t0 = time.perf_counter()
+    report = ix.add_sources([args.source], fields=FieldMap(id="name"), jobs=args.jobs)
+    seconds = time.perf_counter() - t0
+    size = sum(p.stat().st_size for p in Path(args.index).iterdir() if p.is_file())
+    return {"seconds": seconds, "merge_seconds": report.merge_seconds, "documents": len(ix), "bytes": report.bytes,
+            "index_bytes": size, "segments": ix.stats()["segments"],
+            "rss_main_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "rss_workers_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
+
+
+def child_oneshot(args, t0: float) -> dict:
+    from vnsearch import Index
+
+    ix = Index.open(args.index)
+    ix.search(args.query)
+    return {"seconds": time.perf_counter() - t0, **memory()}
+
+
+def child_session(args) -> dict:
+    from vnsearch import Index
+
+    queries = json.loads(Path(args.queries_file).read_text(encoding="utf-8"))
+    ix = Index.open(args.index)
+    out = {}
+    for rnd in ("cold", "warm"):
+        for kind in ("questions", "keywords"):
+            times = []
+            for q in queries[kind]:
+                t = time.perf_counter()
+                ix.search(q)
+                times.append((time.perf_counter() - t) * 1000)
+            out[f"{kind}_{rnd}_p50_ms"] = percentile(times, 50)
+            out[f"{kind}_{rnd}_p95_ms"] = percentile(times, 95)
+    out["searches"] = 2 * (len(queries["questions"]) + len(queries["keywords"]))
+    return {**out, **memory()}
+
+
+def run_child(*argv: str) -> dict:
+    out = subprocess.run([sys.executable, str(HERE / "scale.py"), "--child", *argv],
+                         check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# -- the collections -----------------------------------------------------------------------------
+def base_records() -> list[dict]:
+    """baomoi-35k as it is and VietNews-22k with its word underscores undone (text as people write it)."""
+    records = read_jsonl_gz(BAOMOI)
+    for r in read_jsonl_gz(VIETNEWS):
+        records.append({"name": "vietnews/" + r["name"], "text": r["text"].replace("_", " ")})
+    return records
+
+
+def collection(work: Path, size: str, records: list[dict]) -> tuple[Path, int, float]:
+    """(the JSONL file, documents, MB of text) of one size, written unless it is there whole."""
+    path = work / f"collection-{size}.jsonl"
+    copies = SIZES[size]
+    docs = len(records) * copies
+    text_mb = copies * sum(len(r["text"].encode("utf-8")) for r in records) / 1e6
+    done = path.with_suffix(".done")
+    if not done.exists():
+        with open(path, "w", encoding="utf-8") as f:
+            for c in range(copies):
+                for r in records:
+                    name = r["name"] if c == 0 else f"copy{c}/{r['name']}"
+                    f.write(json.dumps({"name": name, "text": r["text"]}, ensure_ascii=False) + "\n")
+        done.write_text(str(docs))
+    return path, docs, text_mb
+
+
+def tantivy_figures(jsonl: Path, queries: dict) -> dict:
+    from peers import Tantivy
+
+    docs = []
+    with open(jsonl, encoding="utf-8") as f:
+        for line in f:
+            r = json.loads(line)
+            title, _, body = r["text"].partition("\n")
+            docs.append((r["name"], title, body))
+    t0 = time.perf_counter()
+    peer = Tantivy(docs, name="tantivy")
+    built = time.perf_counter() - t0
+    del docs
+    out = {"index_seconds": built}
+    for kind, mode in (("questions", "or"), ("keywords", "and")):
+        for rnd in ("cold", "warm"):
+            times = []
+            for q in queries[kind]:
+                t = time.perf_counter()
+                peer.search(q, 10, mode)
+                times.append((time.perf_counter() - t) * 1000)
+            out[f"{kind}_{rnd}_p50_ms"] = percentile(times, 50)
+            out[f"{kind}_{rnd}_p95_ms"] = percentile(times, 95)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="58k,290k", help="comma-separated, of: " + ", ".join(SIZES))
+    ap.add_argument("--work", type=Path, default=Path("/tmp/vnsearch-scale"), help="collections and indexes")
+    ap.add_argument("--queries", type=int, default=300, help="questions, and as many keyword queries")
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--no-peers", action="store_true", help="skip tantivy")
+    ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--mode", help=argparse.SUPPRESS)
+    ap.add_argument("--index", help=argparse.SUPPRESS)
+    ap.add_argument("--source", help=argparse.SUPPRESS)
+    ap.add_argument("--query", help=argparse.SUPPRESS)
+    ap.add_argument("--queries-file", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        t0 = time.perf_counter()
+        fn = {"index": lambda: child_index(args), "oneshot": lambda: child_oneshot(args, t0),
+              "session": lambda: child_session(args)}[args.mode]
+        print(json.dumps(fn()))
+        return
+
+    sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
+    unknown = [s for s in sizes if s not in SIZES]
+    if unknown:
+        sys.exit(f"error: unknown size {', '.join(unknown)} (use {', '.join(SIZES)})")
+    args.work.mkdir(parents=True, exist_ok=True)
+    records = base_records()
+    queries = {"questions": [q for _, q in read_questions()][: args.queries],
+               "keywords": baomoi_keyword_queries(records, args.queries)}
+    qfile = args.work / "queries.json"
+    qfile.write_text(json.dumps(queries, ensure_ascii=False), encoding="utf-8")
+
+    results = {}
+    for size in sizes:
+        jsonl, docs, text_mb = collection(args.work, size, records)
+        index = args.work / f"index-{size}"
+        print(f"== {size}: {docs:,} documents, {text_mb:,.0f} MB of text ({jsonl})", flush=True)
+        built = None
+        if not (index / "vnsearch.json").exists():
+            built = run_child("--mode", "index", "--index", str(index), "--source", str(jsonl), "--jobs", str(args.jobs))
+            print(f"   indexed in {built['seconds']:,.0f} s ({built['merge_seconds']:,.0f} s merging), "
+                  f"{built['segments']} segments", flush=True)
+        index_mb = sum(p.stat().st_size for p in index.iterdir() if p.is_file()) / 1e6
+        oneshots = [run_child("--mode", "oneshot", "--index", str(index), "--query", q)
+                    for q in (queries["questions"][0], queries["keywords"][0])]
+        session = run_child("--mode", "session", "--index", str(index), "--queries-file", str(qfile))
+        r = {"documents": docs, "text_mb": text_mb, "index_mb": index_mb, "index_x_text": index_mb / text_mb,
+             "open_first_search_s": max(o["seconds"] for o in oneshots),
+             "oneshot_peak_rss_mb": max(o["peak_mb"] for o in oneshots),
+             "oneshot_anon_mb": max(o.get("anon_mb", 0) for o in oneshots),
+             "session": session}
+        if built:
+            r["indexing"] = {**built, "mb_per_s": text_mb / built["seconds"]}
+        if not args.no_peers:
+            r["tantivy"] = tantivy_figures(jsonl, queries)
+        results[size] = r
+        print_size(size, r)
+
+    finish({"bench": "scale", "queries": args.queries, "jobs": args.jobs, "sizes": results})
+
+
+def print_size(size: str, r: dict) -> None:
+    s = r["session"]
+    ix = r.get("indexing")
+    if ix:
+        print(f"   indexing: {ix['mb_per_s']:.2f} MB/s with the merge ({ix['merge_seconds']:.0f} s of "
+              f"{ix['seconds']:.0f} s), peak RSS {ix['rss_main_mb']:.0f} MB main / {ix['rss_workers_mb']:.0f} MB a worker")
+    else:
+        print("   indexing: reused (delete the index to measure it)")
+    print(f"   index {r['index_mb']:,.0f} MB = {r['index_x_text']:.1f}x the text; open + first search "
+          f"{r['open_first_search_s']:.2f} s, one-shot peak RSS {r['oneshot_peak_rss_mb']:.0f} MB "
+          f"({r['oneshot_anon_mb']:.0f} MB own)")
+    print(f"   session of {s['searches']:,} searches: peak RSS {s['peak_mb']:.0f} MB "
+          f"(now {s.get('anon_mb', 0):.0f} MB own + {s.get('file_mb', 0):.0f} MB mapped index pages)")
+    t = r.get("tantivy")
+    print(f"   {'ms':18s} {'p50 cold':>9s} {'p95 cold':>9s} {'p50 warm':>9s} {'p95 warm':>9s}"
+          + (f" {'tantivy p95':>12s} {'ratio':>6s}" if t else ""))
+    for kind in ("questions", "keywords"):
+        row = f"   {kind:18s}" + "".join(f" {s[f'{kind}_{rnd}_{p}_ms']:9.1f}" for rnd in ("cold", "warm")
+                                        for p in ("p50", "p95"))
+        if t:
+            row += (f" {t[f'{kind}_cold_p95_ms']:12.2f}"
+                    f" {s[f'{kind}_cold_p95_ms'] / max(t[f'{kind}_cold_p95_ms'], 1e-9):5.0f}x")
+        print(row, flush=True)
+
+
+if __name__ == "__main__":
+    main()
