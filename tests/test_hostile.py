@@ -166,7 +166,7 @@ def test_suggestions_look_at_a_few_short_words(corpus_index, monkeypatch):
 
     calls = []
     real = suggest.nearest
-    monkeypatch.setattr(suggest, "nearest", lambda r, s: calls.append(s) or real(r, s))
+    monkeypatch.setattr(suggest, "nearest", lambda r, s, v: calls.append(s) or real(r, s, v))
     corpus_index.search(" ".join(f"lạ{i}" for i in range(50)) + " " + "y" * 100)
     assert len(calls) <= Limits().suggest_words and all(len(c) <= 32 for c in calls)
 

@@ -450,9 +450,7 @@ class Index:
         snap = self._get_snapshot()
         v = self._vocab
         if v is None or v.generation != snap.generation:
-            v = Vocabulary.load(self.path, snap.generation)
-            if v is None:
-                v = Vocabulary.build(snap.term_frequencies("words"), snap.generation)
+            v = Vocabulary.load(self.path, snap.generation) or _build_vocabulary(snap)
             self._vocab = v
         return v
 
@@ -461,7 +459,7 @@ class Index:
         snap = self._store.snapshot()
         try:
             if saved_generation(self.path) != snap.generation:
-                Vocabulary.build(snap.term_frequencies("words"), snap.generation).save(self.path)
+                _build_vocabulary(snap).save(self.path)
         finally:
             snap.close()
 
@@ -522,6 +520,10 @@ class Index:
 
 
 FILTER_FIELDS = ("id", "path", "source")
+
+
+def _build_vocabulary(snap) -> Vocabulary:
+    return Vocabulary.build(snap.term_frequencies("words"), snap.generation, snap.term_frequencies("folded"))
 
 
 def _count(name: str, value, least: int) -> int:

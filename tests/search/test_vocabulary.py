@@ -57,7 +57,7 @@ def test_an_unreadable_file_is_not_used(tmp_path, damage):
     elif damage == "cut":
         f.write_bytes(data[: len(data) - 40])
     else:
-        f.write_bytes(b"VNVOCAB9" + data[8:])
+        f.write_bytes(b"VNVOCAB1" + data[8:])  # an older layout
     assert Vocabulary.load(tmp_path, 2) is None
     assert saved_generation(tmp_path) in (None, 2)
 
@@ -70,9 +70,9 @@ def test_the_writer_saves_the_model_of_each_commit_and_searches_use_it(tmp_path,
     assert saved_generation(ix.path) == snap.generation
     built, build = [], V.Vocabulary.build
 
-    def counting(frequencies, generation):
+    def counting(*args):
         built.append(1)
-        return build(frequencies, generation)
+        return build(*args)
 
     monkeypatch.setattr(V.Vocabulary, "build", staticmethod(counting))
     fresh = Index.open(ix.path)
@@ -110,3 +110,26 @@ def test_a_rebuild_saves_the_model_of_the_swapped_in_index(tmp_path):
     Index.rebuild(ix.path, [open_source(str(folder))])
     assert saved_generation(ix.path) == Index.open(ix.path)._get_snapshot().generation
     assert not (ix.path / ".vnsearch-rebuild").exists()
+
+
+def test_near_finds_what_whooshs_terms_within_finds(tmp_path):
+    """Typo candidates from the saved syllables: the same set as Whoosh's Damerau-Levenshtein
+    walk over the term dictionary (a swap is one edit), with the same document frequencies."""
+    ix = Index.open(tmp_path / "ix", create=True)
+    words = ["ngày", "nay", "này", "nga", "ngà", "ngay", "hôm", "hơn", "hòm", "tháng", "thắng", "thanh", "thành",
+             "mourinho", "chelsea", "giá", "vàng", "gia", "vang", "vâng", "ab", "ba", "x"]
+    rng = random.Random(3)
+    ix.add([Document(f"d{i}", "Tin", " ".join(rng.choice(words) for _ in range(12))) for i in range(60)])
+    ix.add([Document(f"e{i}", "Tin", " ".join(rng.choice(words) for _ in range(12))) for i in range(40)])
+    snap = ix._get_snapshot()
+    v = Vocabulary.load(ix.path, snap.generation)
+    assert v is not None
+    for typed in ["nya", "ngya", "hmo", "thnag", "mourino", "chelsae", "gai", "vnag", "b", "a", "xx", "zzz", "tahnh"]:
+        for d in (1, 2):
+            got = dict(v.near(typed, d, prefix=1))
+            assert set(got) == set(snap.terms_within("folded", typed, d, prefix=1)), (typed, d)
+            assert all(df == snap.doc_frequency("folded", t) for t, df in got.items())
+    from vnsearch.search.suggest import nearest
+
+    assert nearest(snap, "nya", v) == "nay"  # a swap first
+    assert nearest(snap, "mourino", v) == "mourinho"  # then one edit

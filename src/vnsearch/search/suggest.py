@@ -18,17 +18,16 @@ from vnsearch.search.vocabulary import Vocabulary
 from vnsearch.text.normalize import fold_word, has_diacritics
 
 
-def nearest(snapshot, syllable: str) -> str | None:
+def nearest(snapshot, syllable: str, vocabulary: Vocabulary) -> str | None:
     """The most frequent folded term that `syllable` is with two letters swapped (``nya`` ->
-    ``nay``), else within edit distance 1, then 2."""
+    ``nay``), else within edit distance 1, then 2 (the same first letter)."""
     swaps = {syllable[:i] + syllable[i + 1] + syllable[i] + syllable[i + 2 :] for i in range(len(syllable) - 1)}
     swaps.discard(syllable)
     # a swap is the likeliest slip of all: tried first, then edit distance 1, then 2
-    for near in (swaps, lambda: snapshot.terms_within("folded", syllable, 1, prefix=1),
-                 lambda: snapshot.terms_within("folded", syllable, 2, prefix=1)):
+    for near in (lambda: [(c, snapshot.doc_frequency("folded", c)) for c in swaps],
+                 lambda: vocabulary.near(syllable, 1, prefix=1), lambda: vocabulary.near(syllable, 2, prefix=1)):
         best = None
-        for cand in sorted(set(near() if callable(near) else near)):
-            df = snapshot.doc_frequency("folded", cand)
+        for cand, df in sorted(near()):
             if df and (best is None or df > best[1]):
                 best = (cand, df)
         if best:
@@ -56,7 +55,7 @@ def suggest(parsed, snapshot, vocabulary: Vocabulary, limits: Limits = Limits())
         c = None
         if budget > 0 and 3 <= len(f) <= limits.suggest_word_chars and not snapshot.doc_frequency("folded", f):
             budget -= 1
-            c = nearest(snapshot, f)
+            c = nearest(snapshot, f, vocabulary)
         if c:
             changed = True
             fixed.append(c)

@@ -24,14 +24,17 @@ from hashlib import blake2b
 from pathlib import Path
 
 import numpy as np
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
 
 from vnsearch.text.normalize import fold_word
 
 MAX_WORD = 4  # syllables of the longest word the model knows
 FILE = "vocabulary.bin"
-_MAGIC = b"VNVOCAB1"
+_MAGIC = b"VNVOCAB2"  # 2: with the folded syllables
 _HEAD = struct.Struct("<8sQ")  # magic, length of the JSON header that follows
-_ARRAYS = ("word_hash", "word_logp", "form_hash", "form_logp", "form_start", "form_text")
+_ARRAYS = ("word_hash", "word_logp", "form_hash", "form_logp", "form_start", "form_text",
+           "syllable_text", "syllable_end", "syllable_df")
 
 
 def key_hash(syllables) -> int:
@@ -53,9 +56,11 @@ class Vocabulary:
 
     # -- building, saving, loading ------------------------------------------------------
     @classmethod
-    def build(cls, frequencies: dict[str, int], generation: int) -> "Vocabulary":
+    def build(cls, frequencies: dict[str, int], generation: int,
+              syllables: dict[str, int] | None = None) -> "Vocabulary":
         """From the ``words`` field's terms (syllables joined by ``_``) and document frequencies;
-        a folded word's form is its most frequent accented one (the first met on a tie)."""
+        a folded word's form is its most frequent accented one (the first met on a tie).
+        `syllables`: the folded syllables (the ``folded`` field) and theirs, for typo corrections."""
         total = 0
         exact: dict[tuple[str, ...], int] = {}
         best: dict[tuple[str, ...], tuple[str, int]] = {}
@@ -77,8 +82,13 @@ class Vocabulary:
         form_start = np.zeros(len(texts) + 1, dtype=np.int64)
         np.cumsum([len(b) for b in texts], out=form_start[1:])
         form_text = np.frombuffer(b"".join(texts), dtype=np.uint8)
+        names = sorted(t for t in (syllables or {}) if t and "\n" not in t)
+        syllable_text = np.frombuffer("\n".join(names).encode("utf-8"), dtype=np.uint8)
+        syllable_end = np.cumsum([len(t.encode("utf-8")) + 1 for t in names], dtype=np.int64) - 1
+        syllable_df = np.array([syllables[t] for t in names], dtype=np.int64)
         arrays = dict(word_hash=word_hash, word_logp=word_logp, form_hash=form_hash, form_logp=form_logp,
-                      form_start=form_start, form_text=form_text)
+                      form_start=form_start, form_text=form_text, syllable_text=syllable_text,
+                      syllable_end=syllable_end, syllable_df=syllable_df)
         return cls(arrays, total, generation)
 
     def save(self, folder: str | os.PathLike) -> None:
@@ -127,6 +137,8 @@ class Vocabulary:
                 arrays[name] = a
                 at += a.nbytes + (-a.nbytes % 8)
             ok = (set(arrays) == set(_ARRAYS) and len(arrays["word_hash"]) == len(arrays["word_logp"])
+                  and len(arrays["syllable_end"]) == len(arrays["syllable_df"])
+                  and (len(arrays["syllable_end"]) == 0 or arrays["syllable_end"][-1] == len(arrays["syllable_text"]))
                   and len(arrays["form_hash"]) == len(arrays["form_logp"]) == len(arrays["form_start"]) - 1
                   and (len(arrays["form_start"]) == 0 or arrays["form_start"][-1] == len(arrays["form_text"])))
             if not ok:
@@ -165,6 +177,40 @@ class Vocabulary:
             return None
         text = self.form_text[self.form_start[i] : self.form_start[i + 1]].tobytes().decode("utf-8", "replace")
         return text, float(self.form_logp[i])
+
+    def near(self, text: str, maxdist: int, prefix: int = 1) -> list[tuple[str, int]]:
+        """(folded syllable, document frequency) of every syllable of the index within `maxdist`
+        edits of `text` (optimal string alignment: a swap of two neighbours is one edit, as in
+        Whoosh's ``terms_within``) that begins with the same `prefix` characters."""
+        lo, hi = self._syllable_range(text[:prefix])
+        if lo >= hi:
+            return []
+        start = int(self.syllable_end[lo - 1]) + 1 if lo else 0
+        names = self.syllable_text[start : int(self.syllable_end[hi - 1])].tobytes().decode("utf-8").split("\n")
+        hits = process.extract(text, names, scorer=OSA.distance, score_cutoff=maxdist, limit=None)
+        return [(name, int(self.syllable_df[lo + i])) for name, _d, i in hits]
+
+    def _syllable(self, i: int) -> str:
+        start = int(self.syllable_end[i - 1]) + 1 if i else 0
+        return self.syllable_text[start : int(self.syllable_end[i])].tobytes().decode("utf-8")
+
+    def _syllable_range(self, prefix: str) -> tuple[int, int]:
+        """The rows of the syllables that begin with `prefix` (they are sorted)."""
+        n = len(self.syllable_end)
+
+        def first(at_least) -> int:
+            a, b = 0, n
+            while a < b:
+                m = (a + b) // 2
+                if at_least(self._syllable(m)):
+                    b = m
+                else:
+                    a = m + 1
+            return a
+
+        if not prefix:
+            return 0, n
+        return first(lambda t: t >= prefix), first(lambda t: t >= prefix and not t.startswith(prefix))
 
     def restore(self, syllables: list[str]) -> list[str]:
         """Accented words for folded syllables: the most probable segmentation into known words."""
