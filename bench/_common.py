@@ -37,11 +37,17 @@ def mb(texts) -> float:
     return sum(len(t.encode("utf-8")) for t in texts) / 1e6
 
 
-def peak_rss_mb() -> float:
-    """Peak resident memory of this process and its finished children, in MB."""
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return max(own, kids) / 1024
+def own_peak_mb() -> float:
+    """This process's own peak resident memory in MB (VmHWM): ru_maxrss carries a parent's size
+    over fork and exec, so a benchmark's child process would report the parent's memory."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError):
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 class Timer:

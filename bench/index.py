@@ -22,7 +22,7 @@ import time
 import unicodedata
 from pathlib import Path
 
-from _common import BAOMOI, finish, mb, read_jsonl_gz
+from _common import BAOMOI, finish, mb, own_peak_mb, read_jsonl_gz
 
 HERE = Path(__file__).resolve().parent
 
@@ -37,7 +37,7 @@ def child(args) -> None:
     report = ix.add_sources([args.source], fields=FieldMap(id="name"), jobs=args.jobs)
     seconds = time.perf_counter() - t0
     size = sum(p.stat().st_size for p in Path(args.index).iterdir() if p.is_file())
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    own = own_peak_mb()
     kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(json.dumps({
         "seconds": seconds, "documents": report.indexed, "unchanged": report.unchanged,

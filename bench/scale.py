@@ -34,15 +34,18 @@ import sys
 import time
 from pathlib import Path
 
-from _common import BAOMOI, VIETNEWS, baomoi_keyword_queries, finish, percentile, read_jsonl_gz, read_questions
+from _common import BAOMOI, VIETNEWS, baomoi_keyword_queries, finish, own_peak_mb, percentile, read_jsonl_gz, \
+    read_questions
 
 HERE = Path(__file__).resolve().parent
 SIZES = {"58k": 1, "290k": 5}
 
 
 def memory() -> dict:
-    """Peak resident size, and the resident size now split into own memory and mapped files, in MB."""
-    out = {"peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    """Peak resident size, and the resident size now split into own memory and mapped files, in MB.
+
+    The peak is the process's own (`own_peak_mb`), not its parent's."""
+    out = {"peak_mb": own_peak_mb()}
     try:
         with open("/proc/self/status") as f:
             st = dict(line.split(":", 1) for line in f if ":" in line)
@@ -64,8 +67,7 @@ def child_index(args) -> dict:
     seconds = time.perf_counter() - t0
     size = sum(p.stat().st_size for p in Path(args.index).iterdir() if p.is_file())
     return {"seconds": seconds, "merge_seconds": report.merge_seconds, "documents": len(ix), "bytes": report.bytes,
-            "index_bytes": size, "segments": ix.stats()["segments"],
-            "rss_main_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "index_bytes": size, "segments": ix.stats()["segments"], "rss_main_mb": own_peak_mb(),
             "rss_workers_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
 
 
