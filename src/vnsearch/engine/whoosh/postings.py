@@ -57,8 +57,10 @@ class PostingCache:
                 self._dfs[key] = df
         return df
 
-    def get(self, segreader, field: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
-        seg = _segment_key(segreader)
+    def get(self, segreader, field: str, btext: bytes, seg: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The segment's decoded list (`seg`: its key, when the caller knows it already)."""
+        if seg is None:
+            seg = _segment_key(segreader)
         key = (seg, field, btext)
         hit = self._items.get(key) if seg is not None else None
         if hit is not None:
@@ -89,6 +91,7 @@ class IndexView:
         self.reader = searcher.reader()
         self.cache = cache
         self.leaves = list(self.reader.leaf_readers())
+        self._keyed = [(seg, offset, _segment_key(seg)) for seg, offset in self.leaves]
         self.n = self.reader.doc_count_all()
         self._live: np.ndarray | None = None
         self._lengths: dict[str, np.ndarray] = {}
@@ -109,8 +112,9 @@ class IndexView:
     def postings(self, field: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
         """(global document numbers, weights) of a term over all segments."""
         parts = []
-        for seg, offset in self.leaves:
-            ids, w = self.cache.get(seg, field, btext)
+        get = self.cache.get
+        for seg, offset, key in self._keyed:
+            ids, w = get(seg, field, btext, key)
             if len(ids):
                 parts.append((ids + offset if offset else ids, w))
         if not parts:
