@@ -455,13 +455,18 @@ class Index:
         return v
 
     def _save_vocabulary(self) -> None:
-        """Save the latest commit's word model for searchers (under the write lock, after a commit)."""
-        snap = self._store.snapshot()
+        """Save the latest commit's word model for searchers (under the write lock, after a commit).
+        Only a speed-up: when it cannot be written (a full disk, damaged index files), searches
+        build the model themselves, and the run that committed is not failed for it."""
         try:
-            if saved_generation(self.path) != snap.generation:
-                _build_vocabulary(snap).save(self.path)
-        finally:
-            snap.close()
+            snap = self._store.snapshot()
+            try:
+                if saved_generation(self.path) != snap.generation:
+                    _build_vocabulary(snap).save(self.path)
+            finally:
+                snap.close()
+        except _DAMAGE:
+            pass
 
     @_pinned
     def suggest(self, text: str) -> str | None:

@@ -133,3 +133,27 @@ def test_near_finds_what_whooshs_terms_within_finds(tmp_path):
 
     assert nearest(snap, "nya", v) == "nay"  # a swap first
     assert nearest(snap, "mourino", v) == "mourinho"  # then one edit
+
+
+def test_a_model_that_cannot_be_saved_fails_nothing(tmp_path, monkeypatch):
+    def full(self, folder):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(V.Vocabulary, "save", full)
+    ix = Index.open(tmp_path / "ix", create=True)
+    report = ix.add([Document("a", "Trăng", "Con người lên mặt trăng.")])
+    assert report.added == 1 and saved_generation(ix.path) is None
+    assert ix.restore_accents("mat trang") == "mặt trăng"  # built in memory instead
+    assert not list(ix.path.glob("*.tmp"))
+
+
+def test_a_save_cut_short_leaves_no_file_behind(tmp_path, monkeypatch):
+    Vocabulary.build(FREQS, generation=1).save(tmp_path)
+
+    def full(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(V.os, "fsync", full)
+    with pytest.raises(OSError):
+        Vocabulary.build(FREQS, generation=2).save(tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == [FILE] and saved_generation(tmp_path) == 1

@@ -102,13 +102,17 @@ class Vocabulary:
         header += b" " * (-(_HEAD.size + len(header)) % 8)  # arrays start 8-byte aligned
         path = Path(folder) / FILE
         tmp = path.with_name(f"{FILE}.{os.getpid()}.tmp")
-        with open(tmp, "wb") as f:
-            f.write(_HEAD.pack(_MAGIC, len(header)) + header)
-            for _name, a in arrays:
-                f.write(a.tobytes())
-                f.write(b"\0" * (-a.nbytes % 8))
-            f.flush()
-            os.fsync(f.fileno())
+        try:
+            with open(tmp, "wb") as f:
+                f.write(_HEAD.pack(_MAGIC, len(header)) + header)
+                for _name, a in arrays:
+                    f.write(a.tobytes())
+                    f.write(b"\0" * (-a.nbytes % 8))
+                f.flush()
+                os.fsync(f.fileno())
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
         try:
             os.replace(tmp, path)
         except OSError:  # a reader holds the old file where that forbids replacing it: built at need
