@@ -9,6 +9,7 @@ from typing import Iterable
 from vnsearch.engine.whoosh import storage
 from vnsearch.engine.whoosh.bulkwriter import BulkWriter
 from vnsearch.engine.whoosh.integrity import remove_leftovers, segment_files, verify_folder
+from vnsearch.engine.whoosh.merge import merge_segments, mergeable, plan_merges
 from vnsearch.engine.whoosh.codec import raw_postings, read_all
 from vnsearch.engine.whoosh.postings import PostingCache
 from vnsearch.engine.whoosh.reader import Snapshot
@@ -61,7 +62,26 @@ class Store:
         return delete_ids(self._ix, ids)
 
     def merge_small(self, max_segments: int = 8, limitmb: int = 256) -> bool:
-        return merge_small(self._ix, max_segments, limitmb)
+        """Keep the number of segments logarithmic: segments the bulk writer wrote are merged ten
+        of a size class at a time by copying their blocks (`merge.py`); the rest (segments with
+        deletions) by Whoosh when many small ones pile up.  True when anything was merged."""
+        merged = False
+        while True:
+            reader = self._ix.reader()
+            try:
+                leaves = [seg for seg, _offset in reader.leaf_readers()]
+                groups = plan_merges([(seg, seg.doc_count_all(), mergeable(seg)) for seg in leaves])
+                if not groups:
+                    break
+                try:
+                    merge_segments(self._ix, groups[0], limitmb)
+                except BaseException:
+                    self.remove_leftovers()  # the half-written segment: the index is as it was
+                    raise
+                merged = True
+            finally:
+                reader.close()
+        return merge_small(self._ix, max_segments, limitmb) or merged
 
     def segment_count(self) -> int:
         return segment_count(self._ix)
