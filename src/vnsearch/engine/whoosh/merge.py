@@ -20,9 +20,11 @@ merge of small segments.
 from __future__ import annotations
 
 import math
+import struct
 from pickle import dumps
 
 from whoosh.codec.whoosh3 import W3TermInfo
+from whoosh.util.numeric import byte_to_length
 
 from vnsearch.engine.whoosh.bulkwriter import BulkWriter
 from vnsearch.engine.whoosh.codec import DATA_MAGIC, TERM_HEADER, FieldBlocks, _i32_be, _u32, term_key
@@ -130,29 +132,39 @@ def _first_block_is_ours(raw: bytes) -> bool:
     return isinstance(info, tuple) and len(info) == 6
 
 
+#: a W3 term info whose postings are not inlined: flags, weight, document frequency, min and max
+#: length bytes, max weight, first and last document, then the postings' offset and length
+_TERM_INFO = struct.Struct("!BfIBBfIIqi")
+
+
 def _field_blocks(r, field: str, base: int) -> FieldBlocks:
     """A segment's postings of `field` as a chunk of a new segment whose first document is `base`."""
     terms_reader = r._terms
     fieldmap = terms_reader._fieldmap
     out_terms, stats, pieces, starts, lasts = [], [], [], [], []
     at = 0
+    entries = []
     if field in fieldmap:
         prefix = term_key(fieldmap[field], b"")
         for key, value in terms_reader._tindex.items_from(prefix):
             if not key.startswith(prefix):
                 break
-            ti = W3TermInfo.from_bytes(value)
-            raw = _term_bytes(terms_reader, ti)
-            if raw is None:
+            if value[0] or len(value) != _TERM_INFO.size:
                 raise NotBulkWritten(f"{field}:{key[2:]!r} is inlined")
+            entries.append((key[2:], _TERM_INFO.unpack(value)))
+    if entries:  # a field's lists lie side by side in the postings file: read them in one go
+        lo = min(e[1][8] for e in entries)
+        hi = max(e[1][8] + e[1][9] for e in entries)
+        region = terms_reader._postfile.get(lo, hi - lo)
+        for term, (_flags, weight, df, minlen, maxlen, maxweight, minid, maxid, offset, length) in entries:
             starts.append(at)
-            blocks, last = _rebased(raw, base)
+            blocks, last = _rebased(region[offset - lo : offset - lo + length], base)
             pieces.append(blocks)
             lasts.append(at + last)
             at += len(blocks)
-            out_terms.append(key[2:])
-            stats.append((ti._weight, ti._df, ti._minlength, ti._maxlength, ti._maxweight,
-                          ti._minid + base, ti._maxid + base))
+            out_terms.append(term)
+            stats.append((weight, df, byte_to_length(minlen), byte_to_length(maxlen), maxweight,
+                          minid + base, maxid + base))
     starts.append(at)
     n = r.doc_count_all()
     return FieldBlocks(out_terms, stats, b"".join(pieces), starts, lasts, (base, base + n - 1))
