@@ -110,10 +110,17 @@ class BulkWriter(SealedWriter):
         self._added = True
         self.docnum += 1
 
+    def _bulk_names(self) -> list[str]:
+        """The fields whose postings arrive as blocks (filled by `_fill` just before written)."""
+        return sorted({f for f, _ in self._inverted})
+
+    def _fill(self, fname: str) -> None:
+        """Put field `fname`'s blocks in `_inverted` (a chunk's arrive with it: nothing to do)."""
+
     def _flush_segment(self) -> None:
         self.perdocwriter.close()
         fw = self.fieldwriter
-        bulk = sorted({f for f, _ in self._inverted})
+        bulk = self._bulk_names()
         pending = list(bulk)
         for fname, group in groupby(self.pool.iter_postings(), key=lambda p: p[0]):
             if fname in self._bulk_fields:
@@ -126,6 +133,7 @@ class BulkWriter(SealedWriter):
         fw.close()
 
     def _write_field(self, fname: str) -> None:
+        self._fill(fname)
         fw = self.fieldwriter
         fw.start_field(fname, self.schema[fname])
         write = fw._postfile.write

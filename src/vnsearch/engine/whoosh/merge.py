@@ -78,22 +78,43 @@ def mergeable(reader) -> bool:
     return False
 
 
+class _MergeWriter(BulkWriter):
+    """A bulk writer whose chunks are old segments: documents first, then each field's blocks
+    read from every segment only when that field is written (one field's postings in memory)."""
+
+    def __init__(self, ix, limitmb: int):
+        super().__init__(ix, limitmb=limitmb)
+        self._sources: list[tuple[object, int]] = []  # (segment reader, its first new docnum)
+
+    def add_segment(self, r) -> None:
+        base = self.docnum
+        none = {f: FieldBlocks([], [], b"", [0], [], (base, base)) for f in INVERTED_FIELDS}
+        self.add_chunk(_documents(r), none)
+        self._sources.append((r, base))
+
+    def _bulk_names(self) -> list[str]:
+        return sorted(INVERTED_FIELDS)
+
+    def _fill(self, fname: str) -> None:
+        for r, base in self._sources:
+            fb = _field_blocks(r, fname, base)
+            part = (fb, memoryview(fb.blob))
+            for i, term in enumerate(fb.terms):
+                self._inverted.setdefault((fname, term), []).append((part, i))
+
+
 def merge_segments(ix, readers: list, limitmb: int = 256) -> None:
     """Merge the segments of `readers` (mergeable ones, in index order) into one, in one commit."""
-    w = BulkWriter(ix, limitmb=limitmb)
+    w = _MergeWriter(ix, limitmb)
     try:
         merged = {r.segment().segment_id() for r in readers}
         w.segments = [s for s in w.segments if s.segment_id() not in merged]
-        exact_totals = {f: 0 for f in INVERTED_FIELDS}
         for r in readers:
-            base = w.docnum
-            w.add_chunk(_documents(r), {f: _field_blocks(r, f, base) for f in INVERTED_FIELDS})
-            for f in INVERTED_FIELDS:
-                exact_totals[f] += r.field_length(f)
+            w.add_segment(r)
         # the length bytes are approximate: keep the fields' totals exact, as they were
         lengths = w.perdocwriter._fieldlengths
         for f in INVERTED_FIELDS:
-            lengths[f] = exact_totals[f]
+            lengths[f] = sum(r.field_length(f) for r in readers)
         w.commit()
     except BaseException:
         w.cancel()
