@@ -37,6 +37,17 @@ def mb(texts) -> float:
     return sum(len(t.encode("utf-8")) for t in texts) / 1e6
 
 
+def scratch(prefix: str) -> Path:
+    """A temporary folder removed when the benchmark ends (indexes of the 35k set are GBs)."""
+    import atexit
+    import shutil
+    import tempfile
+
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
+
+
 def own_peak_mb() -> float:
     """This process's own peak resident memory in MB (VmHWM): ru_maxrss carries a parent's size
     over fork and exec, so a benchmark's child process would report the parent's memory."""

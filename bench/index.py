@@ -17,12 +17,11 @@ import json
 import resource
 import subprocess
 import sys
-import tempfile
 import time
 import unicodedata
 from pathlib import Path
 
-from _common import BAOMOI, finish, mb, own_peak_mb, read_jsonl_gz
+from _common import BAOMOI, finish, mb, own_peak_mb, read_jsonl_gz, scratch
 
 HERE = Path(__file__).resolve().parent
 
@@ -92,7 +91,7 @@ def main() -> None:
 
     records = read_jsonl_gz(BAOMOI, args.limit)
     size = mb(r["text"] for r in records)
-    root = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="vnsearch-bench-"))
+    root = Path(args.keep) if args.keep else scratch("vnsearch-bench-")
     root.mkdir(parents=True, exist_ok=True)
     jsonl, folder = write_inputs(records, root)
     print(f"{len(records):,} articles, {size:.1f} MB of text; inputs in {root}")

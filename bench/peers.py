@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 import sqlite3
-import tempfile
+
+from _common import scratch
 
 _WORD = re.compile(r"\w+")
 
@@ -55,7 +56,7 @@ class Tantivy:
         for f in fields:
             b.add_text_field(f, stored=False, tokenizer_name=tokenizer)
         self.fields = fields
-        self.index = tantivy.Index(b.build(), path=tempfile.mkdtemp(prefix="tantivy-"))
+        self.index = tantivy.Index(b.build(), path=str(scratch("tantivy-")))
         if tokenizer == "whitespace_lower":
             analyzer = tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).filter(tantivy.Filter.lowercase()).build()
             self.index.register_tokenizer("whitespace_lower", analyzer)
@@ -91,7 +92,7 @@ class WhooshStandard:
         from whoosh import fields, index, qparser
 
         schema = fields.Schema(id=fields.ID(stored=True), title=fields.TEXT(), body=fields.TEXT())
-        self.ix = index.create_in(tempfile.mkdtemp(prefix="whoosh-"), schema)
+        self.ix = index.create_in(str(scratch("whoosh-")), schema)
         w = self.ix.writer(limitmb=512)
         for doc_id, title, text in docs:
             w.add_document(id=doc_id, title=title, body=text)

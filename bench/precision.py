@@ -26,11 +26,10 @@ from __future__ import annotations
 
 import argparse
 import re
-import tempfile
 from collections import Counter
 from pathlib import Path
 
-from _common import BAOMOI, finish, read_jsonl_gz
+from _common import BAOMOI, finish, read_jsonl_gz, scratch
 
 from vnsearch.text.normalize import fold, has_diacritics, normalize
 
@@ -144,7 +143,7 @@ def main() -> None:
     texts = texts_of(docs)
     names = mine_names(docs, texts, args.names)
     words = mine_words(texts, args.words)
-    path = args.index or Path(tempfile.mkdtemp(prefix="vnsearch-precision-")) / "index"
+    path = args.index or scratch("vnsearch-precision-") / "index"
     if not path.exists():
         ix = Index.open(path, create=True)
         ix.add([Document(i, t, b) for i, t, b in docs], jobs=2)

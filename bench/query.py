@@ -13,11 +13,10 @@ run (questions OR-ed, keywords AND-ed), so the figures compare as ratios.  Ends 
 from __future__ import annotations
 
 import argparse
-import tempfile
 import time
 from pathlib import Path
 
-from _common import BAOMOI, baomoi_keyword_queries, build_eval_index, finish, percentile, read_jsonl_gz, \
+from _common import BAOMOI, baomoi_keyword_queries, build_eval_index, finish, percentile, read_jsonl_gz, scratch, \
     read_questions, xquad_records
 
 
@@ -40,7 +39,7 @@ def main() -> None:
     baomoi = read_jsonl_gz(BAOMOI, args.limit)
     questions = [q for _, q in read_questions()]
     keywords = baomoi_keyword_queries(baomoi)
-    index_dir = args.index or Path(tempfile.mkdtemp(prefix="vnsearch-query-")) / "index"
+    index_dir = args.index or scratch("vnsearch-query-") / "index"
     ix, built = build_eval_index(index_dir, baomoi)
     print(f"{len(ix):,} documents ({'built in %.0f s' % built if built else 'reused'}: {index_dir})")
 

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import argparse
 import re
-import tempfile
 import unicodedata
 from pathlib import Path
 
-from _common import BAOMOI, VIETNEWS, XQUAD, build_eval_index, finish, read_jsonl_gz, read_questions, xquad_records
+from _common import BAOMOI, VIETNEWS, XQUAD, build_eval_index, finish, read_jsonl_gz, read_questions, scratch, \
+    xquad_records
 
 from vnsearch.evaluate import evaluate, measure, read_qrels
 from vnsearch.text.normalize import fold
@@ -77,7 +77,7 @@ def main() -> None:
     qrels = read_qrels(XQUAD / "qrels-dev.txt")
     questions = [(q, t) for q, t in questions if q in qrels]
     stripped = [(q, fold(t)) for q, t in questions]
-    index_dir = args.index or Path(tempfile.mkdtemp(prefix="vnsearch-rel-")) / "index"
+    index_dir = args.index or scratch("vnsearch-rel-") / "index"
     ix, _ = build_eval_index(index_dir, baomoi)
     print(f"XQuAD-vi dev: {len(questions)} questions over {len(ix):,} documents")
 
@@ -109,7 +109,7 @@ def main() -> None:
 
     # Keyword known-item search: the first five words of a VietNews lead should find its article.
     kdocs, kqueries, kqrels = vietnews_known_items(args.vietnews)
-    kix = Index.open(Path(tempfile.mkdtemp(prefix="vnsearch-kw-")) / "index", create=True)
+    kix = Index.open(scratch("vnsearch-kw-") / "index", create=True)
     from vnsearch.ingest.sources import Document
 
     kix.add([Document(d["id"], d["title"], d["text"]) for d in kdocs], jobs=2)
