@@ -284,5 +284,5 @@ class Indexer:
 
     def _merge_if_needed(self, max_segments: int = 8) -> None:
         t0 = time.perf_counter()
-        self.store.merge_small(max_segments, self.limitmb)
+        self.store.merge(max_segments, self.limitmb)
         self.report.merge_seconds = time.perf_counter() - t0

@@ -33,7 +33,7 @@ def _answers(ix) -> list:
 @pytest.fixture
 def unmerged(tmp_path, monkeypatch):
     """An index of 23 segments: 10 of 3 documents, 11 of 12, and 2 more, none merged."""
-    monkeypatch.setattr(Store, "merge_small", lambda self, *a, **k: False)
+    monkeypatch.setattr(Store, "merge", lambda self, *a, **k: False)
     ix = Index.open(tmp_path / "ix", create=True)
     at = 0
     for n in [3] * 10 + [12] * 11 + [40, 5]:
@@ -47,7 +47,7 @@ def test_a_merge_keeps_every_document_and_every_answer(unmerged):
     ix = unmerged
     assert ix._store.segment_count() == 23
     before, stored = _answers(ix), [ix.get(f"d{i}") for i in range(len(ix))]
-    assert ix._store.merge_small()
+    assert ix._store.merge()
     # 10 of 3 -> one of 30 (class 1), then 11 of 12 + that one: ten of class 1 -> one of 120
     fresh = Index.open(ix.path)
     assert fresh._store.segment_count() == 5
@@ -66,7 +66,7 @@ def test_segments_with_deletions_are_left_to_whoosh(unmerged):
     finally:
         reader.close()
     assert marks.count(False) == 1 and not marks[0]
-    ix._store.merge_small()
+    ix._store.merge()
     fresh = Index.open(ix.path)
     assert len(fresh) == 3 * 10 + 12 * 11 + 45 - 1 and fresh.get("d1") is None
     assert fresh.check() == []
@@ -87,7 +87,7 @@ def test_a_failed_merge_leaves_the_index_as_it_was(unmerged, monkeypatch):
     real = M._field_blocks
     monkeypatch.setattr(M, "_field_blocks", failing)
     with pytest.raises(OSError):
-        ix._store.merge_small()
+        ix._store.merge()
     fresh = Index.open(ix.path)
     assert fresh._store.segment_count() == 23 and _answers(fresh) == before
     assert sorted(p.name for p in ix.path.iterdir()) == files

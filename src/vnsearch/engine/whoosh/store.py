@@ -61,7 +61,7 @@ class Store:
         """Delete documents by id in one commit; how many existed."""
         return delete_ids(self._ix, ids)
 
-    def merge_small(self, max_segments: int = 8, limitmb: int = 256) -> bool:
+    def merge(self, max_segments: int = 8, limitmb: int = 256) -> bool:
         """Keep the number of segments logarithmic: segments the bulk writer wrote are merged ten
         of a size class at a time by copying their blocks (`merge.py`); the rest (segments with
         deletions) by Whoosh when many small ones pile up.  True when anything was merged."""
