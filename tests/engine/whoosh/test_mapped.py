@@ -3,6 +3,7 @@ import mmap
 import os
 import pickle
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -66,3 +67,28 @@ def test_index_parts_are_views_of_one_mapping(tmp_path):
     for f in files:
         assert isinstance(f, ViewFile)
         assert isinstance(f._src, mmap.mmap)
+
+
+@pytest.mark.parametrize("page", [1 << 14, 1 << 16])  # written now, and by indexes before 2026-11
+def test_sums_of_either_page_size_verify_and_catch_damage(page):
+    from vnsearch.engine.whoosh.integrity import DamagedFile, Sums, encode_sums
+
+    data = bytearray(bytes(range(256)) * 1200)  # 300 KiB: several pages of either size
+    sums = Sums("f", bytes(data), encode_sums(bytes(data), page))
+    sums.verify_all()
+    data[page + 5] ^= 1
+    damaged = Sums("f", bytes(data), encode_sums(bytes(range(256)) * 1200, page))
+    damaged.verify(0, 10)  # the first page is whole
+    with pytest.raises(DamagedFile, match=f"between offsets {page:,} and {2 * page:,}"):
+        damaged.verify(page + 1, page + 2)
+
+
+def test_sums_of_an_odd_page_size_are_refused():
+    import struct
+
+    from vnsearch.engine.whoosh.integrity import DamagedFile, Sums, encode_sums
+
+    raw = bytearray(encode_sums(b"x" * 100))
+    struct.pack_into("<I", raw, 6, 3000)  # the page size, after the magic
+    with pytest.raises(DamagedFile, match="not a checksum file"):
+        Sums("f", b"x" * 100, bytes(raw))

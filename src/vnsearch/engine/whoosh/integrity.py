@@ -24,7 +24,9 @@ from whoosh.writing import SegmentWriter
 
 from vnsearch.errors import IndexCorruptError
 
-PAGE_BITS = 16
+# 16 KiB pages: a search verifies whole pages around the few bytes it reads (with 64 KiB ones, as
+# written until 2026-11, the first search checked four times the bytes; those files still read)
+PAGE_BITS = 14
 PAGE = 1 << PAGE_BITS
 SUFFIX = ".sum"
 _MAGIC = b"VNSUM\x01"
@@ -35,28 +37,30 @@ class DamagedFile(IndexCorruptError):
     """An index file whose bytes no longer match their checksums (or whose sums are unreadable)."""
 
 
-def page_sums(data) -> np.ndarray:
+def page_sums(data, page: int = PAGE) -> np.ndarray:
     """CRC-32 of each page of `data` (bytes, mmap or memoryview)."""
     mv = memoryview(data)
-    return np.fromiter((zlib.crc32(mv[i : i + PAGE]) for i in range(0, len(mv), PAGE)), dtype="<u4",
-                       count=-(-len(mv) // PAGE))
+    return np.fromiter((zlib.crc32(mv[i : i + page]) for i in range(0, len(mv), page)), dtype="<u4",
+                       count=-(-len(mv) // page))
 
 
-def encode_sums(data) -> bytes:
-    return _HEAD.pack(_MAGIC, PAGE, len(data)) + page_sums(data).tobytes()
+def encode_sums(data, page: int = PAGE) -> bytes:
+    return _HEAD.pack(_MAGIC, page, len(data)) + page_sums(data, page).tobytes()
 
 
 class Sums:
     """A file's page checksums, and which pages this process has verified so far."""
 
-    __slots__ = ("name", "src", "crcs", "ok")
+    __slots__ = ("name", "src", "crcs", "ok", "bits")
 
     def __init__(self, name: str, src, raw: bytes):
         if len(raw) < _HEAD.size:
             raise DamagedFile(f"{name}{SUFFIX}: checksum file cut short")
         magic, page, size = _HEAD.unpack_from(raw)
         crcs = np.frombuffer(raw, dtype="<u4", offset=_HEAD.size)
-        if magic != _MAGIC or page != PAGE or len(crcs) != -(-size // PAGE):
+        bits = page.bit_length() - 1
+        if (magic != _MAGIC or page != 1 << bits or not 12 <= bits <= 20
+                or len(crcs) != -(-size // page)):
             raise DamagedFile(f"{name}{SUFFIX}: not a checksum file of this vnsearch")
         if size != len(src):
             raise DamagedFile(f"{name}: {len(src):,} bytes where {size:,} were written (cut short or extended)")
@@ -64,20 +68,21 @@ class Sums:
         self.src = src
         self.crcs = crcs
         self.ok = bytearray(len(crcs))
+        self.bits = bits  # the page size the file's sums were written with
 
     def verify(self, start: int, end: int) -> None:
         """Check the pages holding bytes [start, end) that are not checked yet."""
         if end <= start:
             return
-        ok = self.ok
-        if (end - 1) >> PAGE_BITS == start >> PAGE_BITS < len(ok) and ok[start >> PAGE_BITS]:
+        ok, bits = self.ok, self.bits
+        if (end - 1) >> bits == start >> bits < len(ok) and ok[start >> bits]:
             return  # most reads: a few bytes of one page already checked
-        p, last = start >> PAGE_BITS, min(end - 1, len(self.src) - 1) >> PAGE_BITS
+        p, last = start >> bits, min(end - 1, len(self.src) - 1) >> bits
         while p <= last:
             if not ok[p]:
-                a = p << PAGE_BITS
-                if zlib.crc32(self.src[a : a + PAGE]) != self.crcs[p]:
-                    raise DamagedFile(f"{self.name}: damaged bytes between offsets {a:,} and {a + PAGE:,} "
+                a, page = p << bits, 1 << bits
+                if zlib.crc32(self.src[a : a + page]) != self.crcs[p]:
+                    raise DamagedFile(f"{self.name}: damaged bytes between offsets {a:,} and {a + page:,} "
                                       f"(checksum mismatch)")
                 ok[p] = 1
             p += 1
