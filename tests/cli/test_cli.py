@@ -169,3 +169,21 @@ def test_no_color_env(runner, indexed):
 def test_rebuild(runner, indexed):
     r = run(runner, indexed, "index", str(CORPUS), "--rebuild", "--json")
     assert json.loads(r.output)["added"] == 2
+
+
+def test_the_index_report_says_how_long_merging_took():
+    from io import StringIO
+
+    from rich.console import Console
+
+    from vnsearch.cli.render import print_report
+    from vnsearch.ingest.indexing import IndexReport
+
+    def shown(rep):
+        out = StringIO()
+        print_report(Console(file=out, width=80), rep)
+        return out.getvalue()
+
+    assert "merging" not in shown(IndexReport(added=3, seconds=2.0, merge_seconds=0.2))
+    assert "of which merging" in shown(IndexReport(added=3, seconds=20.0, merge_seconds=7.5))
+    assert "7.5 s" in shown(IndexReport(added=3, seconds=20.0, merge_seconds=7.5))

@@ -165,6 +165,8 @@ def print_report(console: Console, rep: IndexReport) -> None:
             t.add_row(name, f"{n:,}")
     mbs = rep.bytes / 1e6 / rep.seconds if rep.seconds else 0.0
     t.add_row("time", f"{rep.seconds:.1f} s" + (f" ({mbs:.2f} MB/s)" if rep.bytes else ""))
+    if rep.merge_seconds >= 1:  # merging segments at the end of the run: worth seeing when it took a while
+        t.add_row("of which merging", f"{rep.merge_seconds:.1f} s")
     console.print(t)
     if rep.skipped:
         console.print("[bold]skipped:[/]")
