@@ -9,7 +9,7 @@ from typing import Iterable
 from vnsearch.engine.whoosh import storage
 from vnsearch.engine.whoosh.bulkwriter import BulkWriter
 from vnsearch.engine.whoosh.integrity import remove_leftovers, segment_files, verify_folder
-from vnsearch.engine.whoosh.merge import merge_segments, mergeable, plan_merges
+from vnsearch.engine.whoosh.merge import NotBulkWritten, merge_segments, mergeable, plan_merges
 from vnsearch.engine.whoosh.codec import raw_postings, read_all
 from vnsearch.engine.whoosh.postings import PostingCache
 from vnsearch.engine.whoosh.reader import Snapshot
@@ -75,6 +75,9 @@ class Store:
                     break
                 try:
                     merge_segments(self._ix, groups[0], limitmb)
+                except NotBulkWritten:  # a block another writer wrote: leave these to Whoosh's merge
+                    self.remove_leftovers()
+                    break
                 except BaseException:
                     self.remove_leftovers()  # the half-written segment: the index is as it was
                     raise
