@@ -1,8 +1,8 @@
 """Segments merged by copying their posting blocks, not by re-reading every posting.
 
 Whoosh's merge walks every posting of every term through Python matchers
-and writes it again: at 290k articles its end-of-run merge of 18 segments
-ran longer than the indexing before it.  Segments the bulk writer wrote hold
+and writes it again: on a large collection its end-of-run merge ran longer
+than the indexing before it (bench/README.md).  Segments the bulk writer wrote hold
 each term's postings as blocks whose only absolute document number is each
 block's first (the rest are deltas) and its info's last.  So a merge copies
 each block with those two numbers moved by the segment's new base, hands the
