@@ -37,7 +37,7 @@ class Limits:
     gzip_ratio: int = 200
     #: megabytes of decoded posting lists and term scores a search process keeps between searches
     #: (two thirds postings, one third scores; least recently used dropped first)
-    cache_mb: int = 256
+    cache_mb: int = 384
     #: megabytes of intermediate matches one search keeps while it runs (its attempts share them)
     search_mb: int = 64
 

@@ -218,37 +218,39 @@ class Vocabulary:
 
     def restore(self, syllables: list[str]) -> list[str]:
         """Accented words for folded syllables: the most probable segmentation into known words."""
-        return self._best_split(syllables, self.form)
+        return self._best_split(syllables, self.form_hash, self._form_at)
 
     def segment(self, syllables: list[str]) -> list[str]:
         """Lower-case accented syllables split into the index's own words (``_``-joined), the most
         probable way: the same words whatever the case the query was typed in (pyvi's CRF reads
         case, so ``nguyễn xuân phúc`` and ``Nguyễn Xuân Phúc`` came out as different words)."""
+        return self._best_split(syllables, self.word_hash,
+                                lambda row, key: ("_".join(key), float(self.word_logp[row])))
 
-        def lookup(key: tuple[str, ...]):
-            p = self.word(key)
-            return None if p is None else ("_".join(key), p)
+    def _form_at(self, row: int, _key) -> tuple[str, float]:
+        text = self.form_text[self.form_start[row] : self.form_start[row + 1]].tobytes().decode("utf-8", "replace")
+        return text, float(self.form_logp[row])
 
-        return self._best_split(syllables, lookup)
-
-    def _best_split(self, syllables: list[str], lookup) -> list[str]:
+    def _best_split(self, syllables: list[str], table: np.ndarray, hit_at) -> list[str]:
         """Dynamic programming over the splits into known words of up to four syllables; an
-        unknown syllable stands alone."""
+        unknown syllable stands alone.  Every span is looked up at once (one binary search of
+        the mapped table for all of them)."""
         n = len(syllables)
+        spans = [(i, k) for i in range(1, n + 1) for k in range(1, min(MAX_WORD, i) + 1)]
+        keys = [tuple(syllables[i - k : i]) for i, k in spans]
+        rows = dict(zip(spans, _rows(table, keys)))
         best: list[tuple[float, int, str]] = [(0.0, 0, "")] + [(-math.inf, 0, "")] * n
-        for i in range(1, n + 1):
-            for k in range(1, min(MAX_WORD, i) + 1):
-                prev = best[i - k][0]
-                if prev == -math.inf:
+        for (i, k), key in zip(spans, keys):
+            row = rows[i, k]
+            if row is None:
+                if k > 1:
                     continue
-                hit = lookup(tuple(syllables[i - k : i]))
-                if hit is None:
-                    if k > 1:
-                        continue
-                    hit = (syllables[i - 1], self.unknown)
-                score = prev + hit[1]
-                if score > best[i][0]:
-                    best[i] = (score, k, hit[0])
+                hit = (syllables[i - 1], self.unknown)
+            else:
+                hit = hit_at(row, key)
+            score = best[i - k][0] + hit[1]
+            if score > best[i][0]:
+                best[i] = (score, k, hit[0])
         out = []
         i = n
         while i > 0:
@@ -256,6 +258,16 @@ class Vocabulary:
             out.append(form)
             i -= k
         return out[::-1]
+
+
+def _rows(table: np.ndarray, keys: list[tuple[str, ...]]) -> list[int | None]:
+    """Each key's row in a sorted hash table, None where it is not there."""
+    if not keys or not len(table):
+        return [None] * len(keys)
+    hashes = np.fromiter((key_hash(k) for k in keys), dtype=np.uint64, count=len(keys))
+    pos = np.minimum(np.searchsorted(table, hashes), len(table) - 1)
+    found = table[pos] == hashes
+    return [int(p) if f else None for p, f in zip(pos.tolist(), found.tolist())]
 
 
 def saved_generation(folder: str | os.PathLike) -> int | None:
