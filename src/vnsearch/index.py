@@ -39,7 +39,7 @@ from vnsearch.text.normalize import fold_word, has_diacritics
 from vnsearch.text.terms import analyze
 from vnsearch.ingest.sources import Document, DocumentError, FieldMap, Source, as_datetime, open_source
 from vnsearch.search.suggest import suggest
-from vnsearch.search.vocabulary import Vocabulary, saved_generation
+from vnsearch.search.vocabulary import Vocabulary, saved_segments
 
 __all__ = ["Index", "Hit", "SearchResult", "IndexReport", "Document", "Ranking"]
 
@@ -449,19 +449,19 @@ class Index:
         """The word model of the commit being read: the one its writer saved, else built here."""
         snap = self._get_snapshot()
         v = self._vocab
-        if v is None or v.generation != snap.generation:
-            v = Vocabulary.load(self.path, snap.generation) or _build_vocabulary(snap)
+        if v is None or v.segments != snap.segments:
+            v = Vocabulary.load(self.path, snap.segments) or _build_vocabulary(snap)
             self._vocab = v
         return v
 
     def _save_vocabulary(self) -> None:
-        """Save the latest commit's word model for searchers (under the write lock, after a commit).
-        Only a speed-up: when it cannot be written (a full disk, damaged index files), searches
+        """Save the latest commit's word model for searchers (under the write lock, after a commit;
+        a commit that only deleted keeps the saved one).  Only a speed-up: when it cannot be written (a full disk, damaged index files), searches
         build the model themselves, and the run that committed is not failed for it."""
         try:
             snap = self._store.snapshot()
             try:
-                if saved_generation(self.path) != snap.generation:
+                if saved_segments(self.path) != snap.segments:
                     _build_vocabulary(snap).save(self.path)
             finally:
                 snap.close()
@@ -497,9 +497,10 @@ class Index:
         problems = self._store.check(checksums=bool(engine.read_meta(self.path).get("checksums")))
         if not problems:
             with self._snapshot() as snap:
-                saved = Vocabulary.load(self.path, snap.generation)
-                if saved is not None and saved.damage():
-                    problems.append(saved.damage())
+                saved = Vocabulary.load(self.path, snap.segments)
+                damage = saved.damage() if saved is not None else None
+                if damage:
+                    problems.append(damage)
         return problems
 
     def stats_sources(self) -> list[str]:
@@ -528,7 +529,7 @@ FILTER_FIELDS = ("id", "path", "source")
 
 
 def _build_vocabulary(snap) -> Vocabulary:
-    return Vocabulary.build(snap.term_frequencies("words"), snap.generation, snap.term_frequencies("folded"))
+    return Vocabulary.build(snap.term_frequencies("words"), snap.segments, snap.term_frequencies("folded"))
 
 
 def _count(name: str, value, least: int) -> int:

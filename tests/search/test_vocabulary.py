@@ -7,14 +7,14 @@ import pytest
 
 from vnsearch import Document, Index
 from vnsearch.search import vocabulary as V
-from vnsearch.search.vocabulary import FILE, Vocabulary, saved_generation
+from vnsearch.search.vocabulary import FILE, Vocabulary, saved_segments
 
 FREQS = {"lên": 50, "mặt_trăng": 7, "mặt": 30, "trăng": 9, "trang": 20, "lên_mặt": 4, "hà_nội": 12, "hạ": 3,
          "nội": 8, "hà": 5, "hả_nơi": 12, "a_b_c_d_e": 40, "x__y": 9}
 
 
 def test_lookups_follow_the_frequencies():
-    v = Vocabulary.build(FREQS, generation=3)
+    v = Vocabulary.build(FREQS, segments="s3")
     total = sum(df for t, df in FREQS.items() if t not in ("a_b_c_d_e", "x__y"))  # 5 syllables, empty part
     assert v.total == total
     assert v.word(("mặt", "trăng")) == pytest.approx(math.log(7 / total))
@@ -31,21 +31,21 @@ def test_saved_and_mapped_back_answer_the_same(tmp_path):
     rng = random.Random(5)
     syl = ["ha", "hà", "hạ", "noi", "nội", "mưa", "lũ", "bão", "to", "tô", "tố"]
     freqs = {"_".join(rng.choice(syl) for _ in range(rng.randint(1, 4))): rng.randint(1, 99) for _ in range(400)}
-    built = Vocabulary.build(freqs, generation=7)
+    built = Vocabulary.build(freqs, segments="s7")
     built.save(tmp_path)
-    assert saved_generation(tmp_path) == 7
-    mapped = Vocabulary.load(tmp_path, 7)
+    assert saved_segments(tmp_path) == "s7"
+    mapped = Vocabulary.load(tmp_path, "s7")
     assert mapped is not None and mapped.damage() is None
     for _ in range(300):
         q = [rng.choice(syl) for _ in range(rng.randint(1, 6))]
         assert mapped.restore(q) == built.restore(q)
         assert mapped.segment(q) == built.segment(q)
-    assert Vocabulary.load(tmp_path, 8) is None  # another commit's model is not used
+    assert Vocabulary.load(tmp_path, "s7 s8") is None  # a model of other segments is not used
 
 
 @pytest.mark.parametrize("damage", ["missing", "empty", "garbage", "cut", "other magic"])
 def test_an_unreadable_file_is_not_used(tmp_path, damage):
-    Vocabulary.build(FREQS, generation=2).save(tmp_path)
+    Vocabulary.build(FREQS, segments="s2").save(tmp_path)
     f = tmp_path / FILE
     data = f.read_bytes()
     if damage == "missing":
@@ -58,8 +58,8 @@ def test_an_unreadable_file_is_not_used(tmp_path, damage):
         f.write_bytes(data[: len(data) - 40])
     else:
         f.write_bytes(b"VNVOCAB1" + data[8:])  # an older layout
-    assert Vocabulary.load(tmp_path, 2) is None
-    assert saved_generation(tmp_path) in (None, 2)
+    assert Vocabulary.load(tmp_path, "s2") is None
+    assert saved_segments(tmp_path) in (None, "s2")
 
 
 def test_the_writer_saves_the_model_of_each_commit_and_searches_use_it(tmp_path, monkeypatch):
@@ -67,7 +67,7 @@ def test_the_writer_saves_the_model_of_each_commit_and_searches_use_it(tmp_path,
     ix.add([Document("a", "Trăng", "Con người lên mặt trăng năm 1969."),
             Document("b", "Trang", "Trang sách mở ra trước mặt.")])
     snap = ix._get_snapshot()
-    assert saved_generation(ix.path) == snap.generation
+    assert saved_segments(ix.path) == snap.segments
     built, build = [], V.Vocabulary.build
 
     def counting(*args):
@@ -78,8 +78,11 @@ def test_the_writer_saves_the_model_of_each_commit_and_searches_use_it(tmp_path,
     fresh = Index.open(ix.path)
     assert fresh.restore_accents("len mat trang") == "lên mặt trăng"
     assert not built  # read from the file, not built
-    fresh.delete(["b"])  # a new commit: a new model saved with it
-    assert saved_generation(ix.path) == fresh._get_snapshot().generation
+    fresh.delete(["b"])  # a commit that only deletes: the same segments, the saved model holds
+    assert saved_segments(ix.path) == fresh._get_snapshot().segments and not built
+    assert fresh.restore_accents("len mat trang") == "lên mặt trăng" and not built
+    fresh.add([Document("c", "Mới", "Mặt trăng tròn.")])  # a new segment: a new model saved with it
+    assert saved_segments(ix.path) == fresh._get_snapshot().segments != snap.segments
     assert built == [1]
     (ix.path / FILE).write_bytes(b"junk")  # unreadable: searches build one, and say nothing
     third = Index.open(ix.path)
@@ -108,7 +111,7 @@ def test_a_rebuild_saves_the_model_of_the_swapped_in_index(tmp_path):
     ix = Index.open(tmp_path / "ix", create=True)
     ix.add_sources([str(folder)])
     Index.rebuild(ix.path, [open_source(str(folder))])
-    assert saved_generation(ix.path) == Index.open(ix.path)._get_snapshot().generation
+    assert saved_segments(ix.path) == Index.open(ix.path)._get_snapshot().segments
     assert not (ix.path / ".vnsearch-rebuild").exists()
 
 
@@ -122,7 +125,7 @@ def test_near_finds_what_whooshs_terms_within_finds(tmp_path):
     ix.add([Document(f"d{i}", "Tin", " ".join(rng.choice(words) for _ in range(12))) for i in range(60)])
     ix.add([Document(f"e{i}", "Tin", " ".join(rng.choice(words) for _ in range(12))) for i in range(40)])
     snap = ix._get_snapshot()
-    v = Vocabulary.load(ix.path, snap.generation)
+    v = Vocabulary.load(ix.path, snap.segments)
     assert v is not None
     for typed in ["nya", "ngya", "hmo", "thnag", "mourino", "chelsae", "gai", "vnag", "b", "a", "xx", "zzz", "tahnh"]:
         for d in (1, 2):
@@ -142,18 +145,18 @@ def test_a_model_that_cannot_be_saved_fails_nothing(tmp_path, monkeypatch):
     monkeypatch.setattr(V.Vocabulary, "save", full)
     ix = Index.open(tmp_path / "ix", create=True)
     report = ix.add([Document("a", "Trăng", "Con người lên mặt trăng.")])
-    assert report.added == 1 and saved_generation(ix.path) is None
+    assert report.added == 1 and saved_segments(ix.path) is None
     assert ix.restore_accents("mat trang") == "mặt trăng"  # built in memory instead
     assert not list(ix.path.glob("*.tmp"))
 
 
 def test_a_save_cut_short_leaves_no_file_behind(tmp_path, monkeypatch):
-    Vocabulary.build(FREQS, generation=1).save(tmp_path)
+    Vocabulary.build(FREQS, segments="s1").save(tmp_path)
 
     def full(fd):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(V.os, "fsync", full)
     with pytest.raises(OSError):
-        Vocabulary.build(FREQS, generation=2).save(tmp_path)
-    assert [p.name for p in tmp_path.iterdir()] == [FILE] and saved_generation(tmp_path) == 1
+        Vocabulary.build(FREQS, segments="s2").save(tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == [FILE] and saved_segments(tmp_path) == "s1"

@@ -7,7 +7,7 @@ dictionaries from the term dictionary at the first such search, that cost a
 search process seconds and a hundred megabytes per 35k articles.  Here the
 model is two sorted arrays of 64-bit key hashes with their log
 probabilities (and the forms' text), written once per commit by the writer
-(`FILE`, tagged with the commit's generation) and mapped by searchers, so a
+(`FILE`, tagged with the segments it was read from) and mapped by searchers, so a
 search reads only the pages its few look-ups touch.  When the file is
 missing or belongs to another commit the same arrays are built in memory.
 """
@@ -45,8 +45,10 @@ def key_hash(syllables) -> int:
 class Vocabulary:
     """Word -> log probability, and folded word -> (most frequent accented form, log probability)."""
 
-    def __init__(self, arrays: dict[str, np.ndarray], total: int, generation: int, source=None):
-        self.generation = generation
+    def __init__(self, arrays: dict[str, np.ndarray], total: int, segments: str, source=None):
+        # the segments it was read from (`Snapshot.segments`): deletions leave it valid, as term
+        # frequencies count deleted documents until a merge drops them
+        self.segments = segments
         self.total = total
         for name in _ARRAYS:
             setattr(self, name, arrays[name])
@@ -56,7 +58,7 @@ class Vocabulary:
 
     # -- building, saving, loading ------------------------------------------------------
     @classmethod
-    def build(cls, frequencies: dict[str, int], generation: int,
+    def build(cls, frequencies: dict[str, int], segments: str,
               syllables: dict[str, int] | None = None) -> "Vocabulary":
         """From the ``words`` field's terms (syllables joined by ``_``) and document frequencies;
         a folded word's form is its most frequent accented one (the first met on a tie).
@@ -89,7 +91,7 @@ class Vocabulary:
         arrays = dict(word_hash=word_hash, word_logp=word_logp, form_hash=form_hash, form_logp=form_logp,
                       form_start=form_start, form_text=form_text, syllable_text=syllable_text,
                       syllable_end=syllable_end, syllable_df=syllable_df)
-        return cls(arrays, total, generation)
+        return cls(arrays, total, segments)
 
     def save(self, folder: str | os.PathLike) -> None:
         """Write the model to `folder`/`FILE` at once (a reader sees the old file or the new)."""
@@ -97,7 +99,7 @@ class Vocabulary:
         crc = 0
         for _name, a in arrays:
             crc = zlib.crc32(a.tobytes(), crc)
-        header = json.dumps({"generation": self.generation, "total": self.total, "crc32": crc,
+        header = json.dumps({"segments": self.segments, "total": self.total, "crc32": crc,
                              "arrays": [[name, a.dtype.str, len(a)] for name, a in arrays]}).encode("utf-8")
         header += b" " * (-(_HEAD.size + len(header)) % 8)  # arrays start 8-byte aligned
         path = Path(folder) / FILE
@@ -119,9 +121,9 @@ class Vocabulary:
             tmp.unlink(missing_ok=True)
 
     @classmethod
-    def load(cls, folder: str | os.PathLike, generation: int) -> "Vocabulary | None":
-        """The saved model of commit `generation`; None when there is none, it belongs to another
-        commit, or it cannot be read (then the caller builds one)."""
+    def load(cls, folder: str | os.PathLike, segments: str) -> "Vocabulary | None":
+        """The saved model of these `segments`; None when there is none, it was read from other
+        segments, or it cannot be read (then the caller builds one)."""
         try:
             with open(Path(folder) / FILE, "rb") as f:
                 src = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
@@ -132,7 +134,7 @@ class Vocabulary:
             if magic != _MAGIC:
                 raise ValueError
             head = json.loads(bytes(src[_HEAD.size : _HEAD.size + size]))
-            if head["generation"] != generation:
+            if head["segments"] != segments:
                 src.close()
                 return None
             at, arrays = _HEAD.size + size, {}
@@ -147,7 +149,7 @@ class Vocabulary:
                   and (len(arrays["form_start"]) == 0 or arrays["form_start"][-1] == len(arrays["form_text"])))
             if not ok:
                 raise ValueError
-            v = cls(arrays, int(head["total"]), generation, source=src)
+            v = cls(arrays, int(head["total"]), segments, source=src)
             v.crc32 = head.get("crc32")
             return v
         except (ValueError, KeyError, TypeError, struct.error):
@@ -270,14 +272,14 @@ def _rows(table: np.ndarray, keys: list[tuple[str, ...]]) -> list[int | None]:
     return [int(p) if f else None for p, f in zip(pos.tolist(), found.tolist())]
 
 
-def saved_generation(folder: str | os.PathLike) -> int | None:
-    """The commit generation of the model saved in `folder`, None when there is none readable."""
+def saved_segments(folder: str | os.PathLike) -> str | None:
+    """The segments the model saved in `folder` was read from, None when there is none readable."""
     try:
         with open(Path(folder) / FILE, "rb") as f:
             magic, size = _HEAD.unpack(f.read(_HEAD.size))
             if magic != _MAGIC or size > 1 << 20:
                 return None
-            return int(json.loads(f.read(size))["generation"])
+            return str(json.loads(f.read(size))["segments"])
     except (OSError, ValueError, KeyError, TypeError, struct.error):
         return None
 

@@ -38,6 +38,8 @@ class Snapshot:
         self._schema = self._searcher.schema
         self._view = IndexView(self._searcher, cache)
         self.generation: int = ix.latest_generation()
+        #: the segments this commit is made of: two commits with the same ones differ only in deletions
+        self.segments: str = " ".join(key for _seg, _offset, key in self._view._keyed if key)
         self.n: int = self._view.n
 
     # -- lifetime -----------------------------------------------------------------
