@@ -48,6 +48,23 @@ def scratch(prefix: str) -> Path:
     return path
 
 
+def index_once(index: str, source: str, jobs: int) -> dict:
+    """Index `source` (JSONL, id from "name") into `index` in this process and say what it cost;
+    run it in a fresh process, so the memory figures are that run's own."""
+    from vnsearch import Index
+    from vnsearch.ingest.sources import FieldMap
+
+    ix = Index.open(index, create=True)
+    t0 = time.perf_counter()
+    report = ix.add_sources([source], fields=FieldMap(id="name"), jobs=jobs)
+    seconds = time.perf_counter() - t0
+    size = sum(p.stat().st_size for p in Path(index).iterdir() if p.is_file())
+    return {"seconds": seconds, "merge_seconds": report.merge_seconds, "documents": report.indexed,
+            "unchanged": report.unchanged, "bytes": report.bytes, "index_mb": size / 1e6,
+            "segments": ix.stats()["segments"], "rss_main_mb": own_peak_mb(),
+            "rss_worker_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
+
+
 def own_peak_mb() -> float:
     """This process's own peak resident memory in MB (VmHWM): ru_maxrss carries a parent's size
     over fork and exec, so a benchmark's child process would report the parent's memory."""

@@ -14,35 +14,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import time
 import unicodedata
 from pathlib import Path
 
-from _common import BAOMOI, finish, mb, own_peak_mb, read_jsonl_gz, scratch
+from _common import BAOMOI, finish, index_once, mb, read_jsonl_gz, scratch
 
 HERE = Path(__file__).resolve().parent
 
 
 def child(args) -> None:
     """Run one indexing job and print its figures (called in a fresh process)."""
-    from vnsearch import Index
-    from vnsearch.ingest.sources import FieldMap
-
-    ix = Index.open(args.index, create=True)
-    t0 = time.perf_counter()
-    report = ix.add_sources([args.source], fields=FieldMap(id="name"), jobs=args.jobs)
-    seconds = time.perf_counter() - t0
-    size = sum(p.stat().st_size for p in Path(args.index).iterdir() if p.is_file())
-    own = own_peak_mb()
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(json.dumps({
-        "seconds": seconds, "documents": report.indexed, "unchanged": report.unchanged,
-        "bytes": report.bytes, "rss_main_mb": own, "rss_worker_mb": kids,
-        "index_mb": size / 1e6, "segments": ix.stats()["segments"],
-    }))
+    print(json.dumps(index_once(args.index, args.source, args.jobs)))
 
 
 def run_child(source: str, index: str, jobs: int) -> dict:

@@ -28,14 +28,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from _common import BAOMOI, VIETNEWS, baomoi_keyword_queries, finish, own_peak_mb, percentile, read_jsonl_gz, \
-    read_questions
+from _common import BAOMOI, VIETNEWS, baomoi_keyword_queries, finish, index_once, own_peak_mb, percentile, \
+    read_jsonl_gz, read_questions
 
 HERE = Path(__file__).resolve().parent
 SIZES = {"58k": 1, "290k": 5}
@@ -57,20 +56,6 @@ def memory() -> dict:
 
 
 # -- children: each measured in a fresh process ------------------------------------------------
-def child_index(args) -> dict:
-    from vnsearch import Index
-    from vnsearch.ingest.sources import FieldMap
-
-    ix = Index.open(args.index, create=True)
-    t0 = time.perf_counter()
-    report = ix.add_sources([args.source], fields=FieldMap(id="name"), jobs=args.jobs)
-    seconds = time.perf_counter() - t0
-    size = sum(p.stat().st_size for p in Path(args.index).iterdir() if p.is_file())
-    return {"seconds": seconds, "merge_seconds": report.merge_seconds, "documents": len(ix), "bytes": report.bytes,
-            "index_bytes": size, "segments": ix.stats()["segments"], "rss_main_mb": own_peak_mb(),
-            "rss_workers_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
-
-
 def child_oneshot(args, t0: float) -> dict:
     from vnsearch import Index
 
@@ -172,7 +157,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.child:
         t0 = time.perf_counter()
-        fn = {"index": lambda: child_index(args), "oneshot": lambda: child_oneshot(args, t0),
+        fn = {"index": lambda: index_once(args.index, args.source, args.jobs), "oneshot": lambda: child_oneshot(args, t0),
               "session": lambda: child_session(args)}[args.mode]
         print(json.dumps(fn()))
         return
@@ -198,7 +183,7 @@ def main() -> None:
             built = run_child("--mode", "index", "--index", str(index), "--source", str(jsonl), "--jobs", str(args.jobs))
             print(f"   indexed in {built['seconds']:,.0f} s ({built['merge_seconds']:,.0f} s merging), "
                   f"{built['segments']} segments", flush=True)
-        index_mb = sum(p.stat().st_size for p in index.iterdir() if p.is_file()) / 1e6
+        index_mb = sum(p.stat().st_size for p in index.iterdir() if p.is_file()) / 1e6  # reused ones too
         oneshots = [run_child("--mode", "oneshot", "--index", str(index), "--query", q)
                     for q in (queries["questions"][0], queries["keywords"][0])]
         session = run_child("--mode", "session", "--index", str(index), "--queries-file", str(qfile))
@@ -222,7 +207,7 @@ def print_size(size: str, r: dict) -> None:
     ix = r.get("indexing")
     if ix:
         print(f"   indexing: {ix['mb_per_s']:.2f} MB/s with the merge ({ix['merge_seconds']:.0f} s of "
-              f"{ix['seconds']:.0f} s), peak RSS {ix['rss_main_mb']:.0f} MB main / {ix['rss_workers_mb']:.0f} MB a worker")
+              f"{ix['seconds']:.0f} s), peak RSS {ix['rss_main_mb']:.0f} MB main / {ix['rss_worker_mb']:.0f} MB a worker")
     else:
         print("   indexing: reused (delete the index to measure it)")
     print(f"   index {r['index_mb']:,.0f} MB = {r['index_x_text']:.1f}x the text; open + first search "
