@@ -120,7 +120,7 @@ class Index:
             self.limits = limits or Limits.from_env()
         except ValueError as e:
             raise VnsearchError(str(e)) from None
-        store.set_cache_bytes(self.limits.cache_mb * (1 << 20) * 2 // 3)
+        store.set_cache_bytes(self.limits.postings_cache_bytes)
         self._snap = None  # the latest engine snapshot opened
         self._scorer: Scorer | None = None
         self._vocab: Vocabulary | None = None
@@ -222,9 +222,8 @@ class Index:
         s = self._get_snapshot()
         r = self.ranking
         if self._scorer is None or self._scorer.snap is not s or self._scorer.params != (r.k1, r.b, r.idf_floor):
-            mb = 1 << 20
             self._scorer = Scorer(s, k1=r.k1, b=r.b, idf_floor=r.idf_floor, max_expansions=self.limits.expansions,
-                                  cache_bytes=self.limits.cache_mb * mb // 3, memo_bytes=self.limits.search_mb * mb)
+                                  cache_bytes=self.limits.scores_cache_bytes, memo_bytes=self.limits.search_mb << 20)
         return self._scorer
 
     def reload(self) -> None:

@@ -41,6 +41,14 @@ class Limits:
     #: megabytes of intermediate matches one search keeps while it runs (its attempts share them)
     search_mb: int = 64
 
+    @property
+    def postings_cache_bytes(self) -> int:
+        return self.cache_mb * (1 << 20) * 2 // 3
+
+    @property
+    def scores_cache_bytes(self) -> int:
+        return self.cache_mb * (1 << 20) // 3
+
     @classmethod
     def from_env(cls, environ=os.environ) -> "Limits":
         """The defaults, with any ``VNSEARCH_MAX_<NAME>`` variable applied (a whole number)."""
