@@ -1,9 +1,12 @@
-"""Segments merged by copying blocks: every document kept, the same answers, logarithmic counts."""
+"""Segments merged by copying blocks: every live document kept, deleted ones dropped, the same answers,
+logarithmic counts."""
 
+import numpy as np
 import pytest
 
 from vnsearch import Document, Index
 from vnsearch.engine.whoosh import merge as M
+from vnsearch.engine.whoosh.schema import INVERTED_FIELDS
 from vnsearch.engine.whoosh.store import Store
 
 WORDS = ("Hà Nội mưa lớn, nước ngập nhiều tuyến phố. Công an thành phố phân luồng giao thông. "
@@ -57,19 +60,78 @@ def test_a_merge_keeps_every_document_and_every_answer(unmerged):
     assert fresh.check() == []
 
 
-def test_segments_with_deletions_are_left_to_whoosh(unmerged):
+def _postings_by_id(ix) -> dict:
+    """Every posting of the inverted fields, live documents only, keyed by document id: (field,
+    term) -> [(id, tf)], and a phrase's positions for each document holding the words."""
+    snap = ix._get_snapshot()
+    ids = {d: snap.stored(d)["id"] for d in np.flatnonzero(snap.live).tolist()}
+    out = {}
+    for field in INVERTED_FIELDS:
+        for term in snap.terms(field):
+            docs, tf = snap.postings(field, term)
+            kept = [(ids[d], float(t)) for d, t in zip(docs.tolist(), tf.tolist()) if d in ids]
+            if kept:
+                out[field, term] = sorted(kept)
+                if field == "syllables" and term in ("nước", "ngập"):
+                    live = np.array(sorted(d for d in docs.tolist() if d in ids))
+                    out["positions", term] = sorted(
+                        (ids[d], p.tolist()) for d, p in zip(live.tolist(), snap.positions(field, term, live)))
+    return out
+
+
+def test_a_merge_drops_deleted_documents_and_keeps_every_live_posting(unmerged, tmp_path):
     ix = unmerged
-    ix.delete(["d1"])  # in the first segment
-    reader = ix._store._ix.reader()
+    gone = ["d1", "d3", "d4", "d5", "d40", "d45", "d100", "d202", "d203"]  # d3-d5: a whole segment
+    assert ix.delete(gone) == len(gone)
+    before = _postings_by_id(ix)
+    stored = {f"d{i}": ix.get(f"d{i}") for i in range(207)}
+    assert ix._store.merge()
+    merged = Index.open(ix.path)
+    reader = merged._store._ix.reader()
     try:
-        marks = [M.mergeable(seg) for seg, _ in reader.leaf_readers()]
+        # every segment with a deletion was merged: the two of 40 and 12 left have none; the 5
+        # with 2 deleted was rewritten alone
+        assert not any(seg.has_deletions() for seg, _ in reader.leaf_readers())
     finally:
         reader.close()
-    assert marks.count(False) == 1 and not marks[0]
+    assert len(merged) == 207 - len(gone) and merged._get_snapshot().n == len(merged)
+    assert {i: merged.get(i) for i in stored} == {i: (None if i in gone else d) for i, d in stored.items()}
+    assert _postings_by_id(merged) == before  # ids, term frequencies and positions of every live posting
+    assert merged.check() == []
+    # scored as an index of the live documents alone (the field totals lose the deleted documents'
+    # lengths as the length bytes have them: within a few per cent)
+    alone = Index.open(tmp_path / "alone", create=True)
+    alone.add([d for d in _docs(0, 207) if d.id not in gone])
+    for q in QUERIES:
+        a, b = merged.search(q, limit=1000), alone.search(q, limit=1000)
+        assert a.total == b.total and {h.id for h in a.hits} == {h.id for h in b.hits}
+        want = {h.id: h.score for h in b.hits}
+        assert all(h.score == pytest.approx(want[h.id], rel=0.03) for h in a.hits)
+
+
+def test_a_segment_whose_documents_are_all_deleted_goes(unmerged):
+    ix = unmerged
+    assert ix.delete([f"d{i}" for i in range(162, 202)]) == 40  # the segment of 40
+    assert ix._store.merge()
+    merged = Index.open(ix.path)
+    assert merged._store.segment_count() == 4 and len(merged) == merged._get_snapshot().n == 207 - 40
+    assert merged.search("Bản tin").total == 207 - 40
+    assert merged.check() == []
+
+
+@pytest.mark.parametrize("joined", [1, 20, M.JOINED_BLOCK])
+def test_joined_blocks_read_back_as_the_blocks_they_join(unmerged, monkeypatch, joined):
+    ix = unmerged
+    monkeypatch.setattr(M, "JOINED_BLOCK", joined)
+    ix.delete(["d7", "d31"])
+    before = _postings_by_id(ix)
     ix._store.merge()
-    fresh = Index.open(ix.path)
-    assert len(fresh) == 3 * 10 + 12 * 11 + 45 - 1 and fresh.get("d1") is None
-    assert fresh.check() == []
+    assert _postings_by_id(Index.open(ix.path)) == before
+
+
+def test_plan_rewrites_a_segment_with_many_deletions_alone():
+    segs = [("a", 5, 5, True)] * 3 + [("b", 60, 100, True), ("c", 70, 100, True), ("d", 1, 100, False)]
+    assert M.plan_merges(segs) == [["b"]]  # 40% deleted; c (30%) waits; d is not ours
 
 
 def test_a_failed_merge_leaves_the_index_as_it_was(unmerged, monkeypatch):
@@ -78,11 +140,11 @@ def test_a_failed_merge_leaves_the_index_as_it_was(unmerged, monkeypatch):
     files = sorted(p.name for p in ix.path.iterdir())
     calls = []
 
-    def failing(r, field, base):
+    def failing(src, field):
         calls.append(field)
         if len(calls) > 8:
             raise OSError(28, "No space left on device")
-        return real(r, field, base)
+        return real(src, field)
 
     real = M._field_blocks
     monkeypatch.setattr(M, "_field_blocks", failing)
@@ -94,26 +156,27 @@ def test_a_failed_merge_leaves_the_index_as_it_was(unmerged, monkeypatch):
 
 
 def test_plan_groups_ten_of_a_size_class():
-    segs = [("a", 5, True)] * 12 + [("b", 50, True)] * 9 + [("c", 7, False)] * 20 + [("d", 5000, True)] * 10
+    segs = ([("a", 5, 5, True)] * 12 + [("b", 50, 50, True)] * 9 + [("c", 7, 7, False)] * 20
+            + [("d", 5000, 5000, True)] * 10)
     groups = M.plan_merges(segs)
     assert [len(g) for g in groups] == [10, 10]  # ten of class 0, ten of class 3; nine of class 1 wait
     assert set(groups[0]) == {"a"} and set(groups[1]) == {"d"}
-    assert M.plan_merges([("x", 0, True)] * 9) == []
+    assert M.plan_merges([("x", 0, 0, True)] * 9) == []
 
 
 def test_a_segment_another_writer_wrote_is_left_to_whoosh(unmerged, monkeypatch):
     ix = unmerged
     before = _answers(ix)
-    real = M._rebased
+    real = M._parse
     seen = []
 
-    def foreign(raw, base):
+    def foreign(raw, view, start, end):
         seen.append(1)
         if len(seen) > 50:
             raise M.NotBulkWritten("a posting block the bulk writer did not write")
-        return real(raw, base)
+        return real(raw, view, start, end)
 
-    monkeypatch.setattr(M, "_rebased", foreign)
+    monkeypatch.setattr(M, "_parse", foreign)
     ix._store.merge()  # no error: the group is skipped, Whoosh merges what it merges
     fresh = Index.open(ix.path)
     ids = lambda answers: [(q, total, [h[0] for h in hits]) for q, total, hits in answers]  # noqa: E731

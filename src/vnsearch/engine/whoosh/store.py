@@ -62,21 +62,25 @@ class Store:
         return delete_ids(self._ix, ids)
 
     def merge(self, max_segments: int = 8, limitmb: int = 256) -> bool:
-        """Keep the number of segments logarithmic: segments the bulk writer wrote are merged ten
-        of a size class at a time by copying their blocks (`merge.py`); the rest (segments with
-        deletions) by Whoosh when many small ones pile up.  True when anything was merged."""
-        merged = False
+        """Keep the number of segments logarithmic and drop deleted documents: segments the bulk
+        writer wrote are merged ten of a size class at a time by copying their blocks, a segment
+        with many deletions alone (`merge.py`); segments Whoosh wrote are left to Whoosh's merge
+        when many small ones pile up.  True when anything was merged."""
+        merged = foreign = False
         while True:
             reader = self._ix.reader()
             try:
-                leaves = [seg for seg, _offset in reader.leaf_readers()]
-                groups = plan_merges([(seg, seg.doc_count_all(), mergeable(seg)) for seg in leaves])
+                counts = [(seg, seg.doc_count(), seg.doc_count_all(), mergeable(seg))
+                          for seg, _offset in reader.leaf_readers()]
+                foreign = any(not ok and every for _s, _live, every, ok in counts)
+                groups = plan_merges(counts)
                 if not groups:
                     break
                 try:
                     merge_segments(self._ix, groups[0], limitmb)
                 except NotBulkWritten:  # a block another writer wrote: leave these to Whoosh's merge
                     self.remove_leftovers()
+                    foreign = True
                     break
                 except BaseException:
                     self.remove_leftovers()  # the half-written segment: the index is as it was
@@ -84,7 +88,9 @@ class Store:
                 merged = True
             finally:
                 reader.close()
-        return merge_small(self._ix, max_segments, limitmb) or merged
+        # Whoosh's merge only where it is needed: it would turn segments of ours into ones we
+        # cannot merge by blocks (nor read as fast)
+        return (foreign and merge_small(self._ix, max_segments, limitmb)) or merged
 
     def segment_count(self) -> int:
         return segment_count(self._ix)
