@@ -119,10 +119,12 @@ def test_a_segment_whose_documents_are_all_deleted_goes(unmerged):
     assert merged.check() == []
 
 
-@pytest.mark.parametrize("joined", [1, 20, M.JOINED_BLOCK])
-def test_joined_blocks_read_back_as_the_blocks_they_join(unmerged, monkeypatch, joined):
+@pytest.mark.parametrize("joined, window", [(1, M.WINDOW), (20, 1), (M.JOINED_BLOCK, 300)])
+def test_joined_blocks_read_back_as_the_blocks_they_join(unmerged, monkeypatch, joined, window):
+    """Whatever the blocks joined and the bytes of postings read at a time."""
     ix = unmerged
     monkeypatch.setattr(M, "JOINED_BLOCK", joined)
+    monkeypatch.setattr(M, "WINDOW", window)
     ix.delete(["d7", "d31"])
     before = _postings_by_id(ix)
     ix._store.merge()
@@ -146,8 +148,8 @@ def test_a_failed_merge_leaves_the_index_as_it_was(unmerged, monkeypatch):
             raise OSError(28, "No space left on device")
         return real(src, field)
 
-    real = M._field_blocks
-    monkeypatch.setattr(M, "_field_blocks", failing)
+    real = M._field_lists
+    monkeypatch.setattr(M, "_field_lists", failing)
     with pytest.raises(OSError):
         ix._store.merge()
     fresh = Index.open(ix.path)

@@ -111,11 +111,17 @@ class BulkWriter(SealedWriter):
         self.docnum += 1
 
     def _bulk_names(self) -> list[str]:
-        """The fields whose postings arrive as blocks (filled by `_fill` just before written)."""
+        """The fields whose postings arrive as blocks (written by `_write_field`)."""
         return sorted({f for f, _ in self._inverted})
 
-    def _fill(self, fname: str) -> None:
-        """Put field `fname`'s blocks in `_inverted` (a chunk's arrive with it: nothing to do)."""
+    def _term_lists(self, fname: str):
+        """Each term of field `fname` in order, with its parts: (stats as `FieldBlocks.stats`
+        holds them, the part's framed blocks, where its last block's length field is), in
+        document order."""
+        for key in sorted(k for k in self._inverted if k[0] == fname):
+            parts = self._inverted.pop(key)
+            yield key[1], [(fb.stats[i], mv[fb.starts[i] : fb.starts[i + 1]], fb.lasts[i] - fb.starts[i])
+                           for (fb, mv), i in parts]
 
     def _flush_segment(self) -> None:
         self.perdocwriter.close()
@@ -133,36 +139,31 @@ class BulkWriter(SealedWriter):
         fw.close()
 
     def _write_field(self, fname: str) -> None:
-        self._fill(fname)
         fw = self.fieldwriter
         fw.start_field(fname, self.schema[fname])
         write = fw._postfile.write
         tindex_add = fw._tindex.add
         fieldnum = fw._fieldid
-        keys = sorted(k for k in self._inverted if k[0] == fname)
         pos = fw._postfile.tell()
         pieces: list = []  # written in batches: a write call per piece cost more than the copy
         add = pieces.append
-        for key in keys:
-            parts = self._inverted.pop(key)
+        for term, parts in self._term_lists(fname):
             stats = None
-            for (fb, _mv), i in parts:
-                stats = fb.stats[i] if stats is None else merge_stats(stats, fb.stats[i])
+            for part_stats, _blob, _last in parts:
+                stats = part_stats if stats is None else merge_stats(stats, part_stats)
             start = pos
             add(TERM_HEADER)
             pos += len(TERM_HEADER)
-            for (fb, mv), i in parts[:-1]:
-                a, b = fb.starts[i], fb.starts[i + 1]
-                add(mv[a:b])
-                pos += b - a
+            for _stats, blob, _last in parts[:-1]:
+                add(blob)
+                pos += len(blob)
             # the term's very last block says so with a negative length
-            (fb, mv), i = parts[-1]
-            a, last, b = fb.starts[i], fb.lasts[i], fb.starts[i + 1]
-            add(mv[a:last])
-            add(last_block_size(mv[last : last + 4]))
-            add(mv[last + 4 : b])
-            pos += b - a
-            tindex_add(term_key(fieldnum, key[1]), term_info(stats, start, pos - start))
+            _stats, blob, last = parts[-1]
+            add(blob[:last])
+            add(last_block_size(blob[last : last + 4]))
+            add(blob[last + 4 :])
+            pos += len(blob)
+            tindex_add(term_key(fieldnum, term), term_info(stats, start, pos - start))
             if len(pieces) > 8192:
                 write(b"".join(pieces))
                 pieces.clear()

@@ -24,10 +24,12 @@ left to Whoosh's merge of small segments.
 
 from __future__ import annotations
 
+import heapq
 import math
 import struct
 from bisect import bisect_left, bisect_right
 from pickle import dumps
+from itertools import groupby
 from typing import NamedTuple
 
 import numpy as np
@@ -119,8 +121,9 @@ def _source(r, base: int) -> _Source:
 
 
 class _MergeWriter(BulkWriter):
-    """A bulk writer whose chunks are old segments: documents first, then each field's blocks
-    read from every segment only when that field is written (one field's postings in memory)."""
+    """A bulk writer whose chunks are old segments: documents first, then each field's posting
+    lists, read term by term from every segment as the field is written (a merge holds a
+    window of each segment's lists, not a field of all of them)."""
 
     def __init__(self, ix, limitmb: int):
         super().__init__(ix, limitmb=limitmb)
@@ -139,12 +142,12 @@ class _MergeWriter(BulkWriter):
     def _bulk_names(self) -> list[str]:
         return sorted(INVERTED_FIELDS)
 
-    def _fill(self, fname: str) -> None:
-        for src in self._sources:
-            fb = _field_blocks(src, fname)
-            part = (fb, memoryview(fb.blob))
-            for i, term in enumerate(fb.terms):
-                self._inverted.setdefault((fname, term), []).append((part, i))
+    def _term_lists(self, fname: str):
+        """The sources' lists of each term, in term order (a k-way merge of their dictionaries;
+        equal terms in source order, which is document order)."""
+        streams = [_field_lists(src, fname) for src in self._sources]
+        for term, group in groupby(heapq.merge(*streams, key=lambda item: item[0]), key=lambda item: item[0]):
+            yield term, [part for _term, part in group]
 
 
 def merge_segments(ix, readers: list, limitmb: int = 256) -> None:
@@ -213,43 +216,36 @@ def _first_block_is_ours(raw: bytes) -> bool:
 _TERM_INFO = struct.Struct("!BfIBBfIIqi")
 
 
-def _field_blocks(src: _Source, field: str) -> FieldBlocks:
-    """A segment's postings of `field` as a chunk of a new segment whose first document is
-    `src.base`, deleted documents dropped, runs of blocks joined (`_Blocks`)."""
-    r, base = src.reader, src.base
-    terms_reader = r._terms
+#: bytes of a segment's posting lists read at once by a merge (lists lie side by side in term order)
+WINDOW = 16 << 20
+
+
+def _field_lists(src: _Source, field: str):
+    """A segment's posting lists of `field` for the merged segment, in term order: (term, (stats as
+    `FieldBlocks.stats` holds them, framed blocks, where the last one's length field is)), with
+    deleted documents dropped (a term left with none is skipped) and runs of blocks joined."""
+    terms_reader = src.reader._terms
     fieldmap = terms_reader._fieldmap
-    out_terms, stats, pieces, starts, lasts = [], [], [], [], []
-    at = 0
-    entries = []
-    if field in fieldmap:
-        prefix = term_key(fieldmap[field], b"")
-        for key, value in terms_reader._tindex.items_from(prefix):
-            if not key.startswith(prefix):
-                break
-            if value[0] or len(value) != _TERM_INFO.size:
-                raise NotBulkWritten(f"{field}:{key[2:]!r} is inlined")
-            entries.append((key[2:], _TERM_INFO.unpack(value)))
-    if entries:  # a field's lists lie side by side in the postings file: read them in one go
-        lo = min(e[1][8] for e in entries)
-        hi = max(e[1][8] + e[1][9] for e in entries)
-        region = terms_reader._postfile.get(lo, hi - lo)
-        blocks = _Blocks(src, field, region)
-        for term, (_flags, weight, df, minlen, maxlen, maxweight, minid, maxid, offset, length) in entries:
-            got = blocks.term(offset - lo)
-            if got is None:
-                continue  # every posting was of a deleted document
-            raw, last, recount = got
-            starts.append(at)
-            pieces.append(raw)
-            lasts.append(at + last)
-            at += len(raw)
-            out_terms.append(term)
-            stats.append(recount or (weight, df, byte_to_length(minlen), byte_to_length(maxlen), maxweight,
-                                     blocks.moved(minid), blocks.moved(maxid)))
-    starts.append(at)
-    n = len(src.renumber) - len(src.deleted) if src.renumber is not None else r.doc_count_all()
-    return FieldBlocks(out_terms, stats, b"".join(pieces), starts, lasts, (base, base + n - 1))
+    if field not in fieldmap:
+        return
+    prefix = term_key(fieldmap[field], b"")
+    window: list = []
+    span = None
+    lists = _Blocks(src, field)
+    for key, value in terms_reader._tindex.items_from(prefix):
+        if not key.startswith(prefix):
+            break
+        if value[0] or len(value) != _TERM_INFO.size:
+            raise NotBulkWritten(f"{field}:{key[2:]!r} is inlined")
+        info = _TERM_INFO.unpack(value)
+        offset, length = info[8], info[9]
+        if window and (offset < span[0] or max(span[1], offset + length) - span[0] > WINDOW):
+            yield from lists.rewrite(window, span)
+            window = []
+        span = (offset, offset + length) if not window else (span[0], max(span[1], offset + length))
+        window.append((key[2:], info))
+    if window:
+        yield from lists.rewrite(window, span)
 
 
 #: postings a block of a merged segment holds at most (runs of whole blocks are joined up to it): a
@@ -307,14 +303,28 @@ class _Blocks:
     """Rewrites one segment's posting lists of a field (its postings in `region`) for the merged
     segment."""
 
-    def __init__(self, src: _Source, field: str, region: bytes):
+    def __init__(self, src: _Source, field: str):
         self.src = src
         self.base = src.base
-        self.raw = region
-        self.view = memoryview(region)
+        self.raw = b""
+        self.view = memoryview(self.raw)
         self._lengths = None  # the field's length bytes by old document number, read when needed
         self._field = field
         self._fixed = src.reader.schema[field].format.fixed_value_size()
+
+    def rewrite(self, entries: list, span: tuple[int, int]):
+        """The lists of `entries` (term, term info), which lie within bytes `span` of the postings
+        file, as `_field_lists` yields them."""
+        lo, hi = span
+        self.raw = self.src.reader._terms._postfile.get(lo, hi - lo)
+        self.view = memoryview(self.raw)
+        for term, (_flags, weight, df, minlen, maxlen, maxweight, minid, maxid, offset, _length) in entries:
+            got = self.term(offset - lo)
+            if got is None:
+                continue  # every posting was of a deleted document
+            blob, last, recount = got
+            yield term, (recount or (weight, df, byte_to_length(minlen), byte_to_length(maxlen), maxweight,
+                                     self.moved(minid), self.moved(maxid)), blob, last)
 
     def moved(self, docnum: int) -> int:
         """A live document's number in the merged segment."""
