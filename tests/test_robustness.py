@@ -343,7 +343,7 @@ def test_query_fuzz_results_or_query_error(fuzz_index, q):
 
 def test_check_reads_inside_posting_blocks(tmp_path):
     """A block whose bytes are damaged (not just a short file) is reported by check, not skipped."""
-    from vnsearch.engine.whoosh.codec import DATA_MAGIC
+    from vnsearch.engine.whoosh.packed import MAGIC
 
     path = tmp_path / "ix"
     ix = Index.open(path, create=True)
@@ -352,13 +352,13 @@ def test_check_reads_inside_posting_blocks(tmp_path):
     assert not Index.open(path).check()
     seg = next(p for p in path.iterdir() if p.suffix == ".seg")
     data = bytearray(seg.read_bytes())
-    at = data.rfind(DATA_MAGIC) + len(DATA_MAGIC)
-    data[at : at + 4] = b"\xff\xff\x00\x00"  # the last block's id array claims 16 KB
+    at = data.rfind(MAGIC) + len(MAGIC) + 4
+    data[at : at + 4] = b"\xff\xff\x00\x00"  # the last block claims 65,535 postings
     seg.write_bytes(bytes(data))
     problems = Index.open(path).check()
     assert problems and "Traceback" not in problems[0]
-    for m in re.finditer(re.escape(DATA_MAGIC), bytes(data)):  # every block: searches read them too
-        data[m.end() : m.end() + 4] = b"\xff\xff\x00\x00"
+    for m in re.finditer(re.escape(MAGIC), bytes(data)):  # every block: searches read them too
+        data[m.end() + 4 : m.end() + 8] = b"\xff\xff\x00\x00"
     seg.write_bytes(bytes(data))
     with pytest.raises(IndexCorruptError, match="damaged"):
         Index.open(path).search("Hà Nội")

@@ -572,7 +572,8 @@ def _from_reading(e: BaseException) -> bool:
     return last is not None and last.startswith(READING_CODE)
 
 
-_DAMAGE = (DamagedFile, OSError, EOFError, struct.error, zlib.error, pickle.UnpicklingError, KeyError, IndexError)
+_DAMAGE = (DamagedFile, OSError, EOFError, struct.error, zlib.error, pickle.UnpicklingError, KeyError, IndexError,
+           ValueError)
 
 
 def _placed(words: list[str], syllables) -> list[tuple[str, int, int]]:

@@ -282,7 +282,7 @@ class Indexer:
         return any(doc_id == k or (k.endswith("/") and doc_id.startswith(k)) or k == ""
                    for k in self.keep.get(source, ()))
 
-    def _merge_if_needed(self, max_segments: int = 8) -> None:
+    def _merge_if_needed(self) -> None:
         t0 = time.perf_counter()
-        self.store.merge(max_segments, self.limitmb)
+        self.store.merge(self.limitmb)
         self.report.merge_seconds = time.perf_counter() - t0

@@ -1,10 +1,12 @@
-"""The bulk path must write what Whoosh's own writer would, as Whoosh reads it back."""
+"""The bulk path must write what Whoosh's own writer would (packed where Whoosh writes W3 blocks): the same
+postings, positions, statistics and lengths, read back by vnsearch's readers and by Whoosh's."""
 
 import numpy as np
 import pytest
 from whoosh import index as whoosh_index
 from whoosh.writing import SegmentWriter
 
+from conftest import whoosh_written
 from vnsearch.engine.whoosh.bulkwriter import BulkWriter
 from vnsearch.text.normalize import normalize
 from vnsearch.ingest.prepare import document_text, prepare_chunk
@@ -23,16 +25,7 @@ def _docs(baomoi_texts=None):
 
 
 def _whoosh_written(path, docs):
-    path.mkdir()
-    ix = whoosh_index.create_in(str(path), build_schema())
-    w = SegmentWriter(ix)
-    for d in docs:
-        title, body = normalize(d.title), normalize(d.body)
-        text = document_text(title, body)
-        w.add_document(id=d.id, path="", source="", title=title, title_folded=title, body=body,
-                       words=text, syllables=text, folded=text, pairs=text, hash=b"x")
-    w.commit(merge=False)
-    return ix
+    return whoosh_written(path, [docs])
 
 
 def _bulk_written(path, docs, chunk):
@@ -46,21 +39,34 @@ def _bulk_written(path, docs, chunk):
     return ix
 
 
-def _dump(ix):
+def _dump(ix, packed_lists: bool):
+    """Everything a reader sees of the inverted fields: lengths, and each term's postings (document,
+    weight, positions or frequency) and term info; read by vnsearch's readers from packed lists, by
+    Whoosh's matchers from Whoosh's own."""
+    from vnsearch.engine.whoosh.codec import list_bytes
+    from vnsearch.engine.whoosh.packed import decode_all
+
     out = {}
     with ix.reader() as r:
         for f in INVERTED_FIELDS:
             out[("total", f)] = r.field_length(f)
             out[("lengths", f)] = [r.doc_field_length(n, f) for n in range(r.doc_count_all())]
+            fmt = r.schema[f].format
+            kind = "positions" if fmt.supports("positions") else "frequency"
             for t in r.lexicon(f):
                 ti = r.term_info(f, t)
-                m = r.postings(f, t)
-                fmt = r.schema[f].format
-                kind = "positions" if fmt.supports("positions") else "frequency"
                 posts = []
-                while m.is_active():  # values compared decoded: the bulk path pickles them its own way
-                    posts.append((m.id(), m.weight(), fmt.decode_as(kind, m.value())))
-                    m.next()
+                if packed_lists:
+                    ids, tfs, gaps = decode_all(list_bytes(r, f, t))
+                    ends = np.cumsum(tfs).tolist()
+                    for d, tf, e in zip(ids.tolist(), tfs.tolist(), ends):
+                        value = np.cumsum(gaps[e - tf : e]).tolist() if kind == "positions" else tf
+                        posts.append((d, float(tf), value))
+                else:
+                    m = r.postings(f, t)
+                    while m.is_active():
+                        posts.append((m.id(), m.weight(), fmt.decode_as(kind, m.value())))
+                        m.next()
                 out[(f, t)] = (posts, ti.weight(), ti.doc_frequency(), ti.min_length(), ti.max_length(),
                                ti.max_weight(), ti.min_id(), ti.max_id())
     return out
@@ -69,25 +75,11 @@ def _dump(ix):
 @pytest.mark.parametrize("chunk", [1000, 97])
 def test_bulk_index_reads_back_like_whoosh(tmp_path, chunk):
     docs = _docs()
-    a = _dump(_whoosh_written(tmp_path / "whoosh", docs))
-    b = _dump(_bulk_written(tmp_path / "bulk", docs, chunk))
+    a = _dump(_whoosh_written(tmp_path / "whoosh", docs), False)
+    b = _dump(_bulk_written(tmp_path / "bulk", docs, chunk), True)
     assert a.keys() == b.keys()
     for k in a:
         assert a[k] == b[k], k
-
-
-def test_bulk_and_whoosh_score_alike(tmp_path):
-    from whoosh import query as Q
-    from whoosh.scoring import BM25F
-
-    docs = _docs()
-    ixa = _whoosh_written(tmp_path / "whoosh", docs)
-    ixb = _bulk_written(tmp_path / "bulk", docs, 64)
-    q = Q.Or([Q.Term("words", "hà_nội"), Q.Phrase("syllables", ["công", "nghệ"]), Q.Term("folded", "hoa")])
-    with ixa.searcher(weighting=BM25F()) as sa, ixb.searcher(weighting=BM25F()) as sb:
-        ra = [(h.docnum, round(h.score, 6)) for h in sa.search(q, limit=None)]
-        rb = [(h.docnum, round(h.score, 6)) for h in sb.search(q, limit=None)]
-    assert ra == rb and len(ra) > 100
 
 
 def test_bulk_commit_never_merges_small_segments(tmp_path):
@@ -105,83 +97,31 @@ def test_bulk_commit_never_merges_small_segments(tmp_path):
         assert s.doc_count() == 12
 
 
-@pytest.mark.parametrize("writer", ["whoosh", "bulk"])
-def test_scorer_arrays_read_either_writers_blocks(tmp_path, writer):
-    """Bulk blocks are read in place, Whoosh's (merges, older indexes) by unpickling: same arrays,
-    whether through Whoosh's matcher or straight from the term's bytes (`read_postings`)."""
-    from vnsearch.engine.whoosh.codec import raw_postings, read_matcher, read_postings
+def test_scorer_arrays_and_positions_equal_whooshs(tmp_path):
+    """`read_postings` and `read_positions` on the bulk index give what Whoosh's matchers give on the
+    index Whoosh wrote (lists spanning several chunks included, and documents absent)."""
+    from vnsearch.engine.whoosh.codec import read_positions, read_postings
 
     docs = _docs()
-    ix = _whoosh_written(tmp_path / "ix", docs) if writer == "whoosh" else _bulk_written(tmp_path / "ix", docs, 97)
-    with ix.reader() as r:
-        checked = 0
-        for f in ("words", "syllables", "folded", "title"):
-            for t in r.lexicon(f):
-                ids, weights = read_postings(r, f, t)
-                via_matcher = read_matcher(raw_postings(r, f, t))
-                assert ids.tolist() == via_matcher[0].tolist() and weights.tolist() == via_matcher[1].tolist()
-                m = r.postings(f, t)
-                want = []
-                while m.is_active():
-                    want.append((m.id(), m.weight()))
-                    m.next()
-                assert list(zip(ids.tolist(), weights.tolist())) == want
-                checked += len(want) > 128
-        assert checked >= 4  # some lists span several blocks (of a chunk, or of Whoosh's 128)
-        assert read_postings(r, "words", b"no_such_word") is None
-
-
-def test_whoosh_merges_bulk_segments(tmp_path):
-    """Whoosh's own merge (small segments piling up, or optimize) reads the bulk blocks and rewrites them."""
-    docs = _docs()
-    items = [(d, "x") for d in docs]
-    want = _whoosh_written(tmp_path / "whoosh", docs[:60])
-    for start in range(60, len(items), 60):  # same segments as below, each written by Whoosh
-        w = SegmentWriter(want)
-        for d in docs[start : start + 60]:
-            title, body = normalize(d.title), normalize(d.body)
-            text = document_text(title, body)
-            w.add_document(id=d.id, path="", source="", title=title, title_folded=title, body=body,
-                           words=text, syllables=text, folded=text, pairs=text, hash=b"x")
-        w.commit(merge=False)
-    path = tmp_path / "bulk"
-    path.mkdir()
-    ix = whoosh_index.create_in(str(path), build_schema())
-    for start in range(0, len(items), 60):
-        w = BulkWriter(ix)
-        with pytest.raises(ValueError, match="postings name documents"):  # numbered for another segment
-            w.add_chunk(*prepare_chunk(items[start : start + 60], 1))
-        w.add_chunk(*prepare_chunk(items[start : start + 60], 0))
-        w.commit()
-    assert len(ix._segments()) == len(want._segments()) == 6
-    for index in (ix, want):  # merged lengths are Whoosh's one-byte approximations either way
-        index.writer().commit(optimize=True)
-        assert len(index._segments()) == 1
-    got, want = _dump(ix), _dump(want)
-    assert got.keys() == want.keys()
-    for k in want:
-        assert got[k] == want[k], k
-
-
-@pytest.mark.parametrize("writer", ["whoosh", "bulk"])
-def test_positions_read_a_block_at_a_time_equal_whooshs(tmp_path, writer):
-    from vnsearch.engine.whoosh.codec import raw_postings, read_positions
-
-    docs = _docs()
-    ix = _whoosh_written(tmp_path / "ix", docs) if writer == "whoosh" else _bulk_written(tmp_path / "ix", docs, 97)
+    ours, theirs = _bulk_written(tmp_path / "bulk", docs, 97), _whoosh_written(tmp_path / "whoosh", docs)
     rng = np.random.default_rng(7)
-    with ix.reader() as r:
+    with ours.reader() as r, theirs.reader() as w:
         checked = 0
-        for f in ("syllables", "folded"):
-            terms = list(r.lexicon(f))
-            for t in terms[:50] + [t for t in terms if r.doc_frequency(f, t) > 128]:  # some span blocks
-                m = r.postings(f, t)
+        for f in ("words", "syllables", "folded", "title", "pairs"):
+            for t in w.lexicon(f):
+                m = w.postings(f, t)
                 want = {}
                 while m.is_active():
-                    want[m.id()] = m.value_as("positions")
+                    want[m.id()] = (m.weight(), m.value_as("positions") if f in ("syllables", "folded", "title")
+                                    else None)
                     m.next()
-                asked = np.unique(rng.integers(0, r.doc_count_all(), 40))  # present and absent ones
-                got = read_positions(raw_postings(r, f, t), asked)
-                assert [g.tolist() for g in got] == [want.get(d, []) for d in asked.tolist()]
-                checked += len(want) > 128
-        assert checked >= 2
+                ids, weights = read_postings(r, f, t)
+                assert list(zip(ids.tolist(), weights.tolist())) == [(d, v[0]) for d, v in want.items()]
+                if want[next(iter(want))][1] is not None:
+                    asked = np.unique(np.concatenate([rng.integers(0, r.doc_count_all(), 20), ids[:5]]))
+                    got = read_positions(r, f, t, asked)
+                    assert [g.tolist() for g in got] == [want[d][1] if d in want else [] for d in asked.tolist()]
+                checked += len(want) > 97
+        assert checked >= 4
+        assert read_postings(r, "words", b"no_such_word") is None
+        assert [p.tolist() for p in read_positions(r, "syllables", b"no_such_word", np.array([1, 2]))] == [[], []]

@@ -1,5 +1,6 @@
-"""The Whoosh engine: schema and analyzers, index folder and lock, mapped files, W3 posting
-blocks (the codec), the bulk segment writer, posting lists as arrays, checksums, the restricted unpickler.
+"""The Whoosh engine: schema and analyzers, index folder and lock, mapped files, packed posting
+lists and the codec around them, the bulk segment writer, merges, posting lists as arrays, checksums,
+the restricted unpickler.
 
 Exports the names of the engine seam (`vnsearch.engine`)."""
 
@@ -12,8 +13,8 @@ _HERE = _os.path.dirname(__file__)
 #: where the code that reads index files lives (Whoosh, and this package's readers): an exception
 #: raised there while searching means damaged files, anywhere else a bug
 READING_CODE: tuple[str, ...] = (_os.path.dirname(_whoosh.__file__),) + tuple(
-    _os.path.join(_HERE, name) for name in ("postings.py", "mapped.py", "codec.py", "integrity.py",
-                                            "safepickle.py", "reader.py"))
+    _os.path.join(_HERE, name) for name in ("postings.py", "mapped.py", "codec.py", "packed.py",
+                                            "integrity.py", "safepickle.py", "reader.py"))
 
 from vnsearch.engine.whoosh.codec import encode_postings  # noqa: E402
 from vnsearch.engine.whoosh.integrity import DamagedFile  # noqa: E402

@@ -3,17 +3,12 @@
 Whoosh's own writer spends about 15 µs of Python per posting (a pool tuple,
 a sort of all postings, a per-posting length lookup, method calls, block
 pickling and compression), which caps indexing far below pyvi's speed.
-Here the workers invert their chunk of documents and encode each term's
-postings straight into W3 blocks (`codec.encode`); the writer process
-(`BulkWriter`) only writes those bytes and the term index, and keeps
-Whoosh's own code for stored fields, columns and small fields.
-
-Blocks from different chunks are written one after another, each with its
-own count (up to `codec.BLOCK_LIMIT`, not Whoosh's 128); W3 readers read
-each block's own count.  This
-relies on whoosh-reloaded 2.7's W3 codec (pinned in pyproject.toml);
-tests/engine/whoosh/test_bulkwriter.py checks that an index written this way reads back
-exactly like one written by Whoosh's own writer.
+Here the workers invert their chunk of documents and pack each term's
+postings (`codec.encode`, `packed.py`); the writer process (`BulkWriter`)
+only writes those bytes and Whoosh's term index, and keeps Whoosh's own code
+for stored fields, columns and small fields.  A term's list is its chunks'
+blocks side by side (each block holds its own first document number), at the
+extent its term info names.
 """
 
 from __future__ import annotations
@@ -22,7 +17,7 @@ from itertools import groupby
 
 from whoosh.codec.whoosh3 import W3Codec
 
-from vnsearch.engine.whoosh.codec import TERM_HEADER, FieldBlocks, last_block_size, term_info, term_key
+from vnsearch.engine.whoosh.codec import FieldBlocks, term_info, term_key
 from vnsearch.engine.whoosh.integrity import SealedWriter
 from vnsearch.engine.whoosh.schema import INVERTED_FIELDS
 
@@ -116,12 +111,10 @@ class BulkWriter(SealedWriter):
 
     def _term_lists(self, fname: str):
         """Each term of field `fname` in order, with its parts: (stats as `FieldBlocks.stats`
-        holds them, the part's framed blocks, where its last block's length field is), in
-        document order."""
+        holds them, the part's packed blocks), in document order."""
         for key in sorted(k for k in self._inverted if k[0] == fname):
             parts = self._inverted.pop(key)
-            yield key[1], [(fb.stats[i], mv[fb.starts[i] : fb.starts[i + 1]], fb.lasts[i] - fb.starts[i])
-                           for (fb, mv), i in parts]
+            yield key[1], [(fb.stats[i], mv[fb.starts[i] : fb.starts[i + 1]]) for (fb, mv), i in parts]
 
     def _flush_segment(self) -> None:
         self.perdocwriter.close()
@@ -149,20 +142,11 @@ class BulkWriter(SealedWriter):
         add = pieces.append
         for term, parts in self._term_lists(fname):
             stats = None
-            for part_stats, _blob, _last in parts:
-                stats = part_stats if stats is None else merge_stats(stats, part_stats)
             start = pos
-            add(TERM_HEADER)
-            pos += len(TERM_HEADER)
-            for _stats, blob, _last in parts[:-1]:
+            for part_stats, blob in parts:  # blocks are self-contained: a list is its parts side by side
+                stats = part_stats if stats is None else merge_stats(stats, part_stats)
                 add(blob)
                 pos += len(blob)
-            # the term's very last block says so with a negative length
-            _stats, blob, last = parts[-1]
-            add(blob[:last])
-            add(last_block_size(blob[last : last + 4]))
-            add(blob[last + 4 :])
-            pos += len(blob)
             tindex_add(term_key(fieldnum, term), term_info(stats, start, pos - start))
             if len(pieces) > 8192:
                 write(b"".join(pieces))

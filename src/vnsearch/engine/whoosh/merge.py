@@ -1,25 +1,23 @@
-"""Segments merged by copying their posting blocks, not by re-reading every posting.
+"""Segments merged list by list, not posting by posting through Whoosh's matchers.
 
 Whoosh's merge walks every posting of every term through Python matchers
 and writes it again: on a large collection its end-of-run merge ran longer
-than the indexing before it (bench/README.md).  Segments the bulk writer wrote hold
-each term's postings as blocks whose only absolute document number is each
-block's first (the rest are deltas) and its info's last.  So a merge copies
-each block with those two numbers moved to the document's new number, hands
-the result to `BulkWriter` as if each old segment were a chunk of new
-documents, and re-adds each live document's stored fields, columns and
-lengths.  Runs of a term's blocks are joined into one (up to
-`JOINED_BLOCK` postings: reading a list costs Python time a block), and
-blocks holding deleted documents are rewritten without them.  Scores of a
-merge without deletions do not move: the same postings, the same length
-bytes, the same field totals.
+than the indexing before it (bench/README.md).  A packed block (`packed.py`)
+holds its first and last document numbers in its header and gaps after
+that, so a merge copies a short list's blocks with those two numbers moved
+to the documents' new numbers, and re-packs a long list into blocks of up to
+`JOINED_BLOCK` postings (reading a list costs Python time a block).  A list
+with a deleted document is re-packed without it.  The result goes to
+`BulkWriter` as if each old segment were a chunk of new documents, with
+each live document's stored fields, columns and lengths.  Scores of a merge
+without deletions do not move: the same postings, the same length bytes,
+the same field totals.
 
 Tiered: a run ends by merging, ten at a time, segments of the same size
 class (live documents within a power of ten), so their number grows with
 the logarithm of the collection and each document is copied once a class;
 a segment with more than a third of its documents deleted is rewritten
-alone.  Segments Whoosh wrote (indexes from before the bulk writer) are
-left to Whoosh's merge of small segments.
+alone.
 """
 
 from __future__ import annotations
@@ -28,7 +26,6 @@ import heapq
 import math
 import struct
 from bisect import bisect_left, bisect_right
-from pickle import dumps
 from itertools import groupby
 from typing import NamedTuple
 
@@ -38,10 +35,8 @@ from whoosh.codec.whoosh3 import W3TermInfo
 from whoosh.util.numeric import byte_to_length
 
 from vnsearch.engine.whoosh.bulkwriter import BulkWriter
-from vnsearch.engine.whoosh.codec import (
-    _ARRAY_TAIL, _WEIGHTS_HEAD, DATA_MAGIC, TERM_HEADER, FieldBlocks, _bytes_item, _i32_be, _u32, length_bytes,
-    term_key)
-from vnsearch.engine.whoosh.safepickle import loads
+from vnsearch.engine.whoosh import packed
+from vnsearch.engine.whoosh.codec import FieldBlocks, length_bytes, term_key
 from vnsearch.engine.whoosh.schema import INVERTED_FIELDS
 
 #: segments of one size class merged at once
@@ -49,7 +44,7 @@ MERGE_FACTOR = 10
 
 
 class NotBulkWritten(Exception):
-    """A segment holds posting lists the bulk writer did not write (a Whoosh merge's)."""
+    """A segment holds posting lists the bulk writer did not write."""
 
 
 def size_class(doc_count: int) -> int:
@@ -83,8 +78,7 @@ def plan_merges(counts: list[tuple[object, int, int, bool]], factor: int = MERGE
 
 
 def mergeable(reader) -> bool:
-    """Whether a segment can be merged here: written by the bulk writer (its first `words` posting
-    list says which)."""
+    """Whether a segment can be merged here: its lists are packed (its first `words` list says)."""
     if reader.doc_count_all() == 0:
         return False
     terms = getattr(reader, "_terms", None)
@@ -96,7 +90,7 @@ def mergeable(reader) -> bool:
         if not key.startswith(prefix):
             return False
         raw = _term_bytes(terms, W3TermInfo.from_bytes(value))
-        return raw is not None and _first_block_is_ours(raw)
+        return raw is not None and raw[: len(packed.MAGIC)] == packed.MAGIC
     return False
 
 
@@ -135,7 +129,7 @@ class _MergeWriter(BulkWriter):
         docs = _documents(r, src.deleted)
         if not docs:
             return  # every document deleted: the segment just goes
-        none = {f: FieldBlocks([], [], b"", [0], [], (base, base)) for f in INVERTED_FIELDS}
+        none = {f: FieldBlocks([], [], b"", [0], (base, base)) for f in INVERTED_FIELDS}
         self.add_chunk(docs, none)
         self._sources.append(src)
 
@@ -201,20 +195,9 @@ def _term_bytes(terms, ti: W3TermInfo) -> bytes | None:
     return terms._postfile.get(offset, length)
 
 
-def _first_block_is_ours(raw: bytes) -> bool:
-    start = len(TERM_HEADER) + 4
-    size = abs(_i32_be.unpack_from(raw, len(TERM_HEADER))[0])
-    at = raw.find(DATA_MAGIC, start, start + size)
-    if at < 0:
-        return False
-    info = loads(raw[start:at])
-    return isinstance(info, tuple) and len(info) == 6
-
-
 #: a W3 term info whose postings are not inlined: flags, weight, document frequency, min and max
 #: length bytes, max weight, first and last document, then the postings' offset and length
 _TERM_INFO = struct.Struct("!BfIBBfIIqi")
-
 
 #: bytes of a segment's posting lists read at once by a merge (lists lie side by side in term order)
 WINDOW = 16 << 20
@@ -222,8 +205,8 @@ WINDOW = 16 << 20
 
 def _field_lists(src: _Source, field: str):
     """A segment's posting lists of `field` for the merged segment, in term order: (term, (stats as
-    `FieldBlocks.stats` holds them, framed blocks, where the last one's length field is)), with
-    deleted documents dropped (a term left with none is skipped) and runs of blocks joined."""
+    `FieldBlocks.stats` holds them, packed blocks)), with deleted documents dropped (a term left
+    with none is skipped) and long lists' blocks joined."""
     terms_reader = src.reader._terms
     fieldmap = terms_reader._fieldmap
     if field not in fieldmap:
@@ -231,7 +214,7 @@ def _field_lists(src: _Source, field: str):
     prefix = term_key(fieldmap[field], b"")
     window: list = []
     span = None
-    lists = _Blocks(src, field)
+    lists = _Lists(src, field)
     for key, value in terms_reader._tindex.items_from(prefix):
         if not key.startswith(prefix):
             break
@@ -248,83 +231,37 @@ def _field_lists(src: _Source, field: str):
         yield from lists.rewrite(window, span)
 
 
-#: postings a block of a merged segment holds at most (runs of whole blocks are joined up to it): a
-#: chunk of 1,000 documents gives each of its terms a block, and reading a posting list costs a few
-#: µs of Python a block, so a common word of a large segment was hundreds of blocks
-JOINED_BLOCK = 8192
+#: postings a block of a merged segment holds at most: a chunk of 1,000 documents gives each of its
+#: terms a block, and reading a list costs a few µs of Python a block
+JOINED_BLOCK = 16384
+#: lists of at least this many postings have their blocks joined (shorter ones are copied block by
+#: block: re-packing costs more than their blocks cost to read)
+JOIN_FROM = 1024
 
 
-class _Block(NamedTuple):
-    """One block as the bulk writer wrote it, in the segment's own document numbers; the byte
-    fields are views of the segment's postings."""
-    n: int
-    first: int  # absolute document number of the first posting
-    last: int
-    info: tuple  # (postings, last, max weight, 0, min and max length bytes)
-    ids: memoryview  # uint32 LE: the first absolute, the rest deltas
-    weights: memoryview | None  # float32 LE, None when every weight is 1
-    kind: int  # how the values are kept: b"N" (none), b"(" (one bytes item each), b"C" (fixed size)
-    values: memoryview  # the values' bytes without their framing
-    frame: memoryview  # the block's bytes from its data on (what a copy writes)
-
-
-_ONE = np.float32(1).tobytes()
-
-
-def _parse(raw: bytes, view: memoryview, start: int, end: int) -> _Block:
-    """The block in raw[start:end] (after its length field)."""
-    data = raw.find(DATA_MAGIC, start, end)
-    if data < 0:
-        raise NotBulkWritten("a posting block the bulk writer did not write")
-    info = loads(view[start:data])
-    o = data + len(DATA_MAGIC)
-    nbytes = _u32.unpack_from(raw, o)[0]
-    first = _u32.unpack_from(raw, o + 4)[0]
-    ids = view[o + 4 : o + 4 + nbytes]
-    o += 4 + nbytes + len(_ARRAY_TAIL)
-    if raw[o] == 0x4E:
-        weights, o = None, o + 1
-    else:
-        o += len(_WEIGHTS_HEAD) + 4
-        weights, o = view[o : o + nbytes], o + nbytes + len(_ARRAY_TAIL)
-    kind = raw[o]
-    if kind == 0x4E:
-        values = view[o:o]
-    elif kind == 0x28 and raw[end - 3 : end] == b"t\x87.":  # '(' items 't', then TUPLE3 STOP
-        values = view[o + 1 : end - 3]
-    elif kind in (0x43, 0x42) and raw[end - 2 : end] == b"\x87.":  # 'C' + 1-byte or 'B' + 4-byte length
-        values, kind = view[o + (2 if kind == 0x43 else 5) : end - 2], 0x43
-    else:
-        raise NotBulkWritten("a posting block laid out as the bulk writer does not lay them out")
-    return _Block(nbytes // 4, first, info[1], info, ids, weights, kind, values, view[data:end])
-
-
-class _Blocks:
-    """Rewrites one segment's posting lists of a field (its postings in `region`) for the merged
-    segment."""
+class _Lists:
+    """Rewrites one segment's posting lists of a field for the merged segment."""
 
     def __init__(self, src: _Source, field: str):
         self.src = src
         self.base = src.base
         self.raw = b""
-        self.view = memoryview(self.raw)
         self._lengths = None  # the field's length bytes by old document number, read when needed
         self._field = field
-        self._fixed = src.reader.schema[field].format.fixed_value_size()
+        self._positional = src.reader.schema[field].format.supports("positions")
 
     def rewrite(self, entries: list, span: tuple[int, int]):
         """The lists of `entries` (term, term info), which lie within bytes `span` of the postings
         file, as `_field_lists` yields them."""
         lo, hi = span
         self.raw = self.src.reader._terms._postfile.get(lo, hi - lo)
-        self.view = memoryview(self.raw)
-        for term, (_flags, weight, df, minlen, maxlen, maxweight, minid, maxid, offset, _length) in entries:
-            got = self.term(offset - lo)
+        for term, (_flags, weight, df, minlen, maxlen, maxweight, minid, maxid, offset, length) in entries:
+            got = self.term(offset - lo, offset - lo + length)
             if got is None:
                 continue  # every posting was of a deleted document
-            blob, last, recount = got
+            blob, recount = got
             yield term, (recount or (weight, df, byte_to_length(minlen), byte_to_length(maxlen), maxweight,
-                                     self.moved(minid), self.moved(maxid)), blob, last)
+                                     self.moved(minid), self.moved(maxid)), blob)
 
     def moved(self, docnum: int) -> int:
         """A live document's number in the merged segment."""
@@ -340,149 +277,34 @@ class _Blocks:
             self._lengths = length_bytes(self.src.reader, self._field)
         return self._lengths
 
-    def term(self, pos: int) -> tuple[bytes, int, tuple | None] | None:
-        """(the framed blocks of the term whose list starts at `pos` of the region, every length
-        positive, where the last one's length field is, new term stats or None when they stay
-        as they were); None when no posting is left."""
-        raw, view = self.raw, self.view
-        pos += len(TERM_HEADER)
-        blocks = []
-        while True:
-            size = _i32_be.unpack_from(raw, pos)[0]
-            start, end = pos + 4, pos + 4 + abs(size)
-            blocks.append(_parse(raw, view, start, end))
-            if size < 0:
-                break
-            pos = end
+    def term(self, start: int, end: int) -> tuple[bytes, tuple | None] | None:
+        """(the packed blocks of the list in raw[start:end] for the merged segment, new term stats
+        or None when they stay as they were); None when no posting is left."""
+        raw = self.raw
+        blocks = list(packed.blocks(raw, start, end))
         deleted = self.src.deleted
         touched = bool(deleted) and any(
             bisect_left(deleted, b.first) < bisect_right(deleted, b.last) for b in blocks)
-        runs, run, size = [], [], 0
-        for b in blocks:
-            if run and size + b.n > JOINED_BLOCK:
-                runs.append(run)
-                run, size = [], 0
-            run.append(b)
-            size += b.n
-        runs.append(run)
-        out, at, last, recount = [], 0, 0, ([] if touched else None)
-        for run in runs:
-            if touched:
-                got = self._rewritten(run)
-                if got is None:
-                    continue
-                block, kept = got
-                recount.append(kept)
-            else:
-                block = self._joined(run)
-            last = at
-            out.append(_i32_be.pack(len(block)))
-            out.append(block)
-            at += 4 + len(block)
-        if not out:
-            return None
-        return b"".join(out), last, (_stats(recount) if recount is not None else None)
-
-    def _joined(self, run: list[_Block]) -> bytes:
-        """One block of a run of blocks none of whose documents is deleted, as bytes: each block's
-        first id becomes a delta from the previous block's last (the rest are deltas already)."""
-        if len(run) == 1:  # as it was, its two absolute document numbers moved
-            b = run[0]
-            at = len(DATA_MAGIC) + 4
-            return b"".join((dumps((b.info[0], self.moved(b.last), *b.info[2:]), 2), b.frame[:at],
-                             _u32.pack(self.moved(b.first)), b.frame[at + 4 :]))
-        n = sum(b.n for b in run)
-        size4 = _u32.pack(4 * n)
-        ids, prev = [], None
-        for b in run:
-            first = self.moved(b.first)
-            ids.append(_u32.pack(first if prev is None else first - prev))
-            ids.append(b.ids[4:])
-            prev = self.moved(b.last)
-        if all(b.weights is None for b in run):
-            wpart = b"N"
-        else:
-            wpart = b"".join((_WEIGHTS_HEAD, size4, *(_ONE * b.n if b.weights is None else b.weights for b in run),
-                              _ARRAY_TAIL))
-        kind = run[0].kind
-        if kind == 0x4E:
-            vpart = b"N"
-        elif kind == 0x28:
-            vpart = b"".join((b"(", *(b.values for b in run), b"t"))
-        else:
-            vpart = _bytes_item(b"".join(b.values for b in run))
-        info = (n, prev, max(b.info[2] for b in run), 0, min(b.info[4] for b in run), max(b.info[5] for b in run))
-        return b"".join((dumps(info, 2), DATA_MAGIC, size4, *ids, _ARRAY_TAIL, wpart, vpart, b"\x87."))
-
-    def _rewritten(self, run: list[_Block]):
-        """One block of a run of blocks, deleted documents dropped: (its bytes, (new ids, weights,
-        length bytes) of what it kept); None when nothing is left."""
-        counts = [b.n for b in run]
-        ids = np.cumsum(np.frombuffer(b"".join(b.ids for b in run), dtype="<u4").astype(np.int64))
-        if len(run) > 1:  # each block's first id is absolute
-            ends = np.cumsum(counts)
-            prev = np.zeros(len(run), dtype=np.int64)
-            prev[1:] = ids[ends[:-1] - 1]
-            ids -= np.repeat(prev, counts)
-        weights = np.concatenate([np.frombuffer(b.weights, dtype="<f4") if b.weights is not None
-                                  else np.ones(b.n, dtype=np.float32) for b in run])
-        kind = run[0].kind
-        keep = self.src.renumber[ids] >= 0
-        if kind == 0x4E:
-            values = []
-        else:
-            values = [_kept_values(b, keep[a - b.n : a], kind, self._fixed)
-                      for b, a in zip(run, np.cumsum(counts).tolist())]
-        ids, weights = ids[keep], weights[keep]
-        if not len(ids):
-            return None
+        if not touched and (len(blocks) == 1 or sum(b.n for b in blocks) < JOIN_FROM):
+            # each block as it was, its first and last document moved: no document between them
+            # was deleted, so the gaps stay
+            return b"".join(b"".join((packed.HEAD.pack(
+                packed.MAGIC, b.id_width, b.tf_width, b.pos_width, b.n, self.moved(b.first), self.moved(b.last),
+                b.npos, b.end - b.body, b.maxtf, b.min_length, b.max_length), raw[b.body : b.end])) for b in blocks), None
+        ids, tfs, gaps = packed.decode_all(raw, start, end)
+        if touched:
+            keep = self.src.renumber[ids] >= 0
+            if not keep.any():
+                return None
+            if self._positional:
+                gaps = gaps[np.repeat(keep, tfs)]
+            ids, tfs = ids[keep], tfs[keep]
         lb = self.lengths()[ids]
-        new = self.src.renumber[ids] + self.base
+        new = (self.src.renumber[ids] if self.src.renumber is not None else ids) + self.base
         if new[-1] >= 1 << 32:
             raise OverflowError("document numbers beyond 32 bits")
-        deltas = np.empty(len(new), dtype="<u4")
-        deltas[0] = new[0]
-        deltas[1:] = np.diff(new)
-        n = len(new)
-        maxw = float(weights.max())
-        info = dumps((n, int(new[-1]), maxw, 0, int(lb.min()), int(lb.max())), 2)
-        size4 = _u32.pack(4 * n)
-        if maxw == 1 and float(weights.min()) == 1:
-            wpart = b"N"
-        else:
-            wpart = b"".join((_WEIGHTS_HEAD, size4, weights.astype("<f4").tobytes(), _ARRAY_TAIL))
-        joined = b"".join(values)
-        if kind == 0x4E:
-            vpart = b"N"
-        elif kind == 0x28:
-            vpart = b"(" + joined + b"t"
-        else:
-            vpart = _bytes_item(joined)
-        block = b"".join((info, DATA_MAGIC, size4, deltas.tobytes(), _ARRAY_TAIL, wpart, vpart, b"\x87."))
-        return block, (new, weights, lb)
-
-
-def _kept_values(b: _Block, keep: np.ndarray, kind: int, fixed: int | None) -> bytes:
-    """A block's values of the postings `keep` marks."""
-    if keep.all():
-        return b.values
-    if not keep.any():
-        return b""
-    if kind == 0x43:  # fixed size
-        return b"".join(b.values[i * fixed : (i + 1) * fixed] for i in np.flatnonzero(keep).tolist())
-    out, v, i = [], b.values, 0
-    for k in keep.tolist():  # bytes items: 'C' + 1-byte length or 'B' + 4-byte length, then the bytes
-        j = i + 2 + v[i + 1] if v[i] == 0x43 else i + 5 + _u32.unpack_from(v, i + 1)[0]
-        if k:
-            out.append(v[i:j])
-        i = j
-    return b"".join(out)
-
-
-def _stats(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> tuple:
-    """A term's stats (as `FieldBlocks.stats` holds them) from what its blocks kept."""
-    ids = np.concatenate([p[0] for p in parts])
-    w = np.concatenate([p[1] for p in parts])
-    lb = np.concatenate([p[2] for p in parts])
-    return (float(w.astype(np.float64).sum()), len(ids), byte_to_length(int(lb.min())),
-            byte_to_length(int(lb.max())), float(w.max()), int(ids[0]), int(ids[-1]))
+        blob = packed.encode(new, tfs, gaps if self._positional else None, lb, JOINED_BLOCK)
+        if not touched:
+            return blob, None
+        return blob, (float(tfs.sum()), len(new), byte_to_length(int(lb.min())), byte_to_length(int(lb.max())),
+                      float(tfs.max()), int(new[0]), int(new[-1]))

@@ -15,7 +15,7 @@ import numpy as np
 from whoosh import fields, scoring
 from whoosh.util.times import datetime_to_long
 
-from vnsearch.engine.whoosh.codec import raw_postings, read_positions, word_frequencies
+from vnsearch.engine.whoosh.codec import read_positions, word_frequencies
 from vnsearch.engine.whoosh.postings import IndexView, PostingCache
 
 _KINDS = ((fields.DATETIME, "date"), (fields.NUMERIC, "number"), (fields.BOOLEAN, "number"),
@@ -127,10 +127,7 @@ class Snapshot:
             mine = docs[(docs >= offset) & (docs < offset + seg.doc_count_all())] - offset
             if not len(mine):
                 continue
-            if (field, btext) not in seg:
-                out.extend(np.zeros(0, dtype=np.int64) for _ in mine)
-                continue
-            out.extend(read_positions(raw_postings(seg, field, btext), mine))
+            out.extend(read_positions(seg, field, btext, mine))
         return out
 
     def terms(self, field: str, start: str = "", prefix: str = "") -> Iterator[str]:

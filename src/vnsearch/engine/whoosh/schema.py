@@ -16,7 +16,7 @@ from whoosh import columns, fields
 
 from vnsearch.engine.whoosh.analyzers import folded_analyzer, pair_analyzer, syllable_analyzer, word_analyzer
 
-SCHEMA_VERSION = 2  # 2: the pairs field
+SCHEMA_VERSION = 3  # 2: the pairs field; 3: packed posting lists
 
 #: fields whose postings worker processes build (see `prepare` and `bulkwriter`)
 INVERTED_FIELDS = ("title", "title_folded", "words", "syllables", "folded", "pairs")

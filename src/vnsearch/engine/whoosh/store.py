@@ -10,11 +10,11 @@ from vnsearch.engine.whoosh import storage
 from vnsearch.engine.whoosh.bulkwriter import BulkWriter
 from vnsearch.engine.whoosh.integrity import remove_leftovers, segment_files, verify_folder
 from vnsearch.engine.whoosh.merge import NotBulkWritten, merge_segments, mergeable, plan_merges
-from vnsearch.engine.whoosh.codec import raw_postings, read_all
+from vnsearch.engine.whoosh.codec import check_list
 from vnsearch.engine.whoosh.postings import PostingCache
 from vnsearch.engine.whoosh.reader import Snapshot
 from vnsearch.engine.whoosh.schema import INVERTED_FIELDS
-from vnsearch.engine.whoosh.writes import delete_ids, merge_small, segment_count
+from vnsearch.engine.whoosh.writes import delete_ids, segment_count
 
 
 class Store:
@@ -61,26 +61,23 @@ class Store:
         """Delete documents by id in one commit; how many existed."""
         return delete_ids(self._ix, ids)
 
-    def merge(self, max_segments: int = 8, limitmb: int = 256) -> bool:
-        """Keep the number of segments logarithmic and drop deleted documents: segments the bulk
-        writer wrote are merged ten of a size class at a time by copying their blocks, a segment
-        with many deletions alone (`merge.py`); segments Whoosh wrote are left to Whoosh's merge
-        when many small ones pile up.  True when anything was merged."""
-        merged = foreign = False
+    def merge(self, limitmb: int = 256) -> bool:
+        """Keep the number of segments logarithmic and drop deleted documents: segments are merged
+        ten of a size class at a time, a segment with many deletions alone (`merge.py`).  True
+        when anything was merged.  (Whoosh's own merge cannot read packed lists: never used.)"""
+        merged = False
         while True:
             reader = self._ix.reader()
             try:
                 counts = [(seg, seg.doc_count(), seg.doc_count_all(), mergeable(seg))
                           for seg, _offset in reader.leaf_readers()]
-                foreign = any(not ok and every for _s, _live, every, ok in counts)
                 groups = plan_merges(counts)
                 if not groups:
                     break
                 try:
                     merge_segments(self._ix, groups[0], limitmb)
-                except NotBulkWritten:  # a block another writer wrote: leave these to Whoosh's merge
+                except NotBulkWritten:  # lists not packed: left as they are
                     self.remove_leftovers()
-                    foreign = True
                     break
                 except BaseException:
                     self.remove_leftovers()  # the half-written segment: the index is as it was
@@ -88,9 +85,7 @@ class Store:
                 merged = True
             finally:
                 reader.close()
-        # Whoosh's merge only where it is needed: it would turn segments of ours into ones we
-        # cannot merge by blocks (nor read as fast)
-        return (foreign and merge_small(self._ix, max_segments, limitmb)) or merged
+        return merged
 
     def segment_count(self) -> int:
         return segment_count(self._ix)
@@ -126,7 +121,7 @@ class Store:
                 for seg, _offset in r.leaf_readers():  # and every posting of the big fields, block by block
                     for field in INVERTED_FIELDS:
                         for term, info in seg.iter_field(field):
-                            n = read_all(raw_postings(seg, field, term))
+                            n = check_list(seg, field, term)
                             if n != info.doc_frequency():
                                 problems.append(f"{field}:{term.decode(errors='replace')} has {n} postings, "
                                                 f"its term info says {info.doc_frequency()}")

@@ -1,4 +1,4 @@
-"""Changes to an index other than adding segments: deletions and merges, each one commit.
+"""Changes to an index other than adding segments or merging them: deletions, one commit each.
 
 Every one goes through `SealedWriter`, so its table of contents carries checksums.
 """
@@ -6,8 +6,6 @@ Every one goes through `SealedWriter`, so its table of contents carries checksum
 from __future__ import annotations
 
 from typing import Iterable
-
-from whoosh import writing
 
 from vnsearch.engine.whoosh.integrity import SealedWriter
 
@@ -28,13 +26,3 @@ def delete_ids(ix, ids: Iterable[str]) -> int:
 
 def segment_count(ix) -> int:
     return len(ix._segments())
-
-
-def merge_small(ix, max_segments: int = 8, limitmb: int = 256) -> bool:
-    """Many small segments slow searches down: merge the small ones when there are more than
-    `max_segments`; True when a merge ran."""
-    if segment_count(ix) <= max_segments:
-        return False
-    w = SealedWriter(ix, limitmb=limitmb)
-    w.commit(mergetype=writing.MERGE_SMALL)
-    return True
