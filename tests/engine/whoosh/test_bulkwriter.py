@@ -4,12 +4,11 @@ postings, positions, statistics and lengths, read back by vnsearch's readers and
 import numpy as np
 import pytest
 from whoosh import index as whoosh_index
-from whoosh.writing import SegmentWriter
 
 from conftest import whoosh_written
 from vnsearch.engine.whoosh.bulkwriter import BulkWriter
 from vnsearch.text.normalize import normalize
-from vnsearch.ingest.prepare import document_text, prepare_chunk
+from vnsearch.ingest.prepare import prepare_chunk
 from vnsearch.engine.whoosh.schema import INVERTED_FIELDS, build_schema
 from vnsearch.ingest.sources import Document
 

@@ -119,13 +119,13 @@ def test_a_segment_whose_documents_are_all_deleted_goes(unmerged):
     assert merged.check() == []
 
 
-@pytest.mark.parametrize("joined, join_from, window", [(1, 0, M.WINDOW), (20, 0, 1), (7, 30, 300),
-                                                       (M.JOINED_BLOCK, M.JOIN_FROM, M.WINDOW)])
-def test_joined_blocks_read_back_as_the_blocks_they_join(unmerged, monkeypatch, joined, join_from, window):
+@pytest.mark.parametrize("joined, repack_from, window", [(1, 0, M.WINDOW), (20, 0, 1), (7, 5, 300), (5, 10**6, 1),
+                                                         (M.JOINED_BLOCK, M.REPACK_FROM, M.WINDOW)])
+def test_joined_blocks_read_back_as_the_blocks_they_join(unmerged, monkeypatch, joined, repack_from, window):
     """Whatever the blocks joined, the lists re-packed and the bytes of postings read at a time."""
     ix = unmerged
     monkeypatch.setattr(M, "JOINED_BLOCK", joined)
-    monkeypatch.setattr(M, "JOIN_FROM", join_from)
+    monkeypatch.setattr(M, "REPACK_FROM", repack_from)
     monkeypatch.setattr(M, "WINDOW", window)
     ix.delete(["d7", "d31"])
     before = _postings_by_id(ix)

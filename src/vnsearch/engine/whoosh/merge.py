@@ -234,9 +234,10 @@ def _field_lists(src: _Source, field: str):
 #: postings a block of a merged segment holds at most: a chunk of 1,000 documents gives each of its
 #: terms a block, and reading a list costs a few µs of Python a block
 JOINED_BLOCK = 16384
-#: lists of at least this many postings have their blocks joined (shorter ones are copied block by
-#: block: re-packing costs more than their blocks cost to read)
-JOIN_FROM = 1024
+#: lists of at least this many postings are re-packed (decoded and packed again, each block as
+#: tightly as its values allow); shorter ones have their blocks joined byte by byte where their
+#: integer widths agree (re-packing each of a merge's many short lists cost more than the merge)
+REPACK_FROM = 4096
 
 
 class _Lists:
@@ -277,6 +278,43 @@ class _Lists:
             self._lengths = length_bytes(self.src.reader, self._field)
         return self._lengths
 
+    def _joined(self, blocks: list) -> bytes:
+        """Blocks none of whose documents is deleted, with document numbers moved, each joined to the
+        one before where their integer widths are the same and the gap between them fits (bytes
+        copied, nothing decoded: no document between a block's first and last was deleted, so
+        the gaps inside stay)."""
+        raw = self.raw
+        out: list = []
+        run = None  # [first block, last document, postings, positions, max tf, min and max length, parts]
+
+        def flush():
+            b0, last, n, npos, maxtf, mnl, mxl, ids, tfs, pos = run
+            body = b"".join((*ids, *tfs, *pos))
+            out.append(packed.HEAD.pack(packed.MAGIC, b0.id_width, b0.tf_width, b0.pos_width, n, self.moved(b0.first),
+                                        last, npos, len(body), maxtf, mnl, mxl))
+            out.append(body)
+
+        for b in blocks:
+            idw, tfw = b.id_width, b.tf_width
+            tf_at, pos_at = b.body + b.n * idw, b.body + b.n * (idw + tfw)
+            last = self.moved(b.last)
+            if run is not None:
+                b0 = run[0]
+                gap = self.moved(b.first) - run[1]
+                if ((b0.id_width, b0.tf_width, b0.pos_width) == (idw, tfw, b.pos_width) and gap < 1 << 8 * idw
+                        and run[2] + b.n <= JOINED_BLOCK):
+                    run[1:7] = [last, run[2] + b.n, run[3] + b.npos, max(run[4], b.maxtf), min(run[5], b.min_length),
+                                max(run[6], b.max_length)]
+                    run[7] += [gap.to_bytes(idw, "little"), raw[b.body + idw : tf_at]]
+                    run[8].append(raw[tf_at:pos_at])
+                    run[9].append(raw[pos_at : b.end])
+                    continue
+                flush()
+            run = [b, last, b.n, b.npos, b.maxtf, b.min_length, b.max_length, [raw[b.body : tf_at]], [raw[tf_at:pos_at]],
+                   [raw[pos_at : b.end]]]
+        flush()
+        return b"".join(out)
+
     def term(self, start: int, end: int) -> tuple[bytes, tuple | None] | None:
         """(the packed blocks of the list in raw[start:end] for the merged segment, new term stats
         or None when they stay as they were); None when no posting is left."""
@@ -285,13 +323,9 @@ class _Lists:
         deleted = self.src.deleted
         touched = bool(deleted) and any(
             bisect_left(deleted, b.first) < bisect_right(deleted, b.last) for b in blocks)
-        if not touched and (len(blocks) == 1 or sum(b.n for b in blocks) < JOIN_FROM):
-            # each block as it was, its first and last document moved: no document between them
-            # was deleted, so the gaps stay
-            return b"".join(b"".join((packed.HEAD.pack(
-                packed.MAGIC, b.id_width, b.tf_width, b.pos_width, b.n, self.moved(b.first), self.moved(b.last),
-                b.npos, b.end - b.body, b.maxtf, b.min_length, b.max_length), raw[b.body : b.end])) for b in blocks), None
-        ids, tfs, gaps = packed.decode_all(raw, start, end)
+        if not touched and sum(b.n for b in blocks) < REPACK_FROM:
+            return self._joined(blocks), None
+        ids, tfs, gaps = packed.unpack(raw, start, end)
         if touched:
             keep = self.src.renumber[ids] >= 0
             if not keep.any():

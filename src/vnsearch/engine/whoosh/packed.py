@@ -97,15 +97,41 @@ def _gaps(raw, b: Block) -> np.ndarray:
 
 def decode(raw, start: int = 0, end: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(document numbers as intp, frequencies as float32) of the list in raw[start:end]."""
-    ids, tfs = [], []
-    for b in blocks(raw, start, end):
-        ids.append(_ids(raw, b))
-        tfs.append(_tfs(raw, b))
-    if not ids:
+    heads = list(blocks(raw, start, end))
+    if not heads:
         return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.float32)
-    i = ids[0] if len(ids) == 1 else np.concatenate(ids)
-    t = tfs[0] if len(tfs) == 1 else np.concatenate(tfs)
-    return i.astype(np.intp, copy=False), t.astype(np.float32)
+    if len(heads) == 1:
+        b = heads[0]
+        return _ids(raw, b).astype(np.intp, copy=False), _tfs(raw, b).astype(np.float32)
+    return _joined(raw, heads, False)[:2]
+
+
+def _joined(raw, heads: list[Block], with_gaps: bool):
+    """(ids, frequencies, position gaps or None) of several blocks: each run read in place, then one
+    concatenation and one cumulative sum for all (Python time is per block, not per posting)."""
+    counts = [b.n for b in heads]
+    gaps = np.concatenate([np.frombuffer(raw, _DTYPES[b.id_width], b.n, b.body) for b in heads])
+    ids = np.cumsum(gaps, dtype=np.int64)
+    starts = np.cumsum(counts) - counts
+    # each block's first gap is 0: move its run to start at its header's first document
+    ids += np.repeat(np.array([b.first for b in heads], dtype=np.int64) - ids[starts], counts)
+    tfs = np.concatenate([np.frombuffer(raw, _DTYPES[b.tf_width], b.n, b.body + b.n * b.id_width) if b.tf_width
+                          else _ONES[: b.n] if b.n <= len(_ONES) else np.ones(b.n, dtype=np.uint8) for b in heads])
+    pos = None
+    if with_gaps:
+        pos = np.concatenate([_gaps(raw, b) for b in heads if b.pos_width] or [np.zeros(0, dtype=np.uint8)])
+    return ids.astype(np.intp, copy=False), tfs.astype(np.float32), pos
+
+
+_ONES = np.ones(1 << 16, dtype=np.uint8)
+
+
+def unpack(raw, start: int = 0, end: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """(document numbers, frequencies as int64, gap-coded positions or None) of a list, unchecked
+    (for a merge: `decode_all` checks)."""
+    heads = list(blocks(raw, start, end))
+    ids, tfs, pos = _joined(raw, heads, any(b.pos_width for b in heads))
+    return ids.astype(np.int64, copy=False), tfs.astype(np.int64), (None if pos is None else pos.astype(np.int64))
 
 
 def decode_all(raw, start: int = 0, end: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
