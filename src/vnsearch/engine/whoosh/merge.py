@@ -284,6 +284,11 @@ class _Lists:
         copied, nothing decoded: no document between a block's first and last was deleted, so
         the gaps inside stay)."""
         raw = self.raw
+        if len(blocks) == 1:  # most lists: one block, copied with its two document numbers moved
+            b = blocks[0]
+            return packed.HEAD.pack(packed.MAGIC, b.id_width, b.tf_width, b.pos_width, b.n, self.moved(b.first),
+                                    self.moved(b.last), b.npos, b.end - b.body, b.maxtf, b.min_length,
+                                    b.max_length) + raw[b.body : b.end]
         out: list = []
         run = None  # [first block, last document, postings, positions, max tf, min and max length, parts]
 
