@@ -362,3 +362,28 @@ def test_check_reads_inside_posting_blocks(tmp_path):
     seg.write_bytes(bytes(data))
     with pytest.raises(IndexCorruptError, match="damaged"):
         Index.open(path).search("Hà Nội")
+
+
+def test_damaged_packed_blocks_are_reported_without_checksums(tmp_path):
+    """An index without checksum files (older ones had none): the packed lists' own checks find a
+    block whose header no longer agrees with its runs, in `check` and in a search."""
+    from vnsearch.engine.whoosh.packed import MAGIC
+
+    path = tmp_path / "ix"
+    ix = Index.open(path, create=True)
+    ix.add([Document(f"d{i}", f"Tin {i}", VI + f" số {i}") for i in range(50)])
+    ix.close()
+    for sums in path.glob("*.sum"):
+        sums.unlink()
+    meta = json.loads((path / "vnsearch.json").read_text())
+    (path / "vnsearch.json").write_text(json.dumps({**meta, "checksums": False}))
+    assert not Index.open(path).check()
+    seg = next(p for p in path.iterdir() if p.suffix == ".seg")
+    data = bytearray(seg.read_bytes())
+    for m in re.finditer(re.escape(MAGIC), bytes(data)):
+        data[m.end() + 4 : m.end() + 8] = b"\xff\xff\x00\x00"  # each block claims 65,535 postings
+    seg.write_bytes(bytes(data))
+    problems = Index.open(path).check()
+    assert problems and "Traceback" not in problems[0] and "damaged posting block" in " ".join(problems)
+    with pytest.raises(IndexCorruptError, match="damaged"):
+        Index.open(path).search("Hà Nội")
