@@ -8,7 +8,7 @@ from whoosh import query as Q
 
 from conftest import whoosh_written
 from vnsearch import Document, Index
-from vnsearch.engine.whoosh.codec import raw_postings, read_matcher
+from vnsearch.engine.whoosh.codec import read_postings
 from vnsearch.engine.whoosh.postings import PostingCache
 from vnsearch.engine.whoosh.reader import Snapshot
 from vnsearch.query import plan as P
@@ -59,8 +59,8 @@ def test_small_fields_postings_read_back_like_whoosh_matchers(ix):
     for seg, _offset in s.reader().leaf_readers():
         for field in ("id", "path", "source"):
             for term in list(seg.lexicon(field)):
-                ids, w = read_matcher(raw_postings(seg, field, term))
-                m = raw_postings(seg, field, term)
+                ids, w = read_postings(seg, field, term)
+                m = seg._terms.matcher(field, term, seg.schema[field].format)  # deleted documents too
                 expect = []
                 while m.is_active():
                     expect.append((m.id(), m.weight()))

@@ -34,6 +34,7 @@ from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from vnsearch.engine.whoosh import packed
 from vnsearch.engine.whoosh.safepickle import loads
+from vnsearch.engine.whoosh.schema import INVERTED_FIELDS, build_schema
 
 LENGTH_OF_BYTE = np.array([byte_to_length(i) for i in range(256)], dtype=np.float32)
 
@@ -116,7 +117,7 @@ def encode(inv: Inverted, base: int, doc_lengths: np.ndarray, positional: bool) 
     return FieldBlocks(terms, stats, blob, starts.tolist(), (int(ids.min()), int(ids.max())))
 
 
-_formats: dict | None = None
+_formats: dict[str, bool] | None = None  # inverted field -> has positions
 
 
 def encode_postings(streams: dict[str, list[list[str]]], base: int) -> dict[str, FieldBlocks]:
@@ -124,17 +125,17 @@ def encode_postings(streams: dict[str, list[list[str]]], base: int) -> dict[str,
     postings; the chunk's first document is docnum `base`.  Runs in worker processes."""
     global _formats
     if _formats is None:
-        from vnsearch.engine.whoosh.schema import INVERTED_FIELDS, build_schema
-
         schema = build_schema()
-        _formats = {n: schema[n].format for n in INVERTED_FIELDS}
+        for n in INVERTED_FIELDS:  # packed lists keep frequencies, which are the weights only unboosted
+            fmt = schema[n].format
+            if fmt.field_boost != 1.0 or fmt.fixed_value_size() not in (None, -1, 4):
+                raise TypeError(f"no packed postings for field {n}'s format")
+        _formats = {n: schema[n].format.supports("positions") for n in INVERTED_FIELDS}
     out = {}
-    for fname, fmt in _formats.items():
+    for fname, positional in _formats.items():
         s = streams[fname]
         doc_lengths = np.fromiter(map(len, s), dtype=np.int64, count=len(s))
-        if fmt.field_boost != 1.0 or fmt.fixed_value_size() not in (None, -1, 4):
-            raise TypeError(f"no packed postings for field {fname}'s format")  # weights are frequencies
-        out[fname] = encode(invert(s), base, doc_lengths, fmt.supports("positions"))
+        out[fname] = encode(invert(s), base, doc_lengths, positional)
     return out
 
 
@@ -158,33 +159,23 @@ def term_info(stats: tuple, start: int, length: int) -> bytes:
 # -- reading ---------------------------------------------------------------------------
 
 
-def _is_packed(field: str) -> bool:
-    from vnsearch.engine.whoosh.schema import INVERTED_FIELDS
-
-    return field in INVERTED_FIELDS
-
-
-def raw_postings(segreader, field: str, btext: bytes | str):
-    """A segment's Whoosh matcher for a term of a small field (id, path, source, date), deleted
-    documents included (callers mask them).
-
-    Not `segreader.postings()`: its deletion filter has already stepped past the
-    leading deleted documents, whole blocks of them, when it is handed over.
-    """
-    if isinstance(btext, str):
-        btext = btext.encode("utf-8")
-    return segreader._terms.matcher(field, btext, segreader.schema[field].format)
-
-
-def list_bytes(segreader, field: str, btext: bytes) -> bytes | None:
-    """The bytes of a term's packed list in one segment; None when the segment lacks the term."""
+def _term_info(segreader, field: str, btext: bytes):
+    """(the segment's terms reader, the term's info); None when the segment lacks the term."""
     terms = getattr(segreader, "_terms", None)
     if terms is None:  # an empty index's reader holds no term
         return None
     try:
-        ti = terms.term_info(field, btext)
+        return terms, terms.term_info(field, btext)
     except TermNotFound:
         return None
+
+
+def list_bytes(segreader, field: str, btext: bytes) -> bytes | None:
+    """The bytes of a term's packed list in one segment; None when the segment lacks the term."""
+    found = _term_info(segreader, field, btext)
+    if found is None:
+        return None
+    terms, ti = found
     if ti.is_inlined():
         raise packed.DamagedList(f"{field}:{btext!r} has its postings inlined in its term info")
     offset, length = ti.extent()
@@ -196,16 +187,14 @@ def list_bytes(segreader, field: str, btext: bytes) -> bytes | None:
 def read_postings(segreader, field: str, btext: bytes) -> tuple[np.ndarray, np.ndarray] | None:
     """(document numbers, frequencies as weights) of a term in one segment (`segreader`: a leaf
     reader), deleted documents included; None when the segment lacks it."""
-    if _is_packed(field):
+    if field in INVERTED_FIELDS:
         raw = list_bytes(segreader, field, btext)
         return None if raw is None else packed.decode(raw)
-    terms = getattr(segreader, "_terms", None)
-    if terms is None:  # an empty index's reader holds no term
+    found = _term_info(segreader, field, btext)
+    if found is None:
         return None
-    try:
-        ti = terms.term_info(field, btext)
-    except TermNotFound:
-        return None
+    terms, ti = found
+    # not segreader.postings(): its deletion filter has already stepped past leading deleted documents
     return read_matcher(terms._codec.postings_reader(terms._postfile, ti, segreader.schema[field].format))
 
 

@@ -1,7 +1,7 @@
 """Checksums of index files, so damaged bytes are reported as damage, never answered from.
 
 Every segment file and table of contents gets a sidecar ``NAME.sum``: the
-CRC-32 of each 64 KiB page and the file's size, written before the table of
+CRC-32 of each page (16 KiB; 64 KiB in files written before 2026-11) and the file's size, written before the table of
 contents that names the file (so a reader never sees a file without its
 sums, except in indexes from before checksums).  Readers verify a page the
 first time they touch it (`mapped.ViewFile`), so a search pays only for the

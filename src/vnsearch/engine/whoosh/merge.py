@@ -31,12 +31,11 @@ from typing import NamedTuple
 
 import numpy as np
 
-from whoosh.codec.whoosh3 import W3TermInfo
 from whoosh.util.numeric import byte_to_length
 
 from vnsearch.engine.whoosh.bulkwriter import BulkWriter
 from vnsearch.engine.whoosh import packed
-from vnsearch.engine.whoosh.codec import FieldBlocks, length_bytes, term_key
+from vnsearch.engine.whoosh.codec import FieldBlocks, length_bytes, list_bytes, term_key
 from vnsearch.engine.whoosh.schema import INVERTED_FIELDS
 
 #: segments of one size class merged at once
@@ -86,10 +85,13 @@ def mergeable(reader) -> bool:
     if "words" not in fieldmap:
         return False
     prefix = term_key(fieldmap["words"], b"")
-    for key, value in terms._tindex.items_from(prefix):
+    for key in terms._tindex.keys_from(prefix):
         if not key.startswith(prefix):
             return False
-        raw = _term_bytes(terms, W3TermInfo.from_bytes(value))
+        try:
+            raw = list_bytes(reader, "words", key[len(prefix):])
+        except packed.DamagedList:  # inlined: not written here
+            return False
         return raw is not None and raw[: len(packed.MAGIC)] == packed.MAGIC
     return False
 
@@ -107,7 +109,7 @@ def _source(r, base: int) -> _Source:
     if not r.has_deletions():
         return _Source(r, base, [], None)
     live = np.ones(r.doc_count_all(), dtype=bool)
-    deleted = _deleted(r)
+    deleted = sorted(r._perdoc.deleted_docs())
     live[deleted] = False
     renumber = np.cumsum(live, dtype=np.int64) - 1
     renumber[~live] = -1
@@ -123,15 +125,16 @@ class _MergeWriter(BulkWriter):
         super().__init__(ix, limitmb=limitmb)
         self._sources: list[_Source] = []
 
-    def add_segment(self, r) -> None:
+    def add_segment(self, r) -> _Source:
+        """Add a segment's live documents; the source its lists will be read from."""
         base = self.docnum
         src = _source(r, base)
         docs = _documents(r, src.deleted)
-        if not docs:
-            return  # every document deleted: the segment just goes
-        none = {f: FieldBlocks([], [], b"", [0], (base, base)) for f in INVERTED_FIELDS}
-        self.add_chunk(docs, none)
-        self._sources.append(src)
+        if docs:  # else every document was deleted: the segment just goes
+            none = {f: FieldBlocks([], [], b"", [0], (base, base)) for f in INVERTED_FIELDS}
+            self.add_chunk(docs, none)
+            self._sources.append(src)
+        return src
 
     def _bulk_names(self) -> list[str]:
         return sorted(INVERTED_FIELDS)
@@ -151,23 +154,17 @@ def merge_segments(ix, readers: list, limitmb: int = 256) -> None:
     try:
         merged = {r.segment().segment_id() for r in readers}
         w.segments = [s for s in w.segments if s.segment_id() not in merged]
-        for r in readers:
-            w.add_segment(r)
+        sources = [w.add_segment(r) for r in readers]
         # the length bytes are approximate: keep the fields' totals exact, as they were, less the
         # (approximate) lengths of the documents dropped
         lengths = w.perdocwriter._fieldlengths
         for f in INVERTED_FIELDS:
-            lengths[f] = sum(r.field_length(f) - sum(r.doc_field_length(d, f) for d in _deleted(r))
-                             for r in readers)
+            lengths[f] = sum(src.reader.field_length(f) - sum(src.reader.doc_field_length(d, f) for d in src.deleted)
+                             for src in sources)
         w.commit()
     except BaseException:
         w.cancel()
         raise
-
-
-def _deleted(r) -> list[int]:
-    """A segment's deleted document numbers, ascending."""
-    return sorted(r._perdoc.deleted_docs()) if r.has_deletions() else []
 
 
 def _documents(r, deleted: list[int]) -> list[dict]:
@@ -184,15 +181,6 @@ def _documents(r, deleted: list[int]) -> list[dict]:
         d["_lengths"] = {f: r.doc_field_length(n, f) for f in INVERTED_FIELDS}
         docs.append(d)
     return docs
-
-
-def _term_bytes(terms, ti: W3TermInfo) -> bytes | None:
-    if ti.is_inlined():
-        return None
-    offset, length = ti.extent()
-    if isinstance(length, tuple):
-        length = length[0]
-    return terms._postfile.get(offset, length)
 
 
 #: a W3 term info whose postings are not inlined: flags, weight, document frequency, min and max
