@@ -28,11 +28,12 @@ from vnsearch.engine import date_value
 from vnsearch.errors import TooManyTerms
 from vnsearch.query import plan as P
 from vnsearch.search import matches as M
+from vnsearch.search.restricted import ScoresAt
 from vnsearch.text.terms import pair_key
 
 
 
-class Scorer:
+class Scorer(ScoresAt):
     """Evaluates plans on one engine `Snapshot` with BM25 (k1, b from the ranking)."""
 
     def __init__(self, snapshot, k1: float = 1.2, b: float = 0.75, idf_floor: float = 0.0,
@@ -252,28 +253,35 @@ class Scorer:
         return ids, score + M.gather(self.evaluate(p.optional), ids, self.n)
 
     def _and(self, p: P.And) -> tuple[np.ndarray, np.ndarray]:
-        """Documents every item matches, scored by the sum of the items' scores (in plan order); a
+        """Documents every item matches, scored by the sum of the items' scores (in plan order); the
+        rarest item is evaluated whole, the others only where it matches (`search/restricted.py`); a
         date filter is read off the date column for the documents the other items left."""
         items = [i for i in p.items if i is not P.NOTHING]
         dates = [i.child for i in items if isinstance(i, P.Filter) and isinstance(i.child, P.Dates)]
         items = [i for i in items if not (isinstance(i, P.Filter) and isinstance(i.child, P.Dates))]
         if not items:
             items, dates = [P.Filter(d) for d in dates], []
-        parts = []
-        for item in items:  # an item that matches nothing ends it: the rest need not be read
-            part = self.evaluate(item)
-            if not len(part[0]):
-                return M.none()
-            parts.append(part)
-        ids, score = M.intersection(parts, self.n)
+        # the rarest item (by document frequencies) whole; the others only at the documents it has
+        driver = min(items, key=self.size)
+        first = self.evaluate(driver)
+        if not len(first[0]):
+            return M.none()
+        kept = self.all_of(items, np.arange(len(first[0])), first[0], first=first, driver=driver)
+        if kept is None:
+            return M.none()
+        ids, score = self._dated(first[0][kept[0]], kept[1], dates)
+        if p.boost != 1.0:
+            score *= p.boost
+        return ids, score
+
+    def _dated(self, ids: np.ndarray, score: np.ndarray, dates: list) -> tuple[np.ndarray, np.ndarray]:
+        """The matches dated within every one of `dates` (read off the date column)."""
         if dates and len(ids):
             col = self.snap.column("date")[ids]
             keep = np.ones(len(ids), dtype=bool)
             for d in dates:
                 keep &= self._date_mask(d, col)
             ids, score = ids[keep], score[keep]
-        if p.boost != 1.0:
-            score *= p.boost
         return ids, score
 
     def _or(self, p: P.Or) -> tuple[np.ndarray, np.ndarray]:
