@@ -48,17 +48,17 @@ def scratch(prefix: str) -> Path:
     return path
 
 
-def index_once(index: str, source: str, jobs: int) -> dict:
+def index_once(index: str, source: str, jobs: int, shards: int | None = None) -> dict:
     """Index `source` (JSONL, id from "name") into `index` in this process and say what it cost;
     run it in a fresh process, so the memory figures are that run's own."""
     from vnsearch import Index
     from vnsearch.ingest.sources import FieldMap
 
-    ix = Index.open(index, create=True)
+    ix = Index.open(index, create=True, shards=shards)
     t0 = time.perf_counter()
     report = ix.add_sources([source], fields=FieldMap(id="name"), jobs=jobs)
     seconds = time.perf_counter() - t0
-    size = sum(p.stat().st_size for p in Path(index).iterdir() if p.is_file())
+    size = sum(p.stat().st_size for p in Path(index).rglob("*") if p.is_file())
     return {"seconds": seconds, "merge_seconds": report.merge_seconds, "documents": report.indexed,
             "unchanged": report.unchanged, "bytes": report.bytes, "index_mb": size / 1e6,
             "segments": ix.stats()["segments"], "rss_main_mb": own_peak_mb(),

@@ -1,6 +1,6 @@
 """How cost grows with the collection: 58k and 290k news articles, indexed and searched, beside tantivy.
 
-    python bench/scale.py [--sizes 58k,290k] [--work DIR] [--queries 300] [--jobs 2] [--no-peers]
+    python bench/scale.py [--sizes 58k,290k] [--work DIR] [--queries 300] [--jobs 2] [--shards 1] [--no-peers]
 
 Collections: baomoi-35k + VietNews-22k with VietNews's word underscores undone
 (58,084 articles, ~200 MB of text), and that set five times over with distinct
@@ -147,6 +147,7 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=Path("/tmp/vnsearch-scale"), help="collections and indexes")
     ap.add_argument("--queries", type=int, default=300, help="questions, and as many keyword queries")
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--shards", type=int, default=1, help="shards of the indexes built (index-SIZE-sN when N > 1)")
     ap.add_argument("--no-peers", action="store_true", help="skip tantivy")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--mode", help=argparse.SUPPRESS)
@@ -157,7 +158,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.child:
         t0 = time.perf_counter()
-        fn = {"index": lambda: index_once(args.index, args.source, args.jobs), "oneshot": lambda: child_oneshot(args, t0),
+        fn = {"index": lambda: index_once(args.index, args.source, args.jobs, args.shards), "oneshot": lambda: child_oneshot(args, t0),
               "session": lambda: child_session(args)}[args.mode]
         print(json.dumps(fn()))
         return
@@ -176,14 +177,15 @@ def main() -> None:
     results = {}
     for size in sizes:
         jsonl, docs, text_mb = collection(args.work, size, records)
-        index = args.work / f"index-{size}"
+        index = args.work / (f"index-{size}" + (f"-s{args.shards}" if args.shards > 1 else ""))
         print(f"== {size}: {docs:,} documents, {text_mb:,.0f} MB of text ({jsonl})", flush=True)
         built = None
         if not (index / "vnsearch.json").exists():
-            built = run_child("--mode", "index", "--index", str(index), "--source", str(jsonl), "--jobs", str(args.jobs))
+            built = run_child("--mode", "index", "--index", str(index), "--source", str(jsonl), "--jobs", str(args.jobs),
+                              "--shards", str(args.shards))
             print(f"   indexed in {built['seconds']:,.0f} s ({built['merge_seconds']:,.0f} s merging), "
                   f"{built['segments']} segments", flush=True)
-        index_mb = sum(p.stat().st_size for p in index.iterdir() if p.is_file()) / 1e6  # reused ones too
+        index_mb = sum(p.stat().st_size for p in index.rglob("*") if p.is_file()) / 1e6  # reused ones too
         oneshots = [run_child("--mode", "oneshot", "--index", str(index), "--query", q)
                     for q in (queries["questions"][0], queries["keywords"][0])]
         session = run_child("--mode", "session", "--index", str(index), "--queries-file", str(qfile))
@@ -199,7 +201,7 @@ def main() -> None:
         results[size] = r
         print_size(size, r)
 
-    finish({"bench": "scale", "queries": args.queries, "jobs": args.jobs, "sizes": results})
+    finish({"bench": "scale", "queries": args.queries, "jobs": args.jobs, "shards": args.shards, "sizes": results})
 
 
 def print_size(size: str, r: dict) -> None:

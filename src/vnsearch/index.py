@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Callable, Iterable, NamedTuple
 
 from vnsearch import engine
+from vnsearch.engine import shards as sharding
 from vnsearch.engine import READING_CODE, DamagedFile
 from vnsearch.errors import IndexCorruptError, QueryError, SearchError, VnsearchError
 from vnsearch.ingest.indexing import Indexer, IndexReport, Progress
@@ -35,6 +36,7 @@ from vnsearch.query.synonyms import for_index
 from vnsearch.query.plan import Planner, Ranking, between_words, matches_nothing, parse, uses_and
 from vnsearch.search.highlight import Fragment, MatchTerms, fragments, whole
 from vnsearch.search.scorer import Scorer
+from vnsearch.search.sharded import ShardedScorer
 from vnsearch.text.normalize import fold_word, has_diacritics
 from vnsearch.text.terms import analyze
 from vnsearch.ingest.sources import Document, DocumentError, FieldMap, Source, as_datetime, open_source
@@ -116,10 +118,7 @@ class Index:
         self._synonyms = None  # read at the first search (see `synonyms`): indexing never needs them
         self._store = store  # the engine's side of the folder (vnsearch.engine.Store)
         self.ranking = ranking or Ranking()
-        try:
-            self.limits = limits or Limits.from_env()
-        except ValueError as e:
-            raise VnsearchError(str(e)) from None
+        self.limits = limits or _limits()
         store.set_cache_bytes(self.limits.postings_cache_bytes)
         self._snap = None  # the latest engine snapshot opened
         self._scorer: Scorer | None = None
@@ -137,8 +136,10 @@ class Index:
     # -- opening ----------------------------------------------------------------
     @classmethod
     def open(cls, path: str | os.PathLike = "index", create: bool = False, ranking: Ranking | None = None,
-             limits: Limits | None = None, synonyms: str | os.PathLike | None = None) -> "Index":
-        """Open the index at `path`; with `create`, make it if the folder holds none.  `synonyms`: a
+             limits: Limits | None = None, synonyms: str | os.PathLike | None = None,
+             shards: int | None = None) -> "Index":
+        """Open the index at `path`; with `create`, make it if the folder holds none, split into
+        `shards` shards (default: `engine.shards.default_shards()`; fixed once created).  `synonyms`: a
         file of groups of equivalent forms (``UBND = ủy ban nhân dân``), one group a line."""
         p = Path(path)
         if create and not (p / engine.META).exists():
@@ -146,14 +147,24 @@ class Index:
                 raise VnsearchError(f"{p} exists and is not a folder")
             if engine.foreign_files(p):
                 raise IndexCorruptError(f"{p} is not empty and holds no vnsearch index; choose another --index")
-            return cls(p, engine.Store.create(p), ranking, limits, synonyms)
-        return cls(p, engine.Store.open(p), ranking, limits, synonyms)
+            count = sharding.default_shards() if shards is None else _count("shards", shards, 1)
+            return cls(p, sharding.create_store(p, count), ranking, limits, synonyms)
+        ix = cls(p, sharding.open_store(p), ranking, limits, synonyms)
+        if shards is not None and create and _count("shards", shards, 1) != ix.shard_count:
+            raise VnsearchError(f"{p} has {ix.shard_count} shard{'s' if ix.shard_count != 1 else ''}; the number is "
+                                f"fixed when an index is created (rebuild it into a new folder to change it)")
+        return ix
+
+    @property
+    def shard_count(self) -> int:
+        return getattr(self._store, "count", 1)
 
     @classmethod
     def rebuild(cls, path: str | os.PathLike, sources: list[Source], jobs: int | None = None,
                 lock_timeout: float = 10.0, progress: Callable[[Progress], None] | None = None,
-                batch_docs: int = 4000) -> IndexReport:
-        """Index `sources` into a new index beside the one at `path`, then swap it in at once.
+                batch_docs: int = 4000, shard_count: int | None = None) -> IndexReport:
+        """Index `sources` into a new index beside the one at `path`, then swap it in at once
+        (a sharded index: shard by shard; `shard_count`: the shards of an index not there yet).
 
         Searches see the old index until the swap (even a damaged one, or one of another
         schema version); an interrupted rebuild leaves it untouched, and running the same
@@ -166,7 +177,20 @@ class Index:
         engine.refuse_foreign(p, "rebuild")
         engine.make_folder(p)
         with engine.WriteLock(p, lock_timeout):
-            built = engine.staging(p, sorted(s.name for s in sources))
+            try:  # a rebuild keeps the index's shards; a new folder gets `shards`
+                count = sharding.shard_count(p)
+            except VnsearchError:
+                count = sharding.default_shards() if shard_count is None else _count("shards", shard_count, 1)
+            names = sorted(s.name for s in sources)
+            if count > 1:
+                store = sharding.staging(p, count, names)
+                report = Indexer(store, store.existing(), jobs=jobs, batch_docs=batch_docs, progress=progress,
+                                 limits=_limits()).run(sources)
+                if not report.interrupted:
+                    sharding.swap_in(p, store)
+                    cls.open(p)._record_run(sources, report)
+                return report
+            built = engine.staging(p, names)
             aside = cls(built, engine.Store.open(built))
             report = Indexer(aside._store, aside._store.existing(), jobs=jobs, batch_docs=batch_docs,
                              progress=progress, limits=aside.limits).run(sources)
@@ -177,10 +201,15 @@ class Index:
         return report
 
     def close(self) -> None:
+        self._drop_scorer()
         if self._snap is not None:
             self._snap.close()
             self._snap = None
-            self._scorer = None
+
+    def _drop_scorer(self) -> None:
+        if isinstance(self._scorer, ShardedScorer):
+            self._scorer.close()  # its threads
+        self._scorer = None
 
     def __enter__(self) -> "Index":
         return self
@@ -202,7 +231,8 @@ class Index:
             fresh = self._store.snapshot()
             if s is not None:
                 s.close()
-            self._snap, self._scorer = fresh, None
+            self._drop_scorer()
+            self._snap = fresh
         return self._snap
 
     @contextmanager
@@ -222,8 +252,11 @@ class Index:
         s = self._get_snapshot()
         r = self.ranking
         if self._scorer is None or self._scorer.snap is not s or self._scorer.params != (r.k1, r.b, r.idf_floor):
-            self._scorer = Scorer(s, k1=r.k1, b=r.b, idf_floor=r.idf_floor, max_expansions=self.limits.expansions,
-                                  cache_bytes=self.limits.scores_cache_bytes, memo_bytes=self.limits.search_mb << 20)
+            self._drop_scorer()
+            kind = ShardedScorer if isinstance(s, sharding.ShardedSnapshot) else Scorer
+            self._scorer = kind(s, k1=r.k1, b=r.b, idf_floor=r.idf_floor, max_expansions=self.limits.expansions,
+                                cache_bytes=self.limits.scores_cache_bytes // len(getattr(s, "shards", [s])),
+                                memo_bytes=self.limits.search_mb << 20)
         return self._scorer
 
     def reload(self) -> None:
@@ -515,10 +548,10 @@ class Index:
         s = self._get_snapshot()
         meta = engine.read_meta(self.path)
         terms = {f: s.term_count(f) for f in ("words", "syllables", "folded", "title")}
-        size = sum(p.stat().st_size for p in self.path.iterdir() if p.is_file())
+        size = sum(p.stat().st_size for p in self.path.rglob("*") if p.is_file())
         return {
             "path": str(self.path), "documents": s.doc_count(), "deleted": s.n - s.doc_count(),
-            "segments": self._store.segment_count(), "terms": terms, "size_bytes": size,
+            "segments": self._store.segment_count(), "shards": self.shard_count, "terms": terms, "size_bytes": size,
             "updated": meta.get("updated"), "created": meta.get("created"),
             "schema_version": meta.get("schema_version"), "sources": meta.get("sources", {}),
         }
@@ -529,6 +562,13 @@ FILTER_FIELDS = ("id", "path", "source")
 
 def _build_vocabulary(snap) -> Vocabulary:
     return Vocabulary.build(snap.term_frequencies("words"), snap.segments, snap.term_frequencies("folded"))
+
+
+def _limits() -> Limits:
+    try:
+        return Limits.from_env()
+    except ValueError as e:
+        raise VnsearchError(str(e)) from None
 
 
 def _count(name: str, value, least: int) -> int:

@@ -82,10 +82,10 @@ def _silence_stdout() -> None:
         pass
 
 
-def _open_index(ctx, create: bool = False):
+def _open_index(ctx, create: bool = False, shards: int | None = None):
     from vnsearch.index import Index
 
-    return Index.open(ctx.obj["index"], create=create, synonyms=ctx.obj.get("synonyms"))
+    return Index.open(ctx.obj["index"], create=create, synonyms=ctx.obj.get("synonyms"), shards=shards)
 
 
 @click.group(cls=Group, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
@@ -125,13 +125,15 @@ def main(ctx, index_path: Path, synonyms: Path | None, debug: bool):
 @click.option("--include", multiple=True, help=f"Glob of files to index in folders (default: {' '.join(DEFAULT_INCLUDE)}).")
 @click.option("--exclude", multiple=True, help="Glob of files to leave out (repeatable).")
 @click.option("--rebuild", is_flag=True, help="Index everything again beside the index, then replace it in one step.")
+@click.option("--shards", type=click.IntRange(1, 64), default=None,
+              help="Split a new index into N shards, searched in parallel (default: one per two CPUs; fixed once created).")
 @click.option("--lock-timeout", type=float, default=10.0, show_default=True, help="Seconds to wait for another indexing run.")
 @click.option("--batch-docs", type=click.IntRange(1), default=4000, show_default=True,
               help="Documents per commit: what an interrupted run can lose at most.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress and no summary (errors still go to stderr).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
 @click.pass_context
-def index(ctx, sources, jobs, id_field, title_field, text_field, date_field, include, exclude, rebuild,
+def index(ctx, sources, jobs, id_field, title_field, text_field, date_field, include, exclude, rebuild, shards,
           lock_timeout, batch_docs, quiet, as_json):
     """Index folders, JSONL or CSV files, or - (JSONL on stdin), incrementally.
 
@@ -151,12 +153,13 @@ def index(ctx, sources, jobs, id_field, title_field, text_field, date_field, inc
 
     fields = FieldMap(id=id_field, title=title_field, text=text_field, date=date_field)
     opened = [open_source(s, fields, include or DEFAULT_INCLUDE, exclude) for s in sources]
-    ix = None if rebuild else _open_index(ctx, create=True)
+    ix = None if rebuild else _open_index(ctx, create=True, shards=shards)
     err = _console(stderr=True)
     progress = None if quiet else _progress_for(err, opened)
     run = dict(jobs=jobs, lock_timeout=lock_timeout, progress=progress, batch_docs=batch_docs)
     try:
-        report = Index.rebuild(ctx.obj["index"], opened, **run) if rebuild else ix.add_from(opened, **run)
+        report = (Index.rebuild(ctx.obj["index"], opened, shard_count=shards, **run) if rebuild
+                  else ix.add_from(opened, **run))
     finally:
         if progress is not None:
             progress.close()

@@ -197,6 +197,8 @@ def print_stats(console: Console, st: dict) -> None:
         t.add_row(f"terms ({f})", f"{n:,}")
     t.add_row("size on disk", f"{st['size_bytes'] / 1e6:.1f} MB")
     t.add_row("segments", str(st["segments"]))
+    if st.get("shards", 1) > 1:
+        t.add_row("shards", str(st["shards"]))
     t.add_row("last update", plain(st["updated"] or "never"))
     t.add_row("schema version", str(st["schema_version"]))
     for i, (name, info) in enumerate(sorted(st["sources"].items())):

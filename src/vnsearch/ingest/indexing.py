@@ -131,6 +131,9 @@ class Indexer:
                  progress: Callable[[Progress], None] | None = None, limits: Limits | None = None):
         self.limits = limits or Limits()
         self.store = store
+        # a sharded store (`engine/shards.py`) takes each document into the shard its id routes to
+        self.stores = getattr(store, "shards", None) or [store]
+        self.route = getattr(store, "route", None)
         self.existing = existing
         self.jobs = max(1, jobs or os.cpu_count() or 1)
         self.batch_docs = batch_docs
@@ -192,9 +195,20 @@ class Indexer:
         self.progress(Progress(self.seen_items, r.indexed, r.bytes, time.perf_counter() - self.t0, r))
 
     # -- writing --------------------------------------------------------------
-    def _commit(self, batch, chunks: list[tuple[list[dict], dict]]) -> None:
-        """File one batch (prepared chunks in order) as one new segment and commit it."""
-        w = self.store.segment_writer(limitmb=self.limitmb)
+    def _routed(self, batches) -> Iterator[tuple[int, list[tuple[Document, str, bool]]]]:
+        """(shard, its part of the batch) for each batch: the whole batch when there is one shard."""
+        for batch in batches:
+            if self.route is None:
+                yield 0, batch
+                continue
+            parts: dict[int, list] = {}
+            for item in batch:
+                parts.setdefault(self.route(item[0].id), []).append(item)
+            yield from sorted(parts.items())
+
+    def _commit(self, batch, chunks: list[tuple[list[dict], dict]], shard: int = 0) -> None:
+        """File one batch (prepared chunks in order) as one new segment of `shard` and commit it."""
+        w = self.stores[shard].segment_writer(limitmb=self.limitmb)
         try:
             pos = 0
             for docs, inverted in chunks:
@@ -223,11 +237,11 @@ class Indexer:
 
     def run(self, sources: list[Source]) -> IndexReport:
         seen: dict[str, str] = {}
-        batches = self._batches(self._pending(sources, seen))
+        batches = self._routed(self._batches(self._pending(sources, seen)))
         try:
             if self.jobs == 1:
-                for batch in batches:
-                    self._commit(batch, [prepare_chunk(p, base) for p, base in self._parts(batch)])
+                for shard, batch in batches:
+                    self._commit(batch, [prepare_chunk(p, base) for p, base in self._parts(batch)], shard)
             else:
                 self._run_parallel(batches)
             self._remove_missing(sources, seen)
@@ -250,20 +264,20 @@ class Indexer:
         with worker_pool(self.jobs) as pool:
             try:
                 inflight = None
-                for batch in batches:
+                for shard, batch in batches:
                     with _main_module_hidden():  # workers are spawned inside submit()
                         futures = [pool.submit(prepare_chunk, p, base) for p, base in self._parts(batch)]
                     if inflight is not None:
                         self._finish(*inflight)
-                    inflight = (batch, futures)
+                    inflight = (batch, futures, shard)
                 if inflight is not None:
                     self._finish(*inflight)
             except BaseException:
                 pool.shutdown(wait=False, cancel_futures=True)
                 raise
 
-    def _finish(self, batch, futures) -> None:
-        self._commit(batch, [f.result() for f in futures])
+    def _finish(self, batch, futures, shard: int) -> None:
+        self._commit(batch, [f.result() for f in futures], shard)
 
     def _remove_missing(self, sources: list[Source], seen: dict[str, str]) -> None:
         """Delete documents of fully listed sources (folders) that this run did not see."""

@@ -73,7 +73,7 @@ class ScoresAt:
             found, pos = lookup(pids, ids, self.n)
             out = np.zeros(len(ids))
             if found.any():
-                s = self._bm25(p.field, ids[found], tf[pos[found]], self._idf(len(pids)))
+                s = self._bm25(p.field, ids[found], tf[pos[found]], self._idf(self._df(p.field, p.text, pids)))
                 out[found] = (s * p.boost).astype(np.float64)
             return found, out
         if kind == "keyword":

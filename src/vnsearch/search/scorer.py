@@ -37,7 +37,8 @@ class Scorer(ScoresAt):
     """Evaluates plans on one engine `Snapshot` with BM25 (k1, b from the ranking)."""
 
     def __init__(self, snapshot, k1: float = 1.2, b: float = 0.75, idf_floor: float = 0.0,
-                 max_expansions: int = 1_000, cache_bytes: int = 128 << 20, memo_bytes: int = 64 << 20):
+                 max_expansions: int = 1_000, cache_bytes: int = 128 << 20, memo_bytes: int = 64 << 20,
+                 stats=None):
         self.cache_bytes = cache_bytes  # scored terms kept between searches
         self.memo_bytes = memo_bytes  # matches kept within one search
         self.max_expansions = max_expansions
@@ -46,13 +47,20 @@ class Scorer(ScoresAt):
         self.b = b
         self.idf_floor = idf_floor
         self.params = (k1, b, idf_floor)
-        self.n = snapshot.n
+        self.n = snapshot.n  # document numbers this snapshot's arrays span
+        # where document counts, frequencies and field lengths come from: the snapshot itself, or the
+        # whole collection when it is one shard of several (`search/sharded.py`), so that every shard
+        # scores as one index holding every document would
+        self.stats = snapshot if stats is None else stats
+        self.collection = self.stats.n
         self._terms: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._terms_size = 0  # bytes held in _terms, at most cache_bytes
         self._memo_size = 0
         self._avg: dict[str, float] = {}
         self._idfs: dict[str, float] = {}  # folded syllable -> idf, for proximity weights
         self._memo: dict | None = None  # plan node -> (mask, score) within one search
+        #: coverage ORs' item weights given from outside (a shard: the collection's, `search/sharded.py`)
+        self.coverage_weights: dict | None = None
         #: the index terms each pattern of the last evaluations stood for (to highlight them)
         self.expansions: dict[P.Expand, list[str]] = {}
 
@@ -64,7 +72,7 @@ class Scorer(ScoresAt):
         if hit is not None:
             return hit
         ids, tf = self.snap.postings(field, term)
-        scores = self._bm25(field, ids, tf, self._idf(len(ids))) if len(ids) else np.zeros(0)
+        scores = self._bm25(field, ids, tf, self._idf(self._df(field, term, ids))) if len(ids) else np.zeros(0)
         hit = (ids, scores)
         self._terms[key] = hit
         self._terms_size += _nbytes(hit)
@@ -73,9 +81,13 @@ class Scorer(ScoresAt):
             self._terms_size -= _nbytes(old)
         return hit
 
+    def _df(self, field: str, term: str, ids: np.ndarray) -> int:
+        """The term's document frequency (`ids`: its postings here, which count it in one index)."""
+        return len(ids) if self.stats is self.snap else self.stats.doc_frequency(field, term)
+
     def _idf(self, df: int) -> float:
         """Lucene's idf plus the floor: words found in nearly every document weigh little."""
-        return float(np.log(1.0 + (self.n - df + 0.5) / (df + 0.5))) + self.idf_floor
+        return float(np.log(1.0 + (self.collection - df + 0.5) / (df + 0.5))) + self.idf_floor
 
     def _bm25(self, field: str, ids: np.ndarray, tf: np.ndarray, idf: float) -> np.ndarray:
         dl = self.snap.lengths(field)[ids]
@@ -85,7 +97,7 @@ class Scorer(ScoresAt):
     def _avg_length(self, field: str) -> float:
         avg = self._avg.get(field)
         if avg is None:
-            avg = self.snap.total_length(field) / max(1, self.n) or 1.0
+            avg = self.stats.total_length(field) / max(1, self.collection) or 1.0
             self._avg[field] = avg
         return avg
 
@@ -147,7 +159,7 @@ class Scorer(ScoresAt):
         targets = targets[self.snap.live[targets]]
         if not len(targets):
             return M.none()
-        dfs = [len(self.snap.postings(p.field, w)[0]) for w in p.words]
+        dfs = [self._df(p.field, w, self.snap.postings(p.field, w)[0]) for w in p.words]
         positions = {w: self.snap.positions(p.field, w, targets) for w in dict.fromkeys(p.words)}
         freqs = np.array([phrase_frequency([positions[w][i] for w in p.words], p.slop)
                           for i in range(len(targets))], dtype=np.float64)
@@ -162,14 +174,7 @@ class Scorer(ScoresAt):
         """A wildcard, range or fuzzy term: the index terms it stands for, scored like one word
         (a document scores its best-matching term), at most `max_expansions` of them (else a
         one-line error, not a slow search)."""
-        terms = []
-        for t in self._terms_of(p):
-            terms.append(t)
-            if len(terms) > self.max_expansions:
-                shown = p.text or f"[{p.low or ''} TO {p.high or ''}]"
-                raise TooManyTerms(
-                    f"'{shown}' stands for more than {self.max_expansions:,} words of the index; make it more "
-                    f"specific (the limit is VNSEARCH_MAX_EXPANSIONS)")
+        terms = self._expanded(p)
         self.expansions[p] = terms
         if not terms:
             return M.none()
@@ -179,6 +184,38 @@ class Scorer(ScoresAt):
             parts = [(ids, np.ones(len(ids))) for ids, _tf in (self.snap.postings(p.field, t) for t in terms)]
         ids, score, _ = M.union(parts, self.n, best=True)
         return ids, score * p.boost
+
+    def _expanded(self, p: P.Expand) -> list[str]:
+        terms = []
+        for t in self._terms_of(p):
+            terms.append(t)
+            if len(terms) > self.max_expansions:
+                shown = p.text or f"[{p.low or ''} TO {p.high or ''}]"
+                raise TooManyTerms(
+                    f"'{shown}' stands for more than {self.max_expansions:,} words of the index; make it more "
+                    f"specific (the limit is VNSEARCH_MAX_EXPANSIONS)")
+        return terms
+
+    def frequencies(self, p, out: dict | None = None) -> dict[tuple[str, str], int]:
+        """(field, term) -> document frequency here, for every term whose idf scoring `p` needs: what
+        shards sum into collection statistics before they score (`search/sharded.py`)."""
+        out = {} if out is None else out
+        snap = self.snap
+        if isinstance(p, P.Term) and snap.kind(p.field) == "text":
+            out[(p.field, p.text)] = snap.doc_frequency(p.field, p.text)
+        elif isinstance(p, P.Phrase):
+            for w in p.words:
+                out[(p.field, w)] = snap.doc_frequency(p.field, w)
+        elif isinstance(p, P.Expand) and snap.kind(p.field) == "text":
+            for t in self._expanded(p):
+                out[(p.field, t)] = snap.doc_frequency(p.field, t)
+        elif isinstance(p, P.Adjacent):
+            for pair in p.pairs:
+                for syllable in pair:
+                    out[("folded", syllable)] = snap.doc_frequency("folded", syllable)
+        for child in P.children(p):
+            self.frequencies(child, out)
+        return out
 
     def _terms_of(self, p: P.Expand):
         snap = self.snap
@@ -211,7 +248,7 @@ class Scorer(ScoresAt):
     def _folded_idf(self, syllable: str) -> float:
         idf = self._idfs.get(syllable)
         if idf is None:
-            df = self.snap.doc_frequency("folded", syllable)
+            df = self.stats.doc_frequency("folded", syllable)
             idf = self._idfs[syllable] = self._idf(df) - self.idf_floor if df else 0.0
         return idf
 
@@ -288,19 +325,29 @@ class Scorer(ScoresAt):
         """Documents any item matches, scored by the sum of the items' scores (their best with
         `best`), times the share of the items held, each weighed by its best score anywhere, to
         the power `coverage` (missing a rare word costs more than missing "là")."""
-        parts = [self.evaluate(i) for i in p.items if i is not P.NOTHING]
-        parts = [part for part in parts if len(part[0])]
+        every = [self.evaluate(i) for i in p.items if i is not P.NOTHING]
+        parts = [part for part in every if len(part[0])]
         if not parts:
             return M.none()
-        weights = [float(s.max(initial=0.0)) for _, s in parts] if p.coverage else None
+        weights = whole = None
+        if p.coverage:
+            best = self.coverage_weights.get(p) if self.coverage_weights is not None else None
+            if best is None:
+                best = self.item_maxima(p)
+            whole = sum(best)
+            weights = [w for w, part in zip(best, every) if len(part[0])]
         ids, score, held = M.union(parts, self.n, best=p.best, weights=weights)
         if weights is not None:
-            whole = sum(weights)
             if whole > 0:
                 score *= (held / whole) ** p.coverage
         if p.boost != 1.0:
             score *= p.boost
         return ids, score
+
+    def item_maxima(self, p: P.Or) -> list[float]:
+        """Each item's best score anywhere here: an OR's coverage weights (the items are evaluated,
+        so within a search they are remembered).  Shards share the largest (`search/sharded.py`)."""
+        return [float(self.evaluate(i)[1].max(initial=0.0)) for i in p.items if i is not P.NOTHING]
 
     # -- results --------------------------------------------------------------
     def top(self, ids: np.ndarray, score: np.ndarray, k: int, by_date: bool = False) -> tuple[int, list[tuple[int, float]]]:

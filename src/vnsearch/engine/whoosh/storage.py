@@ -37,7 +37,7 @@ STAGING = ".vnsearch-rebuild"  # where --rebuild builds the new index before swa
 _OWNED = re.compile(
     r"^(?:vnsearch\.json|synonyms\.txt|vocabulary\.bin(?:\.\d+\.tmp)?|\.vnsearch\.json\.\d+\.tmp|vnsearch-write\.(?:lock|owner)|"
     rf"{INDEX_NAME}_WRITELOCK|_{INDEX_NAME}_\d+\.toc(?:\.sum)?(?:\.[\d.]+(?:tmp)?)?|"
-    rf"{INDEX_NAME}_[0-9a-z]+\.[A-Za-z0-9_.]+|{re.escape(STAGING)}|\.gitkeep)$")
+    rf"{INDEX_NAME}_[0-9a-z]+\.[A-Za-z0-9_.]+|{re.escape(STAGING)}|shard-\d+|\.gitkeep)$")  # shard-N: engine/shards.py
 
 
 def now_iso() -> str:
