@@ -50,19 +50,20 @@ def _alive(pid: int) -> bool:
 
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="lists processes through /proc")
-def test_sigkill_of_the_main_process_leaves_no_worker_and_no_lock(tmp_path):
+@pytest.mark.parametrize("shards", [1, 2])
+def test_sigkill_of_the_main_process_leaves_no_worker_and_no_lock(tmp_path, shards):
+    """Also with shards: each keeps what it committed, and the re-run adds exactly the rest."""
     n = 1500
     src = synthetic_jsonl(tmp_path / "a.jsonl", n)
     path = tmp_path / "ix"
     cmd = [sys.executable, "-m", "vnsearch", "--index", str(path), "index", str(src), "-j", "2",
-           "--batch-docs", "100", "--quiet"]
+           "--batch-docs", "100", "--shards", str(shards), "--quiet"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     workers: list[int] = []
     while time.time() < deadline and proc.poll() is None:
         workers = _children(proc.pid)
-        if len(workers) >= 2 and path.exists() and any(p.suffix == ".toc" and p.name != "_MAIN_0.toc"
-                                                       for p in path.iterdir()):
+        if len(workers) >= 2 and path.exists() and any(p.name != "_MAIN_0.toc" for p in path.rglob("_MAIN_*.toc")):
             break
         time.sleep(0.05)
     assert proc.poll() is None, "the run ended before it could be killed"
@@ -82,6 +83,7 @@ def test_sigkill_of_the_main_process_leaves_no_worker_and_no_lock(tmp_path):
     assert rep["unchanged"] == kept and rep["added"] == n - kept
     assert time.monotonic() - t0 < 120
     assert len(Index.open(path)) == n
+    assert Index.open(path).shard_count == shards
 
 
 # -- readers beside a writer ----------------------------------------------------------
