@@ -370,3 +370,34 @@ def test_two_swapped_letters_are_one_typo(tmp_path):
             *[Document(f"m{i}", "Tin", "Nga và nhà nông hôm qua.") for i in range(3)]])  # nga, nha: commoner
     res = ix.search("giá vàng hôm nya")
     assert res.suggestion == "giá vàng hôm nay"
+
+
+def test_optimize_merges_into_one_segment_a_shard_and_keeps_every_answer(tmp_path):
+    from click.testing import CliRunner
+
+    from vnsearch.cli.commands import main
+    from vnsearch.search.vocabulary import saved_segments
+
+    docs = [Document(id=f"d{i}", title=f"Tin {i}", body=f"Hà Nội mưa lớn {i}. " * (1 + i % 4)
+                     + ("Công nghệ thông tin. " if i % 3 else "Thủy điện xả lũ. ")) for i in range(90)]
+    one = Index.open(tmp_path / "one", create=True, shards=1)
+    for i in range(0, 90, 30):  # three commits: three segments
+        one.add(docs[i : i + 30])
+    queries = ["Hà Nội", "cong nghe thong tin", "thủy điện xả lũ", "mưa lớn 17", "\"thông tin\""]
+    before = {q: [(h.id, h.score) for h in one.search(q, limit=100).hits] for q in queries}
+    out = one.optimize()
+    assert (out["segments_before"], out["segments_after"]) == (3, 1)
+    assert {q: [(h.id, h.score) for h in one.search(q, limit=100).hits] for q in queries} == before
+    assert saved_segments(one.path) == one._get_snapshot().segments  # the word model follows
+    assert one.check() == [] and one.optimize()["segments_after"] == 1
+
+    two = Index.open(tmp_path / "two", create=True, shards=2)
+    two.add(docs[:50])
+    two.add(docs[50:])
+    two.delete([f"d{i}" for i in range(0, 90, 9)])
+    res = json.loads(CliRunner().invoke(main, ["--index", str(two.path), "optimize", "--json"]).output)
+    assert res["segments_after"] == 2  # one a shard
+    two = Index.open(two.path)
+    snap = two._get_snapshot()
+    assert len(two) == 80 and snap.n == 80  # the deleted documents are gone, not just hidden
+    assert two.search("Hà Nội", limit=100).total == 80 and two.check() == []

@@ -291,6 +291,24 @@ def stats(ctx, as_json):
         print_stats(_console(), st)
 
 
+# -- optimize -------------------------------------------------------------------
+@main.command()
+@click.option("--lock-timeout", type=float, default=10.0, show_default=True, help="Seconds to wait for an indexing run.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@click.pass_context
+def optimize(ctx, lock_timeout, as_json):
+    """Merge the index into one segment (a shard), for faster searches of a collection done growing.
+
+    Searches keep working meanwhile; the next indexing run adds segments again.
+    """
+    out = _open_index(ctx).optimize(lock_timeout=lock_timeout)
+    if as_json:
+        click.echo(json_text(out))
+    else:
+        click.echo(f"{out['segments_before']} segment{'s' if out['segments_before'] != 1 else ''} -> "
+                   f"{out['segments_after']} in {out['seconds']:.1f} s")
+
+
 # -- check ----------------------------------------------------------------------
 @main.command()
 @click.pass_context

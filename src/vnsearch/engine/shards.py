@@ -173,6 +173,9 @@ class ShardedStore:
     def merge(self, limitmb: int = 256) -> bool:
         return any([s.merge(limitmb) for s in self.shards])  # a list: every shard merges
 
+    def optimize(self, limitmb: int = 256) -> bool:
+        return any([s.optimize(limitmb) for s in self.shards])
+
     def segment_count(self) -> int:
         return sum(s.segment_count() for s in self.shards)
 

@@ -87,6 +87,27 @@ class Store:
                 reader.close()
         return merged
 
+    def optimize(self, limitmb: int = 256) -> bool:
+        """Merge every segment into one (deleted documents dropped), as Lucene's force-merge: a
+        search pays a term lookup and a list a segment, so a collection that is done growing reads
+        fastest as one.  True when anything was merged."""
+        reader = self._ix.reader()
+        try:
+            segs = [seg for seg, _offset in reader.leaf_readers() if mergeable(seg)]
+            if not segs or (len(segs) == 1 and not segs[0].has_deletions()):
+                return False
+            try:
+                merge_segments(self._ix, segs, limitmb)
+            except NotBulkWritten:
+                self.remove_leftovers()
+                return False
+            except BaseException:
+                self.remove_leftovers()
+                raise
+            return True
+        finally:
+            reader.close()
+
     def segment_count(self) -> int:
         return segment_count(self._ix)
 
