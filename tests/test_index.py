@@ -397,7 +397,15 @@ def test_optimize_merges_into_one_segment_a_shard_and_keeps_every_answer(tmp_pat
     two.delete([f"d{i}" for i in range(0, 90, 9)])
     res = json.loads(CliRunner().invoke(main, ["--index", str(two.path), "optimize", "--json"]).output)
     assert res["segments_after"] == 2  # one a shard
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for i in range(3):
+        (folder / f"{i}.txt").write_text(f"Tin {i}\n\nHà Nội mưa lớn.\n", encoding="utf-8")
+    for _ in range(2):  # the second run adds nothing: nothing to merge, and no harm
+        out = CliRunner().invoke(main, ["--index", str(two.path), "index", "--optimize", "--json", str(folder)])
+        assert out.exit_code == 0, out.output
+    assert Index.open(two.path).stats()["segments"] == 2
     two = Index.open(two.path)
     snap = two._get_snapshot()
-    assert len(two) == 80 and snap.n == 80  # the deleted documents are gone, not just hidden
-    assert two.search("Hà Nội", limit=100).total == 80 and two.check() == []
+    assert snap.n == 83 and len(two) == 83  # the deleted documents are gone, not just hidden
+    assert two.search("Hà Nội", limit=100).total == 83 and two.check() == []
