@@ -61,6 +61,7 @@ class Scorer(ScoresAt):
         self._memo: dict | None = None  # plan node -> (mask, score) within one search
         #: coverage ORs' item weights given from outside (a shard: the collection's, `search/sharded.py`)
         self.coverage_weights: dict | None = None
+        self._deletions: bool | None = None  # whether the snapshot has deleted documents (known at the first top)
         #: the index terms each pattern of the last evaluations stood for (to highlight them)
         self.expansions: dict[P.Expand, list[str]] = {}
 
@@ -352,8 +353,12 @@ class Scorer(ScoresAt):
     # -- results --------------------------------------------------------------
     def top(self, ids: np.ndarray, score: np.ndarray, k: int, by_date: bool = False) -> tuple[int, list[tuple[int, float]]]:
         """(number of live matches, the best `k` as (docnum, score)), ties by document number."""
-        live = self.snap.live[ids]
-        cand, s = ids[live], score[live]
+        if self._deletions is None:  # most indexes have none: no mask to apply then
+            self._deletions = not bool(self.snap.live.all())
+        cand, s = ids, score
+        if self._deletions:
+            live = self.snap.live[ids]
+            cand, s = ids[live], score[live]
         total = len(cand)
         if not total or k <= 0:
             return total, []
@@ -361,9 +366,8 @@ class Scorer(ScoresAt):
             dates = self.snap.column("date")[cand]
             order = np.lexsort((cand, -s, -dates))[:k]
         else:
-            if total > k:
-                kth = np.partition(-s, k - 1)[k - 1]
-                keep = -s <= kth
+            if total > k:  # the k-th best score, then every document scoring at least that (ties too)
+                keep = s >= np.partition(s, total - k)[total - k]
                 cand, s = cand[keep], s[keep]
             order = np.lexsort((cand, -s))[:k]
         return total, [(int(cand[i]), float(s[i])) for i in order]

@@ -46,6 +46,7 @@ class ShardedScorer:
         self.parts = [Scorer(s, stats=snapshot, **scorer_args) for s in snapshot.shards]
         self.params = self.parts[0].params
         self.expansions: dict = {}
+        self._deletions: bool | None = None  # for `Scorer.top`
         self._pool = ThreadPoolExecutor(max_workers=len(self.parts), thread_name_prefix="vnsearch-shard")
 
     def close(self) -> None:
