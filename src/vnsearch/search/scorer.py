@@ -121,7 +121,9 @@ class Scorer(ScoresAt):
         if method is None:
             raise TypeError(f"not a plan node: {p!r}")
         result = method(p)
-        if memo is not None and self._memo_size < self.memo_bytes:
+        # a term's scores are cached unboosted (`term_scores`): remembering the boosted copy too would
+        # hold every term twice in a search for the price of one multiplication
+        if memo is not None and self._memo_size < self.memo_bytes and not isinstance(p, P.Term):
             memo[p] = result
             self._memo_size += _nbytes(result)
         return result
