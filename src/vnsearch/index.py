@@ -324,7 +324,7 @@ class Index:
         term up once a shard (bench/README.md has the gain).  For a collection done growing; the next
         indexing run adds segments again.  Returns segments before and after, and seconds."""
         t0 = time.perf_counter()
-        with engine.WriteLock(self.path, lock_timeout):
+        with engine.WriteLock(self.path, lock_timeout), self._damage_reported():
             before = self._store.segment_count()
             if self._store.optimize():
                 self._record_run([], None)  # the word model is tagged with the segments: saved anew
