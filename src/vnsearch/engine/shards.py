@@ -1,9 +1,8 @@
 """An index split into shards: N ordinary index folders under one, each document in the shard its id
 hashes to.
 
-Sharding is what lets a search use more than one core (each shard is scored in
-its own thread, `search/sharded.py`) and what a cluster would spread over
-machines.  The split is vnsearch's, not the engine's: a shard is a normal index
+Sharding is the unit a search can score side by side (each shard in its own
+thread, `search/sharded.py`) and what a cluster would spread over machines.  The split is vnsearch's, not the engine's: a shard is a normal index
 folder (``shard-0`` ...), so everything an index does (crash-safe commits,
 merges, checks) holds per shard, and only this module knows there are several.
 
@@ -46,8 +45,8 @@ def shard_of(doc_id: str, count: int) -> int:
 
 
 def default_shards() -> int:
-    """Shards for a new index when none are asked for: one per two cores (a search uses a thread a
-    shard, beside the thread that merges them), at least one, at most eight."""
+    """Shards for a new index when none are asked for: one per two cores, at least one, at most
+    eight.  On two cores shards made searches slower, not faster (bench/README.md): one there."""
     return max(1, min(8, (os.cpu_count() or 1) // 2))
 
 
@@ -260,7 +259,7 @@ class ShardedSnapshot:
         parts = [(ids + int(off), tf) for s, off in zip(self.shards, self.offsets)
                  for ids, tf in [s.postings(field, term)] if len(ids)]
         if not parts:
-            return self.shards[0].postings(field, term)
+            return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.float32)
         return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
     def doc_frequency(self, field: str, term: str) -> int:

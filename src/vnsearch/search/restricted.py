@@ -154,26 +154,26 @@ class ScoresAt:
         return found, score
 
     def all_of(self, items: list, where: np.ndarray, ids: np.ndarray, first: M.Matches | None = None,
-               driver=None):
+               driver: int | None = None, sizes: list | None = None):
         """(places in `where` of the `ids` every item matches, their scores summed in item order from
-        zero, as `M.intersection` sums them), or None; items are read cheapest first, each only at the
-        documents the ones before left.  `first`: the whole matches of item `driver`, already known."""
-        scores: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # item -> (its places, its scores there)
-        order = sorted(range(len(items)), key=lambda i: (items[i] is not driver, self.size(items[i])))
-        for i in order:
-            if first is not None and items[i] is driver:
-                found, s = self._looked_up(first, ids[where])
+        zero, as `M.intersection` sums them), or None; items are read smallest first (`sizes`, else
+        `size`), each only at the documents the ones before left.  `first`: the whole matches of
+        items[driver], whose documents are `ids` (it is read first, from them)."""
+        sizes = sizes if sizes is not None else [self.size(i) for i in items]
+        read: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # item -> (the places it was read at, scores)
+        for i in sorted(range(len(items)), key=lambda i: (i != driver, sizes[i])):
+            if i == driver and first is not None:
+                s = first[1][where]
             else:
                 found, s = self.scores_at(items[i], ids[where])
-            where, s = where[found], s[found]
-            if not len(where):
-                return None
-            for j, (w, v) in scores.items():
-                scores[j] = (where, v[np.searchsorted(w, where)])
-            scores[i] = (where, s)
+                where, s = where[found], s[found]
+                if not len(where):
+                    return None
+            read[i] = (where, s)
         total = np.zeros(len(where))
-        for i in range(len(items)):
-            total += scores[i][1]
+        for i in range(len(items)):  # places only shrink: each item's scores at the places left
+            at, s = read[i]
+            total += s if len(at) == len(where) else s[np.searchsorted(at, where)]
         return where, total
 
     def size(self, p) -> float:

@@ -302,11 +302,12 @@ class Scorer(ScoresAt):
         if not items:
             items, dates = [P.Filter(d) for d in dates], []
         # the rarest item (by document frequencies) whole; the others only at the documents it has
-        driver = min(items, key=self.size)
-        first = self.evaluate(driver)
+        sizes = [self.size(i) for i in items]
+        driver = sizes.index(min(sizes))
+        first = self.evaluate(items[driver])
         if not len(first[0]):
             return M.none()
-        kept = self.all_of(items, np.arange(len(first[0])), first[0], first=first, driver=driver)
+        kept = self.all_of(items, np.arange(len(first[0])), first[0], first=first, driver=driver, sizes=sizes)
         if kept is None:
             return M.none()
         ids, score = self._dated(first[0][kept[0]], kept[1], dates)

@@ -7,8 +7,11 @@ then each shard scores the plan with those sums, so a document scores what
 it would in one index holding every shard's documents (tested; an OR that
 weighs its items by their best scores gets the best over all shards), and the
 matches are joined in document-number order (shard after shard).  Each
-thread reads only its own shard's files and caches; numpy releases the GIL
-for the array work, so shards score side by side on several cores.
+thread reads only its own shard's files and caches.  Only numpy's array
+work releases the GIL: on two cores the Python per term and per segment kept
+two shards from running side by side and made them slower than one index
+(bench/README.md); a process (or cluster worker) a shard, running these same
+rounds, is what would.
 """
 
 from __future__ import annotations

@@ -66,43 +66,36 @@ class Store:
         ten of a size class at a time, a segment with many deletions alone (`merge.py`).  True
         when anything was merged.  (Whoosh's own merge cannot read packed lists: never used.)"""
         merged = False
-        while True:
-            reader = self._ix.reader()
-            try:
-                counts = [(seg, seg.doc_count(), seg.doc_count_all(), mergeable(seg))
-                          for seg, _offset in reader.leaf_readers()]
-                groups = plan_merges(counts)
-                if not groups:
-                    break
-                try:
-                    merge_segments(self._ix, groups[0], limitmb)
-                except NotBulkWritten:  # lists not packed: left as they are
-                    self.remove_leftovers()
-                    break
-                except BaseException:
-                    self.remove_leftovers()  # the half-written segment: the index is as it was
-                    raise
-                merged = True
-            finally:
-                reader.close()
+        while self._merge_planned(lambda counts: (plan_merges(counts) or [None])[0], limitmb):
+            merged = True
         return merged
 
     def optimize(self, limitmb: int = 256) -> bool:
         """Merge every segment into one (deleted documents dropped), as Lucene's force-merge: a
         search pays a term lookup and a list a segment, so a collection that is done growing reads
         fastest as one.  True when anything was merged."""
+        def everything(counts):
+            segs = [seg for seg, _live, _all, ok in counts if ok]
+            return segs if len(segs) > 1 or (segs and segs[0].has_deletions()) else None
+
+        return self._merge_planned(everything, limitmb)
+
+    def _merge_planned(self, plan, limitmb: int) -> bool:
+        """Merge the group of segments `plan` picks from (segment, live, all, mergeable) of each
+        segment, in one commit; False when it picks none or their lists are not packed."""
         reader = self._ix.reader()
         try:
-            segs = [seg for seg, _offset in reader.leaf_readers() if mergeable(seg)]
-            if not segs or (len(segs) == 1 and not segs[0].has_deletions()):
+            group = plan([(seg, seg.doc_count(), seg.doc_count_all(), mergeable(seg))
+                          for seg, _offset in reader.leaf_readers()])
+            if not group:
                 return False
             try:
-                merge_segments(self._ix, segs, limitmb)
-            except NotBulkWritten:
+                merge_segments(self._ix, group, limitmb)
+            except NotBulkWritten:  # lists not packed: left as they are
                 self.remove_leftovers()
                 return False
             except BaseException:
-                self.remove_leftovers()
+                self.remove_leftovers()  # the half-written segment: the index is as it was
                 raise
             return True
         finally:
