@@ -128,7 +128,7 @@ def main(ctx, index_path: Path, synonyms: Path | None, debug: bool):
 @click.option("--optimize", "optimize_after", is_flag=True,
               help="Then merge the index into one segment a shard (as 'vnsearch optimize'): faster searches.")
 @click.option("--shards", type=click.IntRange(1, 64), default=None,
-              help="Split a new index into N shards, searched in parallel (default: one per two CPUs; fixed once created).")
+              help="Split a new index into N shards, each scored in its own thread (default: one per two CPUs; fixed once created).")
 @click.option("--lock-timeout", type=float, default=10.0, show_default=True, help="Seconds to wait for another indexing run.")
 @click.option("--batch-docs", type=click.IntRange(1), default=4000, show_default=True,
               help="Documents per commit: what an interrupted run can lose at most.")
@@ -168,7 +168,7 @@ def index(ctx, sources, jobs, id_field, title_field, text_field, date_field, inc
     if optimize_after and not report.interrupted:
         if not quiet and not as_json:
             err.print("optimizing (merging into one segment a shard)...")
-        took = Index.open(ctx.obj["index"]).optimize(lock_timeout=lock_timeout)["seconds"]
+        took = (ix or Index.open(ctx.obj["index"])).optimize(lock_timeout=lock_timeout)["seconds"]
         report.seconds += took
         report.merge_seconds += took
     if as_json:
