@@ -225,7 +225,7 @@ def test_a_sparse_file_is_skipped_unread(tmp_path):
         pytest.skip("this file system does not make sparse files")
     ix = Index.open(tmp_path / "ix", create=True)
     rep = ix.add_sources([str(folder)], jobs=1)
-    assert rep.added == 1 and {s.where: s.reason for s in rep.skipped}["holes.txt"] == "sparse file (mostly holes)"
+    assert rep.added == 1 and {s.where.rsplit("/", 1)[-1]: s.reason for s in rep.skipped}["holes.txt"] == "sparse file (mostly holes)"
 
 
 def test_one_search_inside_a_huge_document_is_quick(tmp_path):

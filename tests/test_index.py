@@ -36,7 +36,8 @@ def news_index(tmp_path_factory):
 
 
 def ids(res):
-    return [h.id for h in res.hits]
+    """Hits' ids; a folder's documents (named by their absolute paths) by their file names."""
+    return [h.id.rsplit("/", 1)[-1] if h.id.startswith("/") else h.id for h in res.hits]
 
 
 def test_counts(news_index):

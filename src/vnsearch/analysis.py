@@ -5,6 +5,7 @@ Kept stable so existing indexes stay readable; the code lives in `vnsearch.engin
 """
 
 from vnsearch.engine.whoosh.analyzers import (  # noqa: F401
-    FoldFilter, VietnameseTokenizer, folded_analyzer, pair_analyzer, syllable_analyzer, word_analyzer,
+    FoldFilter, TermListTokenizer, VietnameseTokenizer, folded_analyzer, meta_analyzer, pair_analyzer, path_analyzer,
+    syllable_analyzer, word_analyzer,
 )
 from vnsearch.text.terms import Analysis, analyze, index_terms, syllable_terms  # noqa: F401

@@ -64,6 +64,19 @@ def measure(qrels: dict, run: dict) -> dict[str, float]:
     return {name: float(agg[m]) for name, m in zip(METRIC_NAMES, measures)}
 
 
+def judged_id(doc_id: str, known: set[str]) -> str:
+    """A document's id as the judgements name it: a file's id is its absolute path, and qrels
+    written for a folder name its files relative to it (``thoi-su/a.txt``)."""
+    if doc_id in known or "/" not in doc_id:
+        return doc_id
+    at = doc_id.find("/", 1)
+    while at >= 0:
+        if doc_id[at + 1 :] in known:
+            return doc_id[at + 1 :]
+        at = doc_id.find("/", at + 1)
+    return doc_id
+
+
 def evaluate(index, queries: list[tuple[str, str]], qrels: dict, depth: int = DEPTH,
              transform=None) -> Evaluation:
     """Search every query (only those with judgements count) and score the run."""
@@ -71,6 +84,7 @@ def evaluate(index, queries: list[tuple[str, str]], qrels: dict, depth: int = DE
     failed = []
     total_ms = 0.0
     judged = [(q, t) for q, t in queries if q in qrels]
+    known = {d for docs in qrels.values() for d in docs}
     for qid, text in judged:
         if transform:
             text = transform(text)
@@ -82,7 +96,7 @@ def evaluate(index, queries: list[tuple[str, str]], qrels: dict, depth: int = DE
             continue
         total_ms += res.took_ms
         # ranks, not raw scores, so ties keep the engine's order
-        run[qid] = {h.id: float(depth - i) for i, h in enumerate(res.hits)}
+        run[qid] = {judged_id(h.id, known): float(depth - i) for i, h in enumerate(res.hits)}
     # A query that found nothing must still count (as zero): give it a placeholder document.
     scored = {q: (run[q] or {"__nothing__": 0.0}) for q, _ in judged}
     metrics = measure({q: qrels[q] for q, _ in judged}, scored)

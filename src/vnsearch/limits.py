@@ -31,6 +31,10 @@ class Limits:
     suggest_word_chars: int = 32
     #: characters of one document's text analyzed; the rest is dropped and counted as truncated
     document_chars: int = 20_000_000
+    #: bytes of one file in a folder; a larger PDF, DOCX... is skipped and a larger text file read in part
+    file_bytes: int = 100_000_000
+    #: seconds one file's text extraction may take (a damaged or hostile PDF); then it is skipped
+    extract_seconds: int = 60
     #: bytes of one JSONL line or CSV record; a larger record is skipped and counted
     record_bytes: int = 64_000_000
     #: a .gz source decompressing to more than this many times its size is stopped (a gzip bomb)

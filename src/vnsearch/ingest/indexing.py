@@ -25,8 +25,15 @@ from vnsearch.errors import IndexWriteError
 from vnsearch.limits import Limits
 
 _DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
+from collections import deque
+
 from vnsearch.ingest.prepare import prepare_chunk
-from vnsearch.ingest.sources import Document, Skip, Source
+from vnsearch.ingest.sources import PART, Document, FileItem, Skip, Source
+
+
+def extract_file(item: FileItem, limits: Limits) -> list[Document] | Skip:
+    """A worker's task: the documents in a file (text extraction is the costly part of a PDF or a page)."""
+    return item.documents(limits)
 
 
 @dataclass
@@ -144,6 +151,11 @@ class Indexer:
         self.t0 = time.perf_counter()
         self.seen_items = 0
         self.keep: dict[str, list[str]] = {}  # source -> ids and id prefixes ("dir/") not to remove
+        # file id -> ids of the documents inside it (an mbox's messages, attachments)
+        self.parts: dict[str, list[str]] = {}
+        for i in existing:
+            if PART in i:
+                self.parts.setdefault(i.split(PART, 1)[0], []).append(i)
 
     # -- reading sources ------------------------------------------------------
     def _pending(self, sources: Iterable[Source], seen: dict[str, str]) -> Iterator[tuple[Document, str, bool]]:
@@ -159,25 +171,85 @@ class Indexer:
                     if item.keep is not None:
                         self.keep.setdefault(src.name, []).append(item.keep)
                     continue
-                limit = self.limits.document_chars
-                if len(item.body) > limit:
-                    item.body, item.truncated = item.body[:limit], True
-                if item.truncated:
-                    rep.truncated += 1
-                    rep.notes.append(Skip(item.id, f"truncated: only the first {limit:,} characters were indexed "
-                                                   f"(VNSEARCH_MAX_DOCUMENT_CHARS)"))
-                if item.note:
-                    rep.notes.append(Skip(item.id, item.note))
-                if item.id in seen:
-                    rep.skipped.append(Skip(item.id, f"duplicate id (first seen in {seen[item.id]}); kept the first"))
+                if isinstance(item, FileItem):
+                    if item.id in seen:
+                        rep.skipped.append(Skip(item.id, f"duplicate id (first seen in {seen[item.id]}); kept the first"))
+                        continue
+                    h = item.content_hash()
+                    ids = [i for i in (item.id, *self.parts.get(item.id, ())) if i in self.existing]
+                    if ids and all(self.existing[i][0] == h.encode("ascii") for i in ids):
+                        for i in ids:
+                            seen[i] = item.source or "this run"
+                        rep.unchanged += len(ids)
+                        continue
+                    seen[item.id] = item.source or "this run"
+                    yield item, h, False
                     continue
-                seen[item.id] = item.source or "this run"
-                h = item.content_hash()
-                old = self.existing.get(item.id)
-                if old is not None and old[0] == h.encode("ascii"):
-                    rep.unchanged += 1
-                    continue
-                yield item, h, old is None
+                yield from self._checked(item, seen)
+
+    def _checked(self, item: Document, seen: dict[str, str]):
+        """(document, hash, is_new) unless it is a duplicate or unchanged (counted)."""
+        rep = self.report
+        self._noted(item)
+        if item.id in seen:
+            rep.skipped.append(Skip(item.id, f"duplicate id (first seen in {seen[item.id]}); kept the first"))
+            return
+        seen[item.id] = item.source or "this run"
+        h = item.content_hash()
+        old = self.existing.get(item.id)
+        if old is not None and old[0] == h.encode("ascii"):
+            rep.unchanged += 1
+            return
+        yield item, h, old is None
+
+    def _extracted(self, pending, seen: dict[str, str], pool=None):
+        """Files turned into documents, in order: by the worker pool (a few files ahead), or here."""
+        window: deque = deque()
+        ahead = 4 * self.jobs
+        for entry in pending:
+            item = entry[0]
+            fut = None
+            if isinstance(item, FileItem) and pool is not None:
+                with _main_module_hidden():
+                    fut = pool.submit(extract_file, item, self.limits)
+            window.append((entry, fut))
+            while window and (len(window) > ahead or window[0][1] is None or window[0][1].done()):
+                yield from self._expand(*window.popleft(), seen)
+        while window:
+            yield from self._expand(*window.popleft(), seen)
+
+    def _expand(self, entry, fut, seen: dict[str, str]):
+        item, h, _ = entry
+        if not isinstance(item, FileItem):
+            yield entry
+            return
+        found = fut.result() if fut is not None else extract_file(item, self.limits)
+        rep = self.report
+        if isinstance(found, Skip):
+            rep.skipped.append(found)
+            if found.keep is not None:
+                self.keep.setdefault(item.source, []).append(found.keep)
+            return
+        for doc in found:
+            if doc.id != item.id and doc.id in seen:
+                rep.skipped.append(Skip(doc.id, f"duplicate id (first seen in {seen[doc.id]}); kept the first"))
+                continue
+            seen[doc.id] = item.source or "this run"
+            self._noted(doc)
+            yield doc, h, doc.id not in self.existing
+
+    def _noted(self, doc: Document) -> None:
+        """Cut a document past the document limit, and report that and any note of its source."""
+        rep = self.report
+        limit = self.limits.document_chars
+        if len(doc.body) > limit:
+            doc.body, doc.truncated = doc.body[:limit], True
+        if doc.truncated:
+            rep.truncated += 1
+            rep.notes.append(Skip(doc.id, f"truncated: only the first {limit:,} characters were indexed "
+                                          f"(VNSEARCH_MAX_DOCUMENT_CHARS, VNSEARCH_MAX_FILE_BYTES)"))
+        if doc.note:
+            rep.notes.append(Skip(doc.id, doc.note))
 
     def _batches(self, pending) -> Iterator[list[tuple[Document, str, bool]]]:
         batch, size = [], 0
@@ -235,15 +307,18 @@ class Indexer:
         size = max(1, min(1000, -(-len(batch) // self.jobs)))
         return [([(d, h) for d, h, _ in batch[i : i + size]], i) for i in range(0, len(batch), size)]
 
-    def run(self, sources: list[Source]) -> IndexReport:
+    def run(self, sources: list[Source], gone: Iterable[str] = ()) -> IndexReport:
+        """Index `sources`; then remove the documents of `gone` (ids, and folders' ids ending "/"
+        or files' ids: everything under them) that this run did not read again."""
         seen: dict[str, str] = {}
-        batches = self._routed(self._batches(self._pending(sources, seen)))
+        self.gone = list(gone)
         try:
             if self.jobs == 1:
+                batches = self._routed(self._batches(self._extracted(self._pending(sources, seen), seen)))
                 for shard, batch in batches:
                     self._commit(batch, [prepare_chunk(p, base) for p, base in self._parts(batch)], shard)
             else:
-                self._run_parallel(batches)
+                self._run_parallel(sources, seen)
             self._remove_missing(sources, seen)
             self._merge_if_needed()
         except KeyboardInterrupt:
@@ -259,9 +334,10 @@ class Indexer:
         self.report.seconds = time.perf_counter() - self.t0
         return self.report
 
-    def _run_parallel(self, batches) -> None:
-        # Workers prepare batch N+1 while this process writes batch N.
+    def _run_parallel(self, sources: list[Source], seen: dict[str, str]) -> None:
+        # Workers extract files and prepare batch N+1 while this process writes batch N.
         with worker_pool(self.jobs) as pool:
+            batches = self._routed(self._batches(self._extracted(self._pending(sources, seen), seen, pool)))
             try:
                 inflight = None
                 for shard, batch in batches:
@@ -283,6 +359,11 @@ class Indexer:
         """Delete documents of fully listed sources (folders) that this run did not see."""
         names = {s.name for s in sources if s.complete_listing}
         gone = [i for i, (_h, src) in self.existing.items() if src in names and i not in seen]
+        if self.gone:
+            prefixes = tuple(g if g.endswith("/") else g + PART for g in self.gone)
+            exact = set(self.gone)
+            gone += [i for i in self.existing if i not in seen and (i in exact or i.startswith(prefixes))]
+            gone = sorted(set(gone))
         if self.keep:
             kept = [i for i in gone if self._kept(i, self.existing[i][1])]
             self.report.kept += len(kept)
@@ -294,7 +375,7 @@ class Indexer:
     def _kept(self, doc_id: str, source: str) -> bool:
         """True when `doc_id` lies in a file or folder of `source` that could not be read."""
         return any(doc_id == k or (k.endswith("/") and doc_id.startswith(k)) or k == ""
-                   for k in self.keep.get(source, ()))
+                   or doc_id.startswith(k + PART) for k in self.keep.get(source, ()))
 
     def _merge_if_needed(self) -> None:
         t0 = time.perf_counter()

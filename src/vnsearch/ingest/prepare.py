@@ -13,6 +13,7 @@ from vnsearch.engine import INVERTED_FIELDS, encode_postings
 from vnsearch.text.terms import index_streams, syllable_terms
 from vnsearch.text.normalize import fold_list, normalize
 from vnsearch.ingest.sources import Document
+from vnsearch.text.fields import pack_fields
 
 #: fieldname -> that field's encoded postings for the chunk
 Inverted = dict
@@ -63,5 +64,9 @@ def prepare_chunk(items: list[tuple[Document, str]], base: int) -> tuple[list[di
         }
         if doc.date is not None:
             d["date"] = doc.date
+        if doc.kind:
+            d["type"] = doc.kind
+        if doc.fields:
+            d["meta"] = normalize(pack_fields(doc.fields))
         docs.append(d)
     return docs, encode_postings(streams, base)

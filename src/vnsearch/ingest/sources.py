@@ -26,14 +26,17 @@ from pathlib import Path
 from typing import IO, Iterable, Iterator, Union
 
 from vnsearch.errors import VnsearchError
+from vnsearch.ingest.formats import is_media, sniff
 from vnsearch.limits import Limits
+from vnsearch.text.fields import pack_fields
 
 __all__ = [
-    "Document", "Skip", "FieldMap", "Source", "FolderSource", "JsonlSource", "CsvSource",
-    "decode_bytes", "parse_date", "open_source", "SourceError", "DocumentError", "visible_id",
+    "Document", "FileItem", "Skip", "FieldMap", "Source", "FolderSource", "FileSource", "JsonlSource", "CsvSource",
+    "decode_bytes", "parse_date", "open_source", "SourceError", "DocumentError", "visible_id", "PART",
 ]
 
-DEFAULT_INCLUDE = ("*.txt", "*.md")
+#: every file; those of no supported format are skipped and counted
+DEFAULT_INCLUDE = ("*",)
 
 
 class SourceError(Exception):
@@ -58,6 +61,10 @@ class Document:
     note: str = field(default="", compare=False, repr=False)
     #: the text was longer than the document limit and was cut (see `Limits.document_chars`)
     truncated: bool = field(default=False, compare=False, repr=False)
+    #: metadata searchable as ``name:value`` (author, category, tags...): names as `clean_fields` makes them
+    fields: dict = field(default_factory=dict)
+    #: the format it was read from: "pdf", "html", "txt", "jsonl"...
+    kind: str = ""
 
     def __post_init__(self) -> None:
         for name in ("id", "title", "body", "path", "source"):
@@ -79,13 +86,64 @@ class Document:
                 raise DocumentError(f"document {self.id!r}: date {self.date!r} is not a date "
                                     f"(use a datetime, a date or YYYY[-MM[-DD]])")
             self.date = d
+        if not isinstance(self.fields, dict):
+            raise DocumentError(f"document {self.id!r}: fields must be a mapping of names to values")
+        if self.fields:
+            from vnsearch.ingest.formats.metadata import clean_fields
+
+            self.fields = clean_fields(self.fields)
 
     def content_hash(self) -> str:
         h = hashlib.blake2b(digest_size=16)
-        for part in (self.title, self.body, self.path, self.date.isoformat() if self.date else ""):
+        extra = (pack_fields(self.fields), self.kind) if self.fields or self.kind else ()
+        for part in (self.title, self.body, self.path, self.date.isoformat() if self.date else "", *extra):
             h.update(part.encode("utf-8", "surrogatepass"))
             h.update(b"\x00")
         return h.hexdigest()
+
+
+#: what separates a file's id from a document inside it (an mbox message, an attachment): never in a path
+PART = "//"
+#: bumped when a reader changes what it extracts, so re-runs read such files again
+READERS_VERSION = "1"
+
+
+@dataclass
+class FileItem:
+    """A file not read yet: its bytes, hashed to tell whether it changed, and turned into documents
+    (`documents`) where the work is done (the indexing workers)."""
+
+    id: str
+    path: str
+    source: str
+    kind: str
+    data: bytes
+    mtime: float | None = None  # given only when file times date undated documents
+    truncated: bool = False
+
+    def content_hash(self) -> str:
+        h = hashlib.blake2b(digest_size=16)
+        for part in (READERS_VERSION, self.kind, self.path, repr(self.mtime)):
+            h.update(part.encode("utf-8", "surrogatepass"))
+            h.update(b"\x00")
+        h.update(self.data)
+        return h.hexdigest()
+
+    def documents(self, limits: Limits) -> list[Document] | Skip:
+        """The documents the file holds, or why it holds none."""
+        from vnsearch.ingest.formats import Unreadable, extract
+
+        try:
+            found = extract(self.kind, self.data, os.path.basename(self.path), limits)
+        except Unreadable as e:
+            return Skip(self.id, str(e))
+        undated = datetime.fromtimestamp(self.mtime) if self.mtime is not None else None
+        out = []
+        for x in found:
+            out.append(Document(id=f"{self.id}{PART}{x.part}" if x.part else self.id, title=x.title, body=x.body,
+                                path=self.path, date=x.date or undated, source=self.source, note=x.note,
+                                truncated=self.truncated, fields=x.fields, kind=x.kind or self.kind))
+        return out
 
 
 @dataclass
@@ -101,7 +159,7 @@ class Skip:
     keep: str | None = None
 
 
-Item = Union[Document, Skip]
+Item = Union[Document, Skip, FileItem]
 
 _SURROGATES = re.compile("[\ud800-\udfff]")
 
@@ -217,7 +275,12 @@ class FieldMap:
                 return None
         return cur
 
-    def document(self, record, where: str, source: str, fallback_id: str) -> Item:
+    def extra(self, record: dict) -> dict:
+        """The record's other top-level fields (category, author...): kept as searchable metadata."""
+        used = {self.id.split(".")[0], self.title.split(".")[0], self.text.split(".")[0], self.date.split(".")[0]}
+        return {k: v for k, v in record.items() if k not in used}
+
+    def document(self, record, where: str, source: str, fallback_id: str, kind: str = "") -> Item:
         if not isinstance(record, dict):
             return Skip(where, "not a JSON object")
         text = self.get(record, self.text)
@@ -245,7 +308,8 @@ class FieldMap:
             date = parse_date(raw_date)
             if date is None:
                 note = f"date {str(raw_date)[:40]!r} not understood; indexed without a date"
-        return Document(id=rid, title=title, body=text, path=source, date=date, source=source, note=note)
+        return Document(id=rid, title=title, body=text, path=source, date=date, source=source, note=note,
+                        fields=self.extra(record), kind=kind)
 
 
 class Source:
@@ -260,19 +324,29 @@ class Source:
     def __iter__(self) -> Iterator[Item]:  # pragma: no cover - interface
         raise NotImplementedError
 
+    def options(self) -> dict:
+        """How the source was opened (JSON values): what `reopen` needs to read it the same way again."""
+        return {}
+
 
 class FolderSource(Source):
-    """Text files under a folder, recursively; ids are paths relative to the folder."""
+    """Files under a folder, recursively, of every supported format; a document's id is its absolute
+    path (so two folders' ``a.txt`` stay two documents).  Hidden files and folders are left out."""
 
     complete_listing = True
 
-    def __init__(self, root: str | Path, include: Iterable[str] = DEFAULT_INCLUDE, exclude: Iterable[str] = ()):
+    def __init__(self, root: str | Path, include: Iterable[str] = DEFAULT_INCLUDE, exclude: Iterable[str] = (),
+                 mtime_dates: bool = False):
         self.root = Path(root)
         if not self.root.is_dir():
             raise SourceError(f"{root}: not a folder")
         self.include = tuple(include) or DEFAULT_INCLUDE
         self.exclude = tuple(exclude)
-        self.name = str(self.root.resolve())
+        self.mtime_dates = mtime_dates
+        self.name = visible_id(unicodedata.normalize("NFC", str(self.root.resolve())))
+
+    def options(self) -> dict:
+        return {"include": list(self.include), "exclude": list(self.exclude), "mtime_dates": self.mtime_dates}
 
     def _wanted(self, rel: str) -> bool:
         name = rel.rsplit("/", 1)[-1]
@@ -286,12 +360,13 @@ class FolderSource(Source):
             if _problem is None:
                 yield rel, p
 
-    def entries(self) -> Iterator[tuple[str, Path, Skip | None]]:
-        """Every wanted name under the folder, with a `Skip` for what cannot be read as a file:
-        folders that could not be listed (their documents are kept), FIFOs, sockets, devices."""
+    def entries(self, below: Path | None = None) -> Iterator[tuple[str, Path, Skip | None]]:
+        """Every wanted name under the folder (or its subfolder `below`), with a `Skip` for what cannot
+        be read as a file: folders that could not be listed (their documents are kept), FIFOs,
+        sockets, devices."""
         seen_dirs = set()
         unreadable: list[OSError] = []
-        for dirpath, dirnames, filenames in os.walk(self.root, followlinks=True, onerror=unreadable.append):
+        for dirpath, dirnames, filenames in os.walk(below or self.root, followlinks=True, onerror=unreadable.append):
             while unreadable:
                 yield self._unlisted(unreadable.pop())
             try:
@@ -306,8 +381,10 @@ class FolderSource(Source):
                 dirnames[:] = []
                 continue
             seen_dirs.add(key)
-            dirnames.sort()
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
             for fn in sorted(filenames):
+                if ignored_name(fn):
+                    continue
                 p = Path(dirpath) / fn
                 rel = p.relative_to(self.root).as_posix()
                 if not self._wanted(rel):
@@ -334,45 +411,133 @@ class FolderSource(Source):
             rel = p.relative_to(self.root).as_posix()
         except ValueError:
             rel = "."
-        prefix = "" if rel == "." else self.doc_id(rel) + "/"
+        prefix = self.doc_id("" if rel == "." else rel).rstrip("/") + "/"
         why = "permission denied" if isinstance(e, PermissionError) else (e.strerror or str(e))
-        return rel, p, Skip(prefix or str(self.root), f"folder could not be read ({why}); its documents were kept",
-                            keep=prefix)
+        return rel, p, Skip(prefix, f"folder could not be read ({why}); its documents were kept", keep=prefix)
 
     def doc_id(self, rel: str) -> str:
         # NFC so a file name stored decomposed (macOS) is still the same document
-        return visible_id(unicodedata.normalize("NFC", rel))
+        rel = visible_id(unicodedata.normalize("NFC", rel))
+        return f"{self.name.rstrip('/')}/{rel}" if rel else self.name
 
     def __iter__(self) -> Iterator[Item]:
         for rel, p, problem in self.entries():
             yield problem if problem is not None else self.read(rel, p)
 
     def read(self, rel: str, p: Path) -> Item:
-        doc_id = self.doc_id(rel)
-        limit = self.limits.document_chars
+        return read_file(p, self.doc_id(rel), self.name, self.limits, self.mtime_dates)
+
+    def changes(self, paths: Iterable[str | Path]) -> tuple["Source", list[str]]:
+        """What changed paths under the folder mean: a source of the files to read again (a folder
+        moved in is read whole) and the ids of documents now gone (an id, or a folder's ids ending "/")."""
+        items: list[Item] = []
+        gone: list[str] = []
+        done: set[str] = set()  # a folder moved in, and a file in it, are read once
+        root = self.root.resolve()
+        for raw in sorted({str(p) for p in paths}):
+            p = Path(raw)
+            try:
+                rel = p.resolve().relative_to(root).as_posix() if p.exists() else \
+                    Path(os.path.abspath(p)).relative_to(root).as_posix()
+            except ValueError:
+                continue
+            if rel == "." or any(part.startswith(".") for part in rel.split("/")) or ignored_name(p.name):
+                continue
+            if p.is_dir():
+                items += [problem or self.read(r, q) for r, q, problem in self.entries(p) if r not in done]
+                done |= {r for r, _q, _p in self.entries(p)}
+            elif p.is_file():
+                if self._wanted(rel) and rel not in done:
+                    items.append(self.read(rel, p))
+                    done.add(rel)
+            else:
+                gone += [self.doc_id(rel), self.doc_id(rel) + "/"]
+        return _Listed(self.name, items, self.limits), gone
+
+
+def ignored_name(name: str) -> bool:
+    """Hidden files, editors' backups and lock files, downloads in progress: never documents."""
+    return name.startswith((".", "~$")) or name.endswith(("~", ".swp", ".tmp", ".part", ".crdownload"))
+
+
+class _Listed(Source):
+    """Items already read, under the name of the source they belong to (`FolderSource.changes`)."""
+
+    def __init__(self, name: str, items: list, limits: Limits):
+        self.name, self.items, self.limits = name, items, limits
+
+    def __iter__(self) -> Iterator[Item]:
+        return iter(self.items)
+
+
+class FileSource(Source):
+    """One file of a supported format named on the command line (``vnsearch index report.pdf``)."""
+
+    def __init__(self, path: str | Path, mtime_dates: bool = False):
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise SourceError(f"{path}: no such file")
+        self.mtime_dates = mtime_dates
+        self.name = visible_id(unicodedata.normalize("NFC", str(self.path.resolve())))
+
+    def options(self) -> dict:
+        return {"mtime_dates": self.mtime_dates}
+
+    def changes(self, paths) -> tuple[Source, list[str]]:
+        if self.path.is_file():
+            return self, []
+        return _Listed(self.name, [], self.limits), [self.name]
+
+    def __iter__(self) -> Iterator[Item]:
+        yield read_file(self.path, self.name, self.name, self.limits, self.mtime_dates)
+
+
+_TEXT_KINDS = ("txt", "md")
+
+
+def read_file(p: Path, doc_id: str, source: str, limits: Limits, mtime_dates: bool = False) -> Item:
+    """A file's bytes and format as a `FileItem` (its text is extracted later, in a worker), or why not.
+
+    Text files longer than the file limit are read in part (and reported truncated); other
+    formats past it are skipped, unread."""
+    name = p.name
+    if is_media(name):
+        return Skip(doc_id, f"not a supported format ({os.path.splitext(name)[1].lower()})")
+    limit = limits.file_bytes
+    try:
+        fd = _open_regular(p)
         try:
-            data = read_regular_file(p, limit)
-        except PermissionError:
-            return Skip(doc_id, "permission denied", keep=doc_id)
-        except FileNotFoundError:
-            return Skip(doc_id, "vanished while indexing", keep=doc_id)
-        except IsADirectoryError:
-            return Skip(doc_id, "is a directory")
-        except NotRegularFile as e:
-            return Skip(doc_id, str(e))
-        except OSError as e:
-            return Skip(doc_id, f"unreadable ({e.strerror or e})", keep=doc_id)
-        truncated = len(data) > limit
-        if truncated:
-            data = data[:limit]
-        text, how = decode_bytes(data)
-        if text is None:
-            return Skip(doc_id, how)
-        if not text.strip():
-            return Skip(doc_id, "empty file")
-        title, body, date = _split_title(text)
-        return Document(id=doc_id, title=title, body=body, path=visible_id(str(p)), date=date, source=self.name,
-                        truncated=truncated)
+            st = os.fstat(fd)
+            with os.fdopen(fd, "rb", closefd=False) as f:
+                head = f.read(8192)
+                kind = sniff(name, head)
+                if kind is None:
+                    ext = os.path.splitext(name)[1].lower()
+                    what = "binary file" if decode_bytes(head)[0] is None else "not a supported format"
+                    return Skip(doc_id, f"{what} ({ext or 'no extension'}: not a format vnsearch reads)")
+                if st.st_size > limit and kind not in _TEXT_KINDS:
+                    return Skip(doc_id, f"larger than {limit:,} bytes (VNSEARCH_MAX_FILE_BYTES)")
+                data = head + f.read(limit + 1 - len(head))
+        finally:
+            os.close(fd)
+    except PermissionError:
+        return Skip(doc_id, "permission denied", keep=doc_id)
+    except FileNotFoundError:
+        return Skip(doc_id, "vanished while indexing", keep=doc_id)
+    except IsADirectoryError:
+        return Skip(doc_id, "is a directory")
+    except NotRegularFile as e:
+        return Skip(doc_id, str(e))
+    except OSError as e:
+        return Skip(doc_id, f"unreadable ({e.strerror or e})", keep=doc_id)
+    truncated = len(data) > limit
+    if truncated:
+        data = data[:limit]
+    if not data.strip():
+        return Skip(doc_id, "empty file")
+    path = visible_id(unicodedata.normalize("NFC", str(p.resolve())))
+    return FileItem(id=doc_id, path=path, source=source, kind=kind, data=data,
+                    mtime=st.st_mtime if mtime_dates else None, truncated=truncated)
 
 
 class SourceTooLarge(OSError):
@@ -413,10 +578,10 @@ def _kind(mode: int) -> str:
     return "special file"
 
 
-def read_regular_file(p: Path, limit: int | None = None) -> bytes:
-    """A file's bytes (at most `limit` + 1 of them), refusing anything but a regular file without
-    blocking on it (a FIFO swapped in after the folder was listed would otherwise hang the run)
-    and files that are mostly holes (a sparse file of zeros reads as gigabytes of nothing)."""
+def _open_regular(p: Path) -> int:
+    """A file descriptor of `p`, refusing anything but a regular file without blocking on it (a
+    FIFO swapped in after the folder was listed would otherwise hang the run) and files that are
+    mostly holes (a sparse file of zeros reads as gigabytes of nothing)."""
     fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     try:
         st = os.fstat(fd)
@@ -425,6 +590,16 @@ def read_regular_file(p: Path, limit: int | None = None) -> bytes:
         blocks = getattr(st, "st_blocks", None)
         if blocks is not None and st.st_size > (1 << 20) and blocks * 512 < st.st_size // 8:
             raise NotRegularFile("sparse file (mostly holes)")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def read_regular_file(p: Path, limit: int | None = None) -> bytes:
+    """A regular file's bytes (at most `limit` + 1 of them); see `_open_regular`."""
+    fd = _open_regular(p)
+    try:
         with os.fdopen(fd, "rb", closefd=False) as f:
             return f.read() if limit is None else f.read(limit + 1)
     finally:
@@ -436,7 +611,7 @@ class _RecordSource(Source):
         self.path = str(path)
         self.fields = fields or FieldMap()
         self.stream = stream
-        self.name = self.path if stream is None else "<stdin>"
+        self.name = os.path.abspath(self.path) if stream is None else "<stdin>"
         if stream is None and not os.path.isfile(self.path):
             raise SourceError(f"{path}: no such file")
 
@@ -455,6 +630,9 @@ class _RecordSource(Source):
         if text is None or enc.startswith("utf-8"):
             enc = "utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8"
         return open(self.path, encoding=enc, errors="replace", newline="")
+
+    def options(self) -> dict:
+        return {"fields": dict(vars(self.fields))}
 
     def _opened(self):
         """(label for skip reports, a context manager giving the text stream); stdin is never closed."""
@@ -494,7 +672,7 @@ class JsonlSource(_RecordSource):
                 except RecursionError:
                     yield Skip(where, "malformed JSON (nested too deeply)")
                     continue
-                yield self.fields.document(record, where, self.name, f"{label}:{n}")
+                yield self.fields.document(record, where, self.name, f"{label}:{n}", "jsonl")
 
 
 def _lines(f: IO[str], cap: int, chunk: int = 1 << 20) -> Iterator[tuple[int, str | None]]:
@@ -555,25 +733,38 @@ class CsvSource(_RecordSource):
                     where = f"{label}:{reader.line_num}"
                     if None in record:  # more cells than header columns
                         record.pop(None)
-                    yield self.fields.document(record, where, self.name, where)
+                    yield self.fields.document(record, where, self.name, where, "csv")
             except csv.Error as e:
                 yield Skip(f"{label}:{reader.line_num}", f"malformed CSV ({e}); the rest of the file was not read")
 
 
 def open_source(spec: str, fields: FieldMap | None = None, include=DEFAULT_INCLUDE, exclude=(),
-                stdin: IO[str] | None = None, limits: Limits | None = None) -> Source:
-    """A source from a command-line argument: a folder, a .jsonl/.json(.gz), a .csv, or ``-`` (JSONL on stdin)."""
-    src = _open_source(spec, fields, include, exclude, stdin)
+                stdin: IO[str] | None = None, limits: Limits | None = None, mtime_dates: bool = False) -> Source:
+    """A source from a command-line argument: a folder, a .jsonl/.json(.gz), a .csv, ``-`` (JSONL
+    on stdin), or one document file of a supported format."""
+    src = _open_source(spec, fields, include, exclude, stdin, mtime_dates)
     src.limits = limits or Limits.from_env()
     return src
 
 
-def _open_source(spec: str, fields: FieldMap | None, include, exclude, stdin) -> Source:
+def reopen(name: str, kind: str, options: dict, limits: Limits | None = None) -> Source:
+    """A source the index recorded (its name, kind and `Source.options`), opened as it was the last time."""
+    if name == "<stdin>":
+        raise SourceError("standard input cannot be read again")
+    fields = FieldMap(**options["fields"]) if isinstance(options.get("fields"), dict) else None
+    src = open_source(name, fields, tuple(options.get("include") or DEFAULT_INCLUDE), tuple(options.get("exclude") or ()),
+                      limits=limits, mtime_dates=bool(options.get("mtime_dates")))
+    if kind and type(src).__name__.replace("Source", "").lower() != kind:
+        raise SourceError(f"{name}: was a {kind} source, is now a {type(src).__name__.replace('Source', '').lower()}")
+    return src
+
+
+def _open_source(spec: str, fields: FieldMap | None, include, exclude, stdin, mtime_dates: bool) -> Source:
     if spec == "-":
         return JsonlSource("<stdin>", fields, stream=stdin or sys.stdin)
     p = Path(spec)
     if p.is_dir():
-        return FolderSource(p, include, exclude)
+        return FolderSource(p, include, exclude, mtime_dates)
     if not p.exists():
         raise SourceError(f"{spec}: no such file or folder")
     low = p.name.lower()
@@ -581,4 +772,6 @@ def _open_source(spec: str, fields: FieldMap | None, include, exclude, stdin) ->
         return CsvSource(p, fields)
     if low.endswith((".jsonl", ".jsonl.gz", ".ndjson", ".json")):
         return JsonlSource(p, fields)
-    raise SourceError(f"{spec}: unknown kind of source (want a folder, .jsonl, .csv or -)")
+    if p.is_file():
+        return FileSource(p, mtime_dates)
+    raise SourceError(f"{spec}: not a file or folder")

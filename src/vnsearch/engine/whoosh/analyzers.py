@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from whoosh.analysis import Filter, LowercaseFilter, Token, Tokenizer
 
+from vnsearch.text.fields import meta_terms, path_terms
 from vnsearch.text.normalize import fold_word, normalize
 from vnsearch.text.terms import analyze, pair_terms, syllables_of
 
-__all__ = ["VietnameseTokenizer", "FoldFilter", "word_analyzer", "syllable_analyzer", "folded_analyzer",
-           "pair_analyzer"]
+__all__ = ["VietnameseTokenizer", "FoldFilter", "TermListTokenizer", "word_analyzer", "syllable_analyzer",
+           "folded_analyzer", "pair_analyzer", "path_analyzer", "meta_analyzer"]
 
 
 class VietnameseTokenizer(Tokenizer):
@@ -89,3 +90,45 @@ def folded_analyzer():
 def pair_analyzer():
     """Pairs of folded syllables side by side, for words and names found side by side."""
     return VietnameseTokenizer("pair")
+
+
+class TermListTokenizer(Tokenizer):
+    """A small field's terms from `vnsearch.text.fields`: a path and its folders ("path"), or
+    metadata fields named in their terms ("meta").  No positions: these fields only filter."""
+
+    __module__ = "vnsearch.analysis"
+
+    def __init__(self, unit: str = "path"):
+        if unit not in ("path", "meta"):
+            raise ValueError("unit must be 'path' or 'meta'")
+        self.unit = unit
+
+    def __eq__(self, other):
+        return type(self) is type(other) and self.unit == other.unit
+
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
+                 start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
+        if not tokenize:
+            terms = [value]
+        else:
+            terms = path_terms(value) if self.unit == "path" else meta_terms(value)
+        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        for i, term in enumerate(terms):
+            t.text = term
+            t.boost = 1.0
+            t.stopped = False
+            if positions:
+                t.pos = start_pos + i
+            if chars:
+                t.startchar, t.endchar = start_char, start_char
+            yield t
+
+
+def path_analyzer():
+    """A document's path and the folders above it."""
+    return TermListTokenizer("path")
+
+
+def meta_analyzer():
+    """A document's metadata fields, exact and folded, each term named by its field."""
+    return TermListTokenizer("meta")

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from whoosh import columns, fields
 
-from vnsearch.engine.whoosh.analyzers import folded_analyzer, pair_analyzer, syllable_analyzer, word_analyzer
+from vnsearch.engine.whoosh.analyzers import (folded_analyzer, meta_analyzer, pair_analyzer, path_analyzer,
+                                              syllable_analyzer, word_analyzer)
 
-SCHEMA_VERSION = 3  # 2: the pairs field; 3: packed posting lists
+SCHEMA_VERSION = 4  # 2: the pairs field; 3: packed posting lists; 4: path folders, type, meta
 
 #: fields whose postings worker processes build (see `prepare` and `bulkwriter`)
 INVERTED_FIELDS = ("title", "title_folded", "words", "syllables", "folded", "pairs")
@@ -25,7 +26,12 @@ INVERTED_FIELDS = ("title", "title_folded", "words", "syllables", "folded", "pai
 def build_schema() -> fields.Schema:
     return fields.Schema(
         id=fields.ID(stored=True, unique=True, sortable=True),
-        path=fields.ID(stored=True),
+        # the path and every folder above it (``/a/b/``): "documents under a folder" is one term
+        path=fields.ID(stored=True, analyzer=path_analyzer()),
+        # the format a document was read from (pdf, html, txt, jsonl...)
+        type=fields.ID(stored=True),
+        # metadata fields (author, tags...) packed as "name TAB value" lines, searchable as name:value
+        meta=fields.ID(stored=True, analyzer=meta_analyzer()),
         source=fields.ID(stored=True, sortable=True),
         title=fields.TEXT(analyzer=syllable_analyzer(), stored=True, phrase=True),
         title_folded=fields.TEXT(analyzer=folded_analyzer(), phrase=True),
