@@ -17,6 +17,7 @@ import os
 import pickle
 import struct
 import time
+import unicodedata
 import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from vnsearch import engine
 from vnsearch.engine import shards as sharding
 from vnsearch.engine import READING_CODE, DamagedFile
 from vnsearch.errors import IndexCorruptError, QueryError, SearchError, VnsearchError
+from vnsearch.ingest.sources import SourceError
 from vnsearch.ingest.indexing import Indexer, IndexReport, Progress
 from vnsearch.limits import Limits
 from vnsearch.query.ast import ParsedQuery, render
@@ -39,6 +41,7 @@ from vnsearch.search.scorer import Scorer
 from vnsearch.search.sharded import ShardedScorer
 from vnsearch.text.normalize import fold_word, has_diacritics
 from vnsearch.text.terms import analyze
+from vnsearch.text.fields import unpack_fields
 from vnsearch.ingest.sources import Document, DocumentError, FieldMap, Source, as_datetime, open_source
 from vnsearch.search.suggest import suggest
 from vnsearch.search.vocabulary import Vocabulary, saved_segments
@@ -71,6 +74,9 @@ class Hit:
     score: float
     fragments: list[Fragment] = field(default_factory=list)
     title_highlights: list[tuple[int, int]] = field(default_factory=list)
+    #: the format it was read from (pdf, html, txt, jsonl...) and its metadata fields
+    type: str = ""
+    fields: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -269,13 +275,16 @@ class Index:
 
     @_pinned
     def get(self, doc_id: str) -> dict | None:
-        """A document's stored fields (id, title, body, path, date, source), or None."""
+        """A document's stored fields (id, title, body, path, date, source, type, fields), or None."""
         s = self._get_snapshot()
         docnum = s.doc_number(doc_id)
         if docnum is None:
             return None
         d = s.stored(docnum)
-        return {k: d.get(k) for k in ("id", "title", "body", "path", "date", "source")}
+        out = {k: d.get(k) for k in ("id", "title", "body", "path", "date", "source")}
+        out["type"] = d.get("type") or ""
+        out["fields"] = unpack_fields(d.get("meta"))
+        return out
 
     # -- writing ----------------------------------------------------------------
     def add_sources(self, specs: Iterable[str | Source], fields: FieldMap | None = None, jobs: int | None = None,
@@ -291,15 +300,28 @@ class Index:
         return self.add_from(sources, jobs=jobs, lock_timeout=lock_timeout, progress=progress, batch_docs=batch_docs)
 
     def add_from(self, sources: list[Source], jobs: int | None = None, lock_timeout: float = 10.0,
-                 progress: Callable[[Progress], None] | None = None, batch_docs: int = 4000) -> IndexReport:
+                 progress: Callable[[Progress], None] | None = None, batch_docs: int = 4000,
+                 gone: Iterable[str] = (), record: bool = True) -> IndexReport:
+        """Index `sources`, then remove the documents of `gone` (see `Indexer.run`)."""
         with engine.WriteLock(self.path, lock_timeout):
             with self._damage_reported():  # the ids and hashes an incremental run compares with
                 existing = self._store.existing()
             indexer = Indexer(self._store, existing, jobs=jobs, batch_docs=batch_docs, progress=progress,
                               limits=self.limits)
-            report = indexer.run(sources)
-            self._record_run(sources, report)
+            report = indexer.run(sources, gone)
+            self._record_run(sources if record else [], report)
         return report
+
+    def refresh(self, source: Source, paths: Iterable[str], jobs: int | None = 1,
+                lock_timeout: float = 10.0) -> IndexReport:
+        """Bring the documents of some changed paths of `source` up to date (what `vnsearch watch`
+        does with each burst of changes): files added or changed are read, vanished ones removed.
+        A source that cannot tell paths apart (JSONL, CSV) is read again whole, incrementally."""
+        changes = getattr(source, "changes", None)
+        if changes is None:
+            return self.add_from([source], jobs=jobs, lock_timeout=lock_timeout)
+        changed, gone = changes(paths)
+        return self.add_from([changed], jobs=jobs, lock_timeout=lock_timeout, gone=gone, record=False)
 
     def add(self, docs: Iterable[Document], lock_timeout: float = 10.0, jobs: int = 1) -> IndexReport:
         """Add or replace documents given directly (analyzed in this process unless `jobs` > 1)."""
@@ -311,6 +333,49 @@ class Index:
         return self.add_from([src], jobs=jobs, lock_timeout=lock_timeout)
 
     update = add
+
+    def known_sources(self) -> tuple[list[Source], list[str]]:
+        """The sources earlier runs read, opened as they were (for re-reading them all), and a line
+        for each one that cannot be opened now (a folder gone or unmounted: its documents stay)."""
+        from vnsearch.ingest.sources import reopen
+
+        sources, problems = [], []
+        for name, info in sorted(engine.read_meta(self.path).get("sources", {}).items()):
+            try:
+                sources.append(reopen(name, info.get("kind", ""), info.get("options") or {}, self.limits))
+            except SourceError as e:
+                problems.append(str(e))
+        return sources, problems
+
+    def remove(self, targets: Iterable[str] = (), ids: Iterable[str] = (), lock_timeout: float = 10.0) -> dict:
+        """Remove documents: every document of each target (a source the index knows, which it then
+        forgets, or any file or folder: the documents read from it), and documents by id.  Returns
+        {"removed": n, "sources": names forgotten, "unmatched": targets that matched nothing}."""
+        with engine.WriteLock(self.path, lock_timeout):
+            with self._damage_reported():
+                existing = self._store.existing()
+            meta = engine.read_meta(self.path)
+            known = meta.get("sources", {})
+            gone, forgotten, unmatched = set(), [], []
+            for t in targets:
+                name = t if t in known else unicodedata.normalize("NFC", str(Path(t).expanduser().resolve()))
+                found = {i for i, (_h, src) in existing.items()
+                         if src == name or i == name or i.startswith(name.rstrip("/") + "/")}
+                if name in known:
+                    forgotten.append(name)
+                elif not found:
+                    unmatched.append(t)
+                gone |= found
+            wanted = list(ids)
+            gone |= {i for i in wanted if i in existing}
+            unmatched += [i for i in wanted if i not in existing]
+            n = self._store.delete(sorted(gone)) if gone else 0
+            meta = engine.read_meta(self.path)
+            for name in forgotten:
+                meta.get("sources", {}).pop(name, None)
+            engine.write_meta(self.path, meta)
+            self._record_run([], None)
+        return {"removed": n, "sources": forgotten, "unmatched": unmatched}
 
     def delete(self, ids: Iterable[str], lock_timeout: float = 10.0) -> int:
         """Delete documents by id; returns how many existed."""
@@ -339,7 +404,8 @@ class Index:
         srcs = meta.setdefault("sources", {})
         for s in sources:
             if s.name and not isinstance(s, _ListSource):
-                srcs[s.name] = {"kind": type(s).__name__.replace("Source", "").lower(), "last_run": meta["updated"]}
+                srcs[s.name] = {"kind": type(s).__name__.replace("Source", "").lower(), "last_run": meta["updated"],
+                                "options": s.options()}
         engine.write_meta(self.path, meta)
 
     # -- searching --------------------------------------------------------------
@@ -347,7 +413,7 @@ class Index:
     def build_query(self, text: str, since: datetime | None = None, until: datetime | None = None,
                     filters: dict | None = None, operator: str | None = None, accents: bool = True) -> "BuiltQuery":
         """The plan and filter for `text`, and how it was read; raises QueryError."""
-        return self._build(self._reading(parse(text, self.limits)), since, until, filters, operator, accents)
+        return self._build(self._reading(self._parse(text)), since, until, filters, operator, accents)
 
     def _build(self, reading: _Reading, since, until, filters, operator: str | None = None,
                accents: bool = True, adjacent: bool = False) -> BuiltQuery:
@@ -357,6 +423,29 @@ class Index:
                           self.synonyms)
         return BuiltQuery(planner.plan(parsed, since, until, filters), render(parsed.root),
                           "and" if use_and else "or", reading.restored)
+
+    def _parse(self, text: str) -> ParsedQuery:
+        return parse(text, self.limits, self.meta_fields() if ":" in text else ())
+
+    def meta_fields(self) -> list[str]:
+        """The metadata fields documents of the index have (author, tags...): searchable as ``name:value``."""
+        s = self._get_snapshot()
+        cached = self.__dict__.get("_meta_cache")
+        if cached is not None and cached[0] is s:
+            return cached[1]
+        names: list[str] = []
+        start = ""
+        while True:
+            term = next(iter(s.terms("meta", start=start)), None)
+            if term is None:
+                break
+            cut = min((i for i in (term.find(":"), term.find("~")) if i >= 0), default=len(term))
+            if term[:cut] not in names:
+                names.append(term[:cut])
+            start = term[: cut + 1] + "\U0010ffff"  # past every term of this name and separator
+        names.sort()
+        self._meta_cache = (s, names)
+        return names
 
     def _reading(self, parsed: ParsedQuery) -> _Reading:
         """How to read a parsed query's words: short plain queries with diacritics as the index's own
@@ -388,7 +477,8 @@ class Index:
         """Search with Whoosh syntax over Vietnamese-segmented text; raises QueryError on bad syntax.
 
         Arguments: text, limit=10, page=1, offset=None, sort="score"|"date",
-        since=None, until=None, filters=None (field -> exact value),
+        since=None, until=None, filters=None (field -> exact value: id, path, source, type),
+        within=None (folders: only documents under one of them),
         highlight=True, suggest_below=3, fragments_per_hit=2.
         """
         with self._damage_reported(), self._snapshot():
@@ -409,7 +499,8 @@ class Index:
 
     def _search(self, text: str, limit: int = 10, page: int = 1, offset: int | None = None,
                sort: str = "score", since: datetime | None = None, until: datetime | None = None,
-               filters: dict | None = None, highlight: bool = True, suggest_below: int = 3,
+               filters: dict | None = None, within: Iterable[str] | None = None, highlight: bool = True,
+               suggest_below: int = 3,
                fragments_per_hit: int = 2) -> SearchResult:
         t0 = time.perf_counter()
         if not isinstance(text, str):
@@ -423,7 +514,11 @@ class Index:
         for k in filters or {}:
             if k not in FILTER_FIELDS:
                 raise SearchError(f"cannot filter on {k!r} (use one of {', '.join(FILTER_FIELDS)})")
-        parsed = parse(text, self.limits)  # once: every attempt below plans from this tree
+        if within is not None:
+            if isinstance(within, (str, os.PathLike)):
+                within = [within]
+            filters = {**(filters or {}), "in": tuple(_folder(f) for f in within)}
+        parsed = self._parse(text)  # once: every attempt below plans from this tree
         reading = self._reading(parsed)
         scorer = self._get_scorer()
         by_date = sort == "date"
@@ -440,7 +535,8 @@ class Index:
                 d = s.stored(docnum)
                 body = d.get("body") or ""
                 title = d.get("title") or ""
-                hit = Hit(rank, d.get("id", ""), title, d.get("path", ""), d.get("date"), score)
+                hit = Hit(rank, d.get("id", ""), title, d.get("path", ""), d.get("date"), score,
+                          type=d.get("type") or "", fields=unpack_fields(d.get("meta")))
                 if highlight:
                     hit.fragments = fragments(body, terms, fragments_per_hit)
                     hit.title_highlights = whole(title, terms).highlights
@@ -516,7 +612,7 @@ class Index:
     def suggest(self, text: str) -> str | None:
         """A "did you mean" query from the index's own words, or None."""
         try:
-            parsed = parse(text, self.limits)
+            parsed = self._parse(text)
         except QueryError:
             return None
         return suggest(parsed, self._get_snapshot(), self._vocabulary(), self.limits)
@@ -528,7 +624,7 @@ class Index:
         None when the query has syntax or diacritics, or nothing could be restored.
         """
         try:
-            parsed = parse(text, self.limits)
+            parsed = self._parse(text)
         except QueryError:
             return None
         if has_diacritics(text) or not parsed.plain:
@@ -566,14 +662,34 @@ class Index:
             "segments": self._store.segment_count(), "shards": self.shard_count, "terms": terms, "size_bytes": size,
             "updated": meta.get("updated"), "created": meta.get("created"),
             "schema_version": meta.get("schema_version"), "sources": meta.get("sources", {}),
+            "fields": self.meta_fields(), "types": self._type_counts(s),
         }
 
+    @staticmethod
+    def _type_counts(s) -> dict[str, int]:
+        """Live documents of each format."""
+        live = getattr(s, "live", None)
+        out = {}
+        for t in s.terms("type"):
+            ids, _ = s.postings("type", t)
+            n = int(live[ids].sum()) if live is not None and len(ids) else len(ids)
+            if n:
+                out[t] = n
+        return dict(sorted(out.items(), key=lambda kv: -kv[1]))
 
-FILTER_FIELDS = ("id", "path", "source")
+
+FILTER_FIELDS = ("id", "path", "source", "type")
 
 
 def _build_vocabulary(snap) -> Vocabulary:
     return Vocabulary.build(snap.term_frequencies("words"), snap.segments, snap.term_frequencies("folded"))
+
+
+def _folder(value) -> str:
+    """A folder as documents' paths spell it (absolute, symbolic links resolved, NFC)."""
+    if not isinstance(value, (str, os.PathLike)):
+        raise SearchError(f"a folder must be a path, not {type(value).__name__}")
+    return unicodedata.normalize("NFC", str(Path(value).expanduser().resolve()))
 
 
 def _limits() -> Limits:

@@ -18,12 +18,19 @@ from vnsearch.errors import QueryError
 from vnsearch.limits import Limits, env_name
 from vnsearch.query import ast
 from vnsearch.query.syntax import parse as parse_syntax
+from vnsearch.text.fields import FOLDED, folder_term, meta_query_terms
 from vnsearch.text.normalize import fold_word, has_diacritics
 from vnsearch.text.terms import pair_key
 
-#: fields a query may name with ``name:``, and those whose value is taken verbatim
-QUERY_FIELDS = ("title", "path", "id", "date", "body")
-RAW_QUERY_FIELDS = ("path", "id", "date")
+#: fields a query may name with ``name:``, and those whose value is taken verbatim (besides these,
+#: a document's metadata fields: ``author:``, ``tags:``...)
+QUERY_FIELDS = ("title", "path", "id", "date", "body", "type")
+RAW_QUERY_FIELDS = ("path", "id", "date", "type")
+#: the fields of the index itself; any other field a query names is metadata
+OWN_FIELDS = frozenset(QUERY_FIELDS) | {"source"}
+#: what people call a format -> the name vnsearch stores
+TYPE_NAMES = {"text": "txt", "markdown": "md", "htm": "html", "xhtml": "html", "email": "eml", "mail": "eml",
+              "ndjson": "jsonl", "json": "jsonl", "word": "docx"}
 TEXT = (None, "body")  # free text: the default field
 
 
@@ -215,14 +222,16 @@ def positive_leaves(p):
 # -- reading a query -------------------------------------------------------------------
 
 
-def parse(text: str, limits: Limits = Limits()) -> ast.ParsedQuery:
-    """The query's tree, within the limits; raises QueryError."""
+def parse(text: str, limits: Limits = Limits(), meta_fields=()) -> ast.ParsedQuery:
+    """The query's tree, within the limits; raises QueryError.  `meta_fields` are the metadata
+    fields of the index (``author``...), read as fields too."""
     if not text.strip():
         raise QueryError("the query is empty", text, 0)
     if len(text) > limits.query_chars:
         raise QueryError(f"the query is {len(text):,} characters long; the limit is {limits.query_chars:,} "
                          f"({env_name('query_chars')})", text, limits.query_chars)
-    parsed = parse_syntax(text, fields=QUERY_FIELDS, raw_fields=RAW_QUERY_FIELDS, max_phrase_words=limits.phrase_words)
+    parsed = parse_syntax(text, fields=QUERY_FIELDS + tuple(meta_fields), raw_fields=RAW_QUERY_FIELDS,
+                          max_phrase_words=limits.phrase_words)
     terms = sum(len(n.words) if isinstance(n, ast.Phrase) else 1 for n in parsed.leaves())
     if terms > limits.query_terms:
         raise QueryError(f"the query has {terms:,} terms; the limit is {limits.query_terms:,} "
@@ -290,7 +299,15 @@ class Planner:
         near = self.proximity(parsed)
         if near is not None:
             p = Maybe(p, near)
-        flt += [Filter(Term(k, v)) for k, v in (filters or {}).items()]
+        for k, v in (filters or {}).items():
+            if k == "in":  # under any of these folders
+                flt.append(Filter(_one(Or, [Term("path", folder_term(f)) for f in v])) if v else NOTHING)
+            elif k == "type":
+                flt.append(Filter(self.term(v, "type", 1.0)))
+            else:
+                flt.append(Filter(Term(k, v)))
+        if NOTHING in flt:
+            return NOTHING
         return And((p, *flt)) if flt else p
 
     def proximity(self, parsed: ast.ParsedQuery):
@@ -320,8 +337,14 @@ class Planner:
                 return self.phrase(list(n.words), n.slop, n.boost)
             if field == "title":
                 return self.phrase(list(n.words), n.slop, n.boost, title_only=True)
+            if field not in OWN_FIELDS:
+                return self.meta(field, " ".join(n.words), n.boost)
             return Phrase(field, n.words, n.slop, n.boost)
         if isinstance(n, ast.Pattern):
+            if field == "path":
+                return self.path(n.text, n.boost)
+            if field not in OWN_FIELDS and field is not None:
+                return self.meta(field, n.text, n.boost, pattern=True)
             return self.pattern(n.text, field, n.boost)
         if isinstance(n, ast.Fuzzy):
             target = "title_folded" if field == "title" else "folded" if field in TEXT else field
@@ -391,7 +414,39 @@ class Planner:
         if field == "date":
             low, high = date_span(text)
             return Dates(low, high, boost)
+        if field == "path":
+            return self.path(text, boost)
+        if field == "type":
+            t = text.lower().lstrip(".")
+            return Term("type", TYPE_NAMES.get(t, t), boost)
+        if field not in OWN_FIELDS:
+            return self.meta(field, text, boost)
         return Term(field, text, boost)
+
+    def meta(self, name: str, text: str, boost: float, pattern: bool = False):
+        """``author:Nguyễn``: every syllable of the value in that metadata field, diacritics as typed."""
+        if pattern:
+            folded = not (self.accents and has_diacritics(text))
+            value = fold_word(text.lower()) if folded else text.lower()
+            return Expand("meta", "wildcard", f"{name}{FOLDED if folded else ':'}{value}", boost=boost)
+        terms = meta_query_terms(name, text, self.accents)
+        return _one(And, [Term("meta", t, boost) for t in terms]) if terms else NOTHING
+
+    def path(self, text: str, boost: float):
+        """``path:`` a file or folder: absolute as given, or relative (``thoi-su/*``, ``bao/a.txt``)
+        anywhere below a folder; ``*`` and ``?`` are wildcards; ``folder/*`` is everything under it."""
+        value = text.replace("\\", "/")
+        absolute = value.startswith("/") or re.match(r"[A-Za-z]:/", value) is not None
+        if value.endswith("/*") or value.endswith("/**"):
+            value = value.rstrip("*")
+        wild = any(c in value for c in "*?")
+        if absolute and not wild:
+            return Term("path", folder_term(value), boost) if value.endswith("/") else \
+                Or((Term("path", value, boost), Term("path", folder_term(value), boost)))
+        pattern = value if absolute else "*/" + value.lstrip("./")
+        if wild or value.endswith("/"):
+            return Expand("path", "wildcard", pattern, boost=boost)
+        return Or((Expand("path", "wildcard", pattern, boost=boost), Expand("path", "wildcard", pattern + "/", boost=boost)))
 
     def words(self, word: str, boost: float = 1.0):
         """One free-text word: matched on folded syllables (or, typed with diacritics, on those

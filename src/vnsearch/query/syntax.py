@@ -275,6 +275,8 @@ class _Scanner:
                 self.emit(ast.Range(i, vm.end(), None, v, None, low_excl=op == ">"))
             else:
                 self.emit(ast.Range(i, vm.end(), None, None, v, high_excl=op == "<"))
+        elif _is_wildcard(v) and self.prefix != "date":
+            self.emit(ast.Pattern(i, vm.end(), v))
         else:
             self.emit(ast.Term(i, vm.end(), v))
         return vm.end()
