@@ -10,7 +10,7 @@ from vnsearch.cli import main
 
 from conftest import CORPUS
 
-HIT_KEYS = {"rank", "id", "title", "path", "date", "score", "snippet", "snippet_highlights"}
+HIT_KEYS = {"rank", "id", "title", "path", "date", "score", "type", "fields", "snippet", "snippet_highlights"}
 
 
 @pytest.fixture
@@ -156,7 +156,7 @@ def test_errors_are_one_line(runner, tmp_path, indexed):
 def test_stats(runner, indexed):
     r = run(runner, indexed, "stats", "--json")
     st = json.loads(r.output)
-    assert st["documents"] == 2 and st["schema_version"] == 3 and st["terms"]["words"] > 100
+    assert st["documents"] == 2 and st["schema_version"] == 4 and st["terms"]["words"] > 100
     r = run(runner, indexed, "stats")
     assert "documents" in r.output and "schema version" in r.output
 

@@ -74,3 +74,49 @@ def test_piped_stdin(tmp_path):
     # plain `vnsearch` with piped input behaves the same
     r = runner.invoke(main, ["--index", str(path)], input="Pleiku\n")
     assert "1 result for Pleiku" in r.output
+
+
+def test_compact_toggle_and_open_in_app(ix, monkeypatch):
+    import vnsearch.cli.repl as repl_mod
+
+    con, buf = _console()
+    r = Repl(ix, con, limit=3, pager=False)
+    r.handle(":compact")
+    r.handle("phối hợp")
+    lines = [x for x in buf.getvalue().splitlines() if x.strip()]
+    assert lines[0] == "compact output on" and "results for phối hợp" in lines[1]
+    assert len(lines) == 2 + 3 + 1 and lines[2].lstrip().startswith("1. ")  # a line a hit, then :next
+    launched = []
+    monkeypatch.setattr(repl_mod, "system_opener", lambda path: ["opener", path])
+    monkeypatch.setattr(repl_mod.subprocess, "Popen", lambda cmd, **kw: launched.append(cmd))
+    r.handle("Pleiku")
+    first_file = r.result.hits[0]
+    assert first_file.path.endswith(".txt")
+    r.handle(f":open {first_file.rank} --app")
+    assert launched == [["opener", first_file.path]]
+    r.handle(":open 99 --app")
+    assert "no result 99" in buf.getvalue()
+    # a document given through the API has no file to open
+    r.handle("id:n3")
+    assert [h.id for h in r.result.hits] == ["n3"]
+    r.handle(":open 1 --app")
+    assert "no file to open" in buf.getvalue() and len(launched) == 1
+
+
+def test_pager_gets_less_r_only_when_the_user_set_nothing(monkeypatch):
+    import os
+
+    from vnsearch.cli.repl import pager_environment
+
+    monkeypatch.delenv("LESS", raising=False)
+    monkeypatch.delenv("PAGER", raising=False)
+    with pager_environment():
+        assert os.environ["LESS"] == "-R"
+    assert "LESS" not in os.environ
+    monkeypatch.setenv("LESS", "-S")
+    with pager_environment():
+        assert os.environ["LESS"] == "-S"
+    monkeypatch.delenv("LESS")
+    monkeypatch.setenv("PAGER", "more")
+    with pager_environment():
+        assert "LESS" not in os.environ

@@ -116,14 +116,17 @@ def main(ctx, index_path: Path, synonyms: Path | None, debug: bool):
 
 # -- index ----------------------------------------------------------------------
 @main.command()
-@click.argument("sources", nargs=-1, required=True)
+@click.argument("sources", nargs=-1)
 @click.option("--jobs", "-j", type=click.IntRange(1, 64), default=None, help="Worker processes (default: CPUs).")
 @click.option("--id-field", default="id", show_default=True, help="JSONL/CSV field holding the document id.")
 @click.option("--title-field", default="title", show_default=True, help="Field holding the title.")
 @click.option("--text-field", default="text", show_default=True, help="Field holding the text.")
 @click.option("--date-field", default="date", show_default=True, help="Field holding the date.")
-@click.option("--include", multiple=True, help=f"Glob of files to index in folders (default: {' '.join(DEFAULT_INCLUDE)}).")
+@click.option("--include", multiple=True, help="Glob of files to index in folders (default: every file of a supported "
+                                               "format; repeatable).")
 @click.option("--exclude", multiple=True, help="Glob of files to leave out (repeatable).")
+@click.option("--mtime-dates", is_flag=True, help="Date documents that state no date by their file's modification time.")
+@click.option("--watch", "watch_after", is_flag=True, help="Then keep watching the folders and files (as 'vnsearch watch').")
 @click.option("--rebuild", is_flag=True, help="Index everything again beside the index, then replace it in one step.")
 @click.option("--optimize", "optimize_after", is_flag=True,
               help="Then merge the index into one segment a shard (as 'vnsearch optimize'): faster searches.")
@@ -135,17 +138,21 @@ def main(ctx, index_path: Path, synonyms: Path | None, debug: bool):
 @click.option("--quiet", "-q", is_flag=True, help="No progress and no summary (errors still go to stderr).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
 @click.pass_context
-def index(ctx, sources, jobs, id_field, title_field, text_field, date_field, include, exclude, rebuild,
-          optimize_after, shards, lock_timeout, batch_docs, quiet, as_json):
-    """Index folders, JSONL or CSV files, or - (JSONL on stdin), incrementally.
+def index(ctx, sources, jobs, id_field, title_field, text_field, date_field, include, exclude, mtime_dates,
+          watch_after, rebuild, optimize_after, shards, lock_timeout, batch_docs, quiet, as_json):
+    """Index folders, documents, JSONL or CSV files, or - (JSONL on stdin), incrementally.
 
+    Folders are read recursively: text, Markdown, HTML, Word (.docx), OpenDocument (.odt),
+    PDF, EPUB, RTF and e-mail (.eml, .mbox) files, chosen by content as well as by name.
     Re-running indexes only new and changed documents and removes documents
-    whose files are gone from indexed folders. Dotted field names reach into
-    nested JSON (--text-field article.body).
+    whose files are gone from indexed folders; with no SOURCE, every source
+    the index already knows is read again. Dotted field names reach into
+    nested JSON (--text-field article.body); other fields become metadata.
 
     \b
     Examples:
-      vnsearch index corpus/
+      vnsearch index ~/Documents
+      vnsearch index                      (read every known source again)
       vnsearch index news.jsonl --id-field name --jobs 2
       vnsearch index articles.csv --text-field content --date-field published
       zcat dump.jsonl.gz | vnsearch index -
@@ -154,9 +161,19 @@ def index(ctx, sources, jobs, id_field, title_field, text_field, date_field, inc
     from vnsearch.ingest.sources import open_source
 
     fields = FieldMap(id=id_field, title=title_field, text=text_field, date=date_field)
-    opened = [open_source(s, fields, include or DEFAULT_INCLUDE, exclude) for s in sources]
-    ix = None if rebuild else _open_index(ctx, create=True, shards=shards)
     err = _console(stderr=True)
+    if sources:
+        opened = [open_source(s, fields, include or DEFAULT_INCLUDE, exclude, mtime_dates=mtime_dates) for s in sources]
+    else:
+        if rebuild or not Path(ctx.obj["index"]).exists():
+            raise Fail("give a folder, a file or - to index (this index has no sources yet)" if not rebuild else
+                       "--rebuild needs the sources to index")
+        opened, problems = _open_index(ctx).known_sources()
+        for p in problems:
+            err.print(f"[yellow]vnsearch: skipped source:[/] {safe_markup(p)}")
+        if not opened:
+            raise Fail("this index knows no source that can be read again; give a folder or file to index")
+    ix = None if rebuild else _open_index(ctx, create=True, shards=shards)
     progress = None if quiet else _progress_for(err, opened)
     run = dict(jobs=jobs, lock_timeout=lock_timeout, progress=progress, batch_docs=batch_docs)
     try:
@@ -181,6 +198,8 @@ def index(ctx, sources, jobs, id_field, title_field, text_field, date_field, inc
         click.echo(f"vnsearch: interrupted; {report.indexed:,} documents committed and kept. "
                    f"Run the same command again to finish.", err=True)
         ctx.exit(EXIT_INTERRUPTED)
+    if watch_after:
+        _watch(ctx, ix or Index.open(ctx.obj["index"]), opened, jobs, quiet, as_json)
 
 
 def _count_items(sources) -> int | None:
@@ -245,10 +264,19 @@ def _progress_for(console: Console, sources) -> _ProgressReporter:
 @click.option("--fields", default=None,
               help="What to show of each hit, from rank,id,title,path,date,score,snippet "
                    "(default: all in JSON; all but id on the terminal).")
+@click.option("--in", "within", multiple=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Only documents under this folder (repeatable).")
+@click.option("--type", "types", multiple=True, help="Only documents of this format: pdf, docx, html, txt, md, eml... "
+                                                     "(repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object with all results (shape in the README).")
 @click.option("--jsonl", "as_jsonl", is_flag=True, help="One JSON object per hit, one a line.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "jsonl", "csv"]), default=None,
+              help="Output format (--json and --jsonl are short for two of them).")
+@click.option("--files", "-l", "files_only", is_flag=True, help="Print only the paths of matching files, one a line.")
+@click.option("--compact", is_flag=True, help="One line a hit: rank, title, path, date.")
 @click.pass_context
-def search(ctx, query, limit, page, sort, since, until, fields, as_json, as_jsonl):
+def search(ctx, query, limit, page, sort, since, until, fields, within, types, as_json, as_jsonl, fmt, files_only,
+           compact):
     """Search the index. Exit status: 0 with hits, 1 without, 2 on error.
 
     Free text is segmented into Vietnamese words; accents are optional
@@ -263,25 +291,149 @@ def search(ctx, query, limit, page, sort, since, until, fields, as_json, as_json
       vnsearch search 'title:Pleiku OR title:"Tam Kỳ"' --sort date
       vnsearch search ha noi --json | jq '.hits[].title'
     """
-    from vnsearch.cli.render import HIT_FIELDS, TEXT_FIELDS, hit_json, print_results, result_json
+    from vnsearch.cli.render import (CSV_FIELDS, HIT_FIELDS, TEXT_FIELDS, hit_json, print_compact, print_csv,
+                                     print_paths, print_results, result_json)
 
+    chosen = [f for f, on in (("json", as_json), ("jsonl", as_jsonl), (fmt, fmt is not None), ("files", files_only),
+                              ("compact", compact)) if on]
+    if len(set(chosen)) > 1:
+        raise Fail(f"choose one output: {', '.join(sorted(set(chosen)))}")
+    out = chosen[0] if chosen else "text"
     if fields is None:
-        wanted = HIT_FIELDS if (as_json or as_jsonl) else TEXT_FIELDS
+        wanted = {"json": HIT_FIELDS, "jsonl": HIT_FIELDS, "csv": CSV_FIELDS}.get(out, TEXT_FIELDS)
     else:
         wanted = tuple(f.strip() for f in fields.split(",") if f.strip())
     bad = [f for f in wanted if f not in HIT_FIELDS]
     if bad:
         raise Fail(f"--fields: unknown field(s) {', '.join(bad)}; choose from {','.join(HIT_FIELDS)}")
     ix = _open_index(ctx)
-    res = ix.search(" ".join(query), limit=limit, page=page, sort=sort, since=since, until=until)
-    if as_json:
+    filters = {"type": types[0]} if len(types) == 1 else None
+    text = " ".join(query)
+    if len(types) > 1:  # any of several formats
+        text = f"({text}) AND ({' OR '.join('type:' + t for t in types)})"
+    res = ix.search(text, limit=limit, page=page, sort=sort, since=since, until=until, filters=filters,
+                    within=list(within) or None)
+    if out == "json":
         click.echo(json_text(result_json(res, wanted)))
-    elif as_jsonl:
+    elif out == "jsonl":
         for h in res.hits:
             click.echo(json_text(hit_json(h, wanted)))
+    elif out == "csv":
+        print_csv(sys.stdout, res, wanted)
+    elif out == "files":
+        print_paths(sys.stdout, res)
+    elif out == "compact":
+        print_compact(_console(), res)
     else:
         print_results(_console(), res, wanted)
+    sys.stdout.flush()
     ctx.exit(EXIT_HITS if res.hits else EXIT_NONE)
+
+
+# -- remove ---------------------------------------------------------------------
+@main.command()
+@click.argument("targets", nargs=-1)
+@click.option("--id", "ids", multiple=True, help="Remove the document with this id (repeatable).")
+@click.option("--lock-timeout", type=float, default=10.0, show_default=True, help="Seconds to wait for an indexing run.")
+@click.option("--json", "as_json", is_flag=True, help="Print what was removed as JSON.")
+@click.pass_context
+def remove(ctx, targets, ids, lock_timeout, as_json):
+    """Remove documents: every document of a SOURCE (a folder or file indexed before, which is then
+    no longer read by 'vnsearch index' without arguments), of any folder or file, or by --id.
+
+    \b
+    Examples:
+      vnsearch remove ~/Documents/old
+      vnsearch remove --id /home/me/notes/a.txt
+    """
+    if not targets and not ids:
+        raise Fail("give a source, a folder or file, or --id ID to remove")
+    out = _open_index(ctx).remove(targets, ids, lock_timeout=lock_timeout)
+    if as_json:
+        click.echo(json_text(out))
+    else:
+        click.echo(f"removed {out['removed']:,} document{'s' if out['removed'] != 1 else ''}"
+                   + (f"; forgot source{'s' if len(out['sources']) > 1 else ''} "
+                      + ", ".join(for_terminal(s) for s in out["sources"]) if out["sources"] else ""))
+        for t in out["unmatched"]:
+            click.echo(f"vnsearch: nothing indexed from {for_terminal(t)}", err=True)
+    if out["unmatched"] and not out["removed"]:
+        ctx.exit(EXIT_NONE)
+
+
+# -- watch ----------------------------------------------------------------------
+@main.command()
+@click.argument("sources", nargs=-1)
+@click.option("--jobs", "-j", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Worker processes for each burst of changes.")
+@click.option("--include", multiple=True, help="Glob of files to index in folders (repeatable).")
+@click.option("--exclude", multiple=True, help="Glob of files to leave out (repeatable).")
+@click.option("--mtime-dates", is_flag=True, help="Date undated documents by their file's modification time.")
+@click.option("--no-initial", is_flag=True, help="Do not bring the index up to date before watching.")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing for each burst of changes.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON line for each burst of changes.")
+@click.pass_context
+def watch(ctx, sources, jobs, include, exclude, mtime_dates, no_initial, quiet, as_json):
+    """Keep the index current as files are added, changed, renamed or deleted (Ctrl-C stops).
+
+    With no SOURCE, watches every folder and file the index already knows.
+    Bursts of changes (a folder copied in, a document saved) are indexed together.
+    """
+    from vnsearch.ingest.sources import open_source
+
+    err = _console(stderr=True)
+    if sources:
+        opened = [open_source(s, None, include or DEFAULT_INCLUDE, exclude, mtime_dates=mtime_dates) for s in sources]
+        ix = _open_index(ctx, create=True)
+    else:
+        if not Path(ctx.obj["index"]).exists():
+            raise Fail("give a folder or file to watch (this index has no sources yet)")
+        ix = _open_index(ctx)
+        opened, problems = ix.known_sources()
+        for p in problems:
+            err.print(f"[yellow]vnsearch: not watched:[/] {safe_markup(p)}")
+        if not opened:
+            raise Fail("this index knows no folder or file to watch; give one")
+    if not no_initial:
+        report = ix.add_from(opened, jobs=jobs)
+        if not quiet and not as_json:
+            err.print(f"up to date: {report.indexed:,} indexed, {report.removed:,} removed, "
+                      f"{report.unchanged:,} unchanged")
+        if report.interrupted:
+            ctx.exit(EXIT_INTERRUPTED)
+    _watch(ctx, ix, opened, jobs, quiet, as_json)
+
+
+def _watch(ctx, ix, sources, jobs, quiet: bool, as_json: bool) -> None:
+    from vnsearch.ingest.watch import watch as watch_sources, watched_paths
+
+    err = _console(stderr=True)
+
+    def show(batch) -> None:
+        r = batch.report
+        if as_json:
+            click.echo(json_text({"source": batch.source, "paths": batch.paths, **r.to_dict()}))
+        elif not quiet:
+            parts = [f"{n:,} {what}" for n, what in ((r.added, "added"), (r.updated, "updated"),
+                                                    (r.removed, "removed"), (len(r.skipped), "skipped")) if n]
+            err.print(f"{len(batch.paths):,} change{'s' if len(batch.paths) != 1 else ''}: "
+                      f"{', '.join(parts) or 'nothing to index'}", soft_wrap=True)
+            for s in r.skipped[:5]:
+                err.print(f"  [dim]{safe_markup(s.where)}: {safe_markup(s.reason)}[/]", soft_wrap=True)
+
+    def ready() -> None:
+        if not quiet and not as_json:
+            where = ", ".join(sorted(watched_paths(sources)))
+            err.print(f"watching {safe_markup(where)} (Ctrl-C stops)", soft_wrap=True)
+
+    try:
+        watch_sources(ix, sources, on_batch=show, jobs=jobs, ready=ready)
+    except ValueError as e:
+        raise Fail(str(e)) from None
+    except KeyboardInterrupt:
+        pass
+    if not quiet and not as_json:
+        err.print("stopped watching")
 
 
 # -- stats ----------------------------------------------------------------------

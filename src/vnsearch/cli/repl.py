@@ -8,27 +8,59 @@ completion; `run_lines` serves piped input.
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 from rich.console import Console
 
 from vnsearch.errors import QueryError, VnsearchError
 from vnsearch.search.highlight import MatchTerms, match_spans
-from vnsearch.cli.render import print_document, print_results, print_stats, result_json
+from vnsearch.cli.render import print_compact, print_document, print_results, print_stats, print_summary, result_json
 from vnsearch.cli.terminal import for_terminal, json_text, safe_markup
 
 COMMANDS = {
     ":help": "this list",
     ":next": "next page of results (also :n)",
     ":prev": "previous page (also :p)",
-    ":open N": "show result N whole, matches highlighted, in a pager",
+    ":open N": "show result N whole, matches highlighted, in a pager (:open N --app: in its own program)",
     ":limit N": "results per page",
+    ":compact": "toggle one line a result",
     ":json": "toggle JSON output",
     ":stats": "about the index",
     ":quit": "leave (also Ctrl-D)",
 }
-FIELD_PREFIXES = ("title:", "date:", "id:", "path:")
+FIELD_PREFIXES = ("title:", "date:", "id:", "path:", "type:")
 OPERATORS = ("AND", "OR", "NOT")
+
+
+def system_opener(path: str) -> list[str] | None:
+    """The command that opens `path` in its usual program, or None when the system has none."""
+    if sys.platform == "darwin":
+        return ["open", path]
+    if sys.platform.startswith("win"):
+        return ["start", path]
+    opener = shutil.which("xdg-open")
+    return [opener, path] if opener else None
+
+
+class pager_environment:
+    """While the pager runs: ``less`` told to show colours (``-R``) when the user has not set
+    LESS or PAGER themselves (without it, highlights show as escape codes)."""
+
+    def __enter__(self):
+        self.saved = os.environ.get("LESS")
+        if self.saved is None and not os.environ.get("PAGER"):
+            os.environ["LESS"] = "-R"
+        return self
+
+    def __exit__(self, *exc):
+        if self.saved is None:
+            os.environ.pop("LESS", None)
+        else:
+            os.environ["LESS"] = self.saved
+        return False
 
 
 def history_path() -> Path:
@@ -45,6 +77,7 @@ class Repl:
         self.console = console
         self.limit = limit
         self.as_json = False
+        self.compact = False
         self.pager = pager
         self.query: str | None = None
         self.page = 1
@@ -92,6 +125,9 @@ class Repl:
                 c.print(f"{self.limit} results per page")
             else:
                 c.print("[red]usage:[/] :limit N (1-1000)")
+        elif name == ":compact":
+            self.compact = not self.compact
+            c.print(f"compact output {'on' if self.compact else 'off'}")
         elif name == ":json":
             self.as_json = not self.as_json
             c.print(f"JSON output {'on' if self.as_json else 'off'}")
@@ -120,6 +156,11 @@ class Repl:
             return
         if self.as_json:
             c.print(json_text(result_json(self.result), indent=2), markup=False, highlight=False, soft_wrap=True)
+        elif self.compact:
+            if print_summary(c, self.result):
+                print_compact(c, self.result)
+            if self.result.page < self.result.pages:
+                c.print("[dim]:next for more, :open N to read one[/]")
         else:
             print_results(c, self.result)
             if self.result.page < self.result.pages:
@@ -127,13 +168,19 @@ class Repl:
 
     def open(self, arg: str) -> None:
         c = self.console
-        if not self.result or not arg.isdigit():
-            c.print("[red]usage:[/] :open N, after a search")
+        parts = arg.split()
+        app = "--app" in parts
+        parts = [p for p in parts if p != "--app"]
+        if not self.result or len(parts) != 1 or not parts[0].isdigit():
+            c.print("[red]usage:[/] :open N (or :open N --app), after a search")
             return
-        n = int(arg)
+        n = int(parts[0])
         hit = next((h for h in self.result.hits if h.rank == n), None)
         if hit is None:
             c.print(f"[red]no result {n} on this page[/]")
+            return
+        if app:
+            self.open_app(hit.path)
             return
         doc = self.index.get(hit.id)
         if doc is None:
@@ -142,10 +189,31 @@ class Repl:
         q = self.index.build_query(self.query).query
         spans = match_spans(doc.get("body") or "", MatchTerms.from_plan(q))
         if self.pager and c.is_terminal:
-            with c.pager(styles=True):
+            with pager_environment(), c.pager(styles=True):
                 print_document(c, doc, spans)
         else:
             print_document(c, doc, spans)
+
+    def open_app(self, path: str) -> None:
+        """The original file in the program the system opens it with (xdg-open, open, start)."""
+        c = self.console
+        if not path or not os.path.isfile(path):
+            c.print(f"[red]no file to open:[/] {safe_markup(path or '(this document came from no file)')}")
+            return
+        command = system_opener(path)
+        if command is None:
+            c.print("[red]no program to open files with[/] (xdg-open is not installed)")
+            return
+        try:
+            if sys.platform.startswith("win"):
+                os.startfile(path)  # noqa: S606 - the user asked to open their own file
+            else:
+                subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL, start_new_session=True)
+        except OSError as e:
+            c.print(f"[red]could not open it:[/] {safe_markup(e.strerror or e)}")
+            return
+        c.print(f"[dim]opened {safe_markup(path)}[/]")
 
     # -- loops ----------------------------------------------------------------
     def run_lines(self, lines) -> None:
