@@ -178,6 +178,7 @@ def test_damaged_encrypted_and_hostile_files_are_skipped_with_a_reason(tmp_path,
     (folder / "bomb.epub").write_bytes(_zip_bomb("epub"))
     (folder / "big.pdf").write_bytes(make_pdf(TITLE, PARAS) + b"%" + b"x" * 150_000)
     (folder / "ok.docx").write_bytes(make_docx(TITLE, PARAS))
+    (folder / "locked.docx").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(4096))  # what Word writes encrypted
     monkeypatch.setenv("VNSEARCH_MAX_FILE_BYTES", "100000")
     from vnsearch.limits import Limits
 
@@ -190,6 +191,7 @@ def test_damaged_encrypted_and_hostile_files_are_skipped_with_a_reason(tmp_path,
     assert why["scan.pdf"] == "no text layer (a scanned PDF?)"
     assert why["broken.docx"].startswith("damaged docx") or why["broken.docx"].startswith("binary file")
     assert "zip bomb" in why["bomb.docx"] and "zip bomb" in why["bomb.epub"]
+    assert why["locked.docx"].startswith("encrypted Word document")
     assert why["big.pdf"] == "larger than 100,000 bytes (VNSEARCH_MAX_FILE_BYTES)"
 
 
@@ -216,6 +218,17 @@ def test_a_reader_that_hangs_is_stopped(tmp_path, monkeypatch):
     rep = ix.add_sources([str(folder)], jobs=1)
     assert time.perf_counter() - t0 < 10
     assert rep.added == 1 and by_name(rep)["slow.md"].startswith("took longer than 1 s")
+
+
+def test_decomposed_text_from_a_pdf_is_found_by_composed_words(tmp_path):
+    import unicodedata
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "nfd.pdf").write_bytes(make_pdf("Tiêu đề", [unicodedata.normalize("NFD", p) for p in PARAS]))
+    ix, rep = index_folder(tmp_path, folder)
+    assert rep.added == 1 and ix.search("Nguyễn Thanh Quang").total == 1
+    assert unicodedata.is_normalized("NFC", ix.get(str(folder.resolve() / "nfd.pdf"))["body"])
 
 
 def test_single_files_and_mtime_dates(tmp_path):

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import IO, Iterable, Iterator, Union
 
 from vnsearch.errors import VnsearchError
-from vnsearch.ingest.formats import is_media, sniff
+from vnsearch.ingest.formats import is_media, kind_of, sniff
 from vnsearch.limits import Limits
 from vnsearch.text.fields import pack_fields
 
@@ -511,6 +511,8 @@ def read_file(p: Path, doc_id: str, source: str, limits: Limits, mtime_dates: bo
             with os.fdopen(fd, "rb", closefd=False) as f:
                 head = f.read(8192)
                 kind = sniff(name, head)
+                if kind is None and head.startswith(b"\xd0\xcf\x11\xe0") and kind_of(name) == "docx":
+                    return Skip(doc_id, "encrypted Word document (or an old binary .doc): not read")
                 if kind is None:
                     ext = os.path.splitext(name)[1].lower()
                     what = "binary file" if decode_bytes(head)[0] is None else "not a supported format"

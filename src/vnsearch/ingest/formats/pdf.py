@@ -32,7 +32,7 @@ def read(kind: str, data: bytes, name: str, limits) -> list[Extracted]:
         for i in range(len(pdf)):
             page = pdf[i]
             try:
-                text = page.get_textpage().get_text_bounded()
+                text = page.get_textpage().get_text_range()  # all of it, inside the page box or not
             finally:
                 page.close()
             pages.append(text.replace("\r\n", "\n").replace("\r", "\n"))
