@@ -134,6 +134,7 @@ def test_markdown_front_matter(tmp_path):
     (folder / "a.md").write_bytes(make_md("Ghi chú họp", PARAS, WHEN, tags="[kinh tế, xã hội]",
                                           **{"Tác giả": "Lê Văn Tám"}))
     (folder / "b.md").write_text("---\nnot: [closed\n---\nTiêu đề thật\nNội dung Đà Nẵng", encoding="utf-8")
+    (folder / "d.md").write_text("---\nChương một\n---\nĐà Nẵng", encoding="utf-8")
     (folder / "c.md").write_text("+++\ntitle = \"Bài TOML\"\ndate = 2022-01-02\n+++\nNội dung Đà Nẵng",
                                  encoding="utf-8")
     ix, rep = index_folder(tmp_path, folder)
@@ -143,7 +144,8 @@ def test_markdown_front_matter(tmp_path):
     assert ix.search("tags:kinh").total == 1 and ix.search('tags:"xã hội"').total == 1
     assert ix.search("tac_gia:tam").total == 1 and ix.search("tags:kinh tế").hits[0].title == "Ghi chú họp"
     b = ix.get(str(folder.resolve() / "b.md"))
-    assert b["title"] == "---"  # broken front matter: the text as it is, never an error
+    assert b["title"] == "Tiêu đề thật"  # broken front matter: its fields are lost, never an error
+    assert ix.get(str(folder.resolve() / "d.md"))["title"] == "Chương một"  # rules around text are no title
     c = ix.get(str(folder.resolve() / "c.md"))
     assert c["title"] == "Bài TOML" and c["date"] == datetime(2022, 1, 2)
     assert set(ix.stats()["fields"]) == {"tags", "tac_gia"}

@@ -7,6 +7,7 @@ import re
 from vnsearch.ingest.formats import Extracted, Unreadable
 from vnsearch.ingest.formats.metadata import clean_fields, date_in_lead, first_date, value_text
 
+_RULES = re.compile(r"\A(?:[ \t]*(?:-{3,}|\*{3,}|_{3,})[ \t]*\r?\n|[ \t]*\r?\n)+")
 _FRONT = re.compile(r"\A(---|\+\+\+)[ \t]*\r?\n(.*?)\r?\n(---|\.\.\.|\+\+\+)[ \t]*(\r?\n|\Z)", re.S)
 
 
@@ -26,6 +27,8 @@ def from_text(text: str, markdown: bool = False) -> Extracted:
     if not text.strip():
         raise Unreadable("empty file")
     meta, text = front_matter(text)
+    if markdown:  # rules (---, ***) are no title
+        text = _RULES.sub("", text)
     title, body, date = _split_title(text)
     if markdown:
         title = title.lstrip("#").strip()
@@ -41,7 +44,9 @@ def from_text(text: str, markdown: bool = False) -> Extracted:
 
 
 def front_matter(text: str) -> tuple[dict, str]:
-    """(the front matter's mapping, the text after it); ({}, text) when there is none or it is not a mapping."""
+    """(the front matter's mapping, the text after it): ({}, text) when there is none or the block
+    holds no mapping (text between two rules), ({}, the text after it) when it does not parse
+    (broken front matter: a title of ``---`` helps nobody)."""
     m = _FRONT.match(text.lstrip("\ufeff"))
     if not m or (m.group(1) == "+++") != (m.group(3) == "+++"):
         return {}, text
@@ -59,8 +64,8 @@ def front_matter(text: str) -> tuple[dict, str]:
             import yaml
 
             meta = yaml.safe_load(raw)
-    except Exception:  # not front matter after all (a Markdown rule, a broken block): the text as it is
-        return {}, text
-    if not isinstance(meta, dict):
+    except Exception:  # a block that does not parse: its fields are lost, never the text after it
+        return {}, text[m.end():]
+    if not isinstance(meta, dict):  # a Markdown rule around text, not front matter: the text as it is
         return {}, text
     return meta, text[m.end():]
