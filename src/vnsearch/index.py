@@ -93,6 +93,8 @@ class SearchResult:
     restored: str | None = None  # the accented reading that ranked a query typed without diacritics
     fallback: bool = False  # no document held every word: these hold any of them
     accents_ignored: bool = False  # nothing had the diacritics as typed: these have the words with any
+    #: on a cluster: milliseconds of each round over the shards (statistics, maxima, scores) and their count
+    phases: dict | None = None
 
     @property
     def page(self) -> int:
@@ -118,8 +120,9 @@ class Index:
     """A vnsearch index in a folder.  Not shared between threads: open one per thread."""
 
     def __init__(self, path: str | os.PathLike, store, ranking: Ranking | None = None, limits: Limits | None = None,
-                 synonyms: str | os.PathLike | None = None):
+                 synonyms: str | os.PathLike | None = None, cluster=None):
         self.path = Path(path)
+        self._cluster = cluster  # a `vnsearch.cluster.Cluster`: shards searched and documents analyzed there
         self._synonyms_file = synonyms
         self._synonyms = None  # read at the first search (see `synonyms`): indexing never needs them
         self._store = store  # the engine's side of the folder (vnsearch.engine.Store)
@@ -143,10 +146,30 @@ class Index:
     @classmethod
     def open(cls, path: str | os.PathLike = "index", create: bool = False, ranking: Ranking | None = None,
              limits: Limits | None = None, synonyms: str | os.PathLike | None = None,
-             shards: int | None = None) -> "Index":
+             shards: int | None = None, cluster: str | None = None) -> "Index":
         """Open the index at `path`; with `create`, make it if the folder holds none, split into
         `shards` shards (default: `engine.shards.default_shards()`; fixed once created).  `synonyms`: a
-        file of groups of equivalent forms (``UBND = ủy ban nhân dân``), one group a line."""
+        file of groups of equivalent forms (``UBND = ủy ban nhân dân``), one group a line.
+
+        `cluster` (a Dask scheduler's address), or a path spelled ``dask://host:port/path``: the
+        shards are searched, and documents analyzed, on that cluster's workers (the index lies on
+        a path they all reach; see `vnsearch.cluster`)."""
+        from vnsearch.cluster import split_location
+
+        where = split_location(str(path))
+        if where is not None:
+            cluster, path = cluster or where[0], where[1]
+        if cluster is not None:
+            from vnsearch.cluster import Cluster
+
+            c = Cluster(cluster)
+            try:
+                ix = cls.open(Path(path).resolve(), create, ranking, limits, synonyms, shards)
+            except BaseException:
+                c.close()
+                raise
+            ix._cluster = c
+            return ix
         p = Path(path)
         if create and not (p / engine.META).exists():
             if p.exists() and not p.is_dir():
@@ -168,15 +191,28 @@ class Index:
     @classmethod
     def rebuild(cls, path: str | os.PathLike, sources: list[Source], jobs: int | None = None,
                 lock_timeout: float = 10.0, progress: Callable[[Progress], None] | None = None,
-                batch_docs: int = 4000, shard_count: int | None = None) -> IndexReport:
+                batch_docs: int = 4000, shard_count: int | None = None, cluster: str | None = None) -> IndexReport:
         """Index `sources` into a new index beside the one at `path`, then swap it in at once
         (a sharded index: shard by shard; `shard_count`: the shards of an index not there yet).
 
         Searches see the old index until the swap (even a damaged one, or one of another
         schema version); an interrupted rebuild leaves it untouched, and running the same
         rebuild again resumes where it stopped.  Only vnsearch's own files are ever removed:
-        a folder holding anything else is refused.
+        a folder holding anything else is refused.  `cluster`: analyze the documents on that
+        Dask cluster's workers.
         """
+        if cluster is not None:
+            from vnsearch.cluster import Cluster
+
+            c = Cluster(cluster)
+            try:
+                return cls._rebuild(path, sources, jobs, lock_timeout, progress, batch_docs, shard_count, c.executor())
+            finally:
+                c.close()
+        return cls._rebuild(path, sources, jobs, lock_timeout, progress, batch_docs, shard_count, None)
+
+    @classmethod
+    def _rebuild(cls, path, sources, jobs, lock_timeout, progress, batch_docs, shard_count, executor) -> IndexReport:
         p = Path(path)
         if p.exists() and not p.is_dir():
             raise VnsearchError(f"{p} exists and is not a folder")
@@ -191,7 +227,7 @@ class Index:
             if count > 1:
                 store = sharding.staging(p, count, names)
                 report = Indexer(store, store.existing(), jobs=jobs, batch_docs=batch_docs, progress=progress,
-                                 limits=_limits()).run(sources)
+                                 limits=_limits(), executor=executor).run(sources)
                 if not report.interrupted:
                     sharding.swap_in(p, store)
                     cls.open(p)._record_run(sources, report)
@@ -199,7 +235,7 @@ class Index:
             built = engine.staging(p, names)
             aside = cls(built, engine.Store.open(built))
             report = Indexer(aside._store, aside._store.existing(), jobs=jobs, batch_docs=batch_docs,
-                             progress=progress, limits=aside.limits).run(sources)
+                             progress=progress, limits=aside.limits, executor=executor).run(sources)
             aside._record_run(sources, report, vocabulary=False)  # saved once swapped in
             if not report.interrupted:
                 engine.swap_in(p, built)
@@ -211,6 +247,9 @@ class Index:
         if self._snap is not None:
             self._snap.close()
             self._snap = None
+        if self._cluster is not None:
+            self._cluster.close()
+            self._cluster = None
 
     def _drop_scorer(self) -> None:
         if isinstance(self._scorer, ShardedScorer):
@@ -259,10 +298,17 @@ class Index:
         r = self.ranking
         if self._scorer is None or self._scorer.snap is not s or self._scorer.params != (r.k1, r.b, r.idf_floor):
             self._drop_scorer()
-            kind = ShardedScorer if isinstance(s, sharding.ShardedSnapshot) else Scorer
-            self._scorer = kind(s, k1=r.k1, b=r.b, idf_floor=r.idf_floor, max_expansions=self.limits.expansions,
-                                cache_bytes=self.limits.scores_cache_bytes // len(getattr(s, "shards", [s])),
-                                memo_bytes=self.limits.search_mb << 20)
+            args = dict(k1=r.k1, b=r.b, idf_floor=r.idf_floor, max_expansions=self.limits.expansions,
+                        cache_bytes=self.limits.scores_cache_bytes // len(getattr(s, "shards", [s])),
+                        memo_bytes=self.limits.search_mb << 20)
+            if self._cluster is not None:
+                from vnsearch.cluster.scorer import ClusterScorer
+
+                stores = getattr(self._store, "shards", [self._store])
+                self._scorer = ClusterScorer(s, self._cluster, [st.path.resolve() for st in stores], **args)
+            else:
+                kind = ShardedScorer if isinstance(s, sharding.ShardedSnapshot) else Scorer
+                self._scorer = kind(s, **args)
         return self._scorer
 
     def reload(self) -> None:
@@ -307,10 +353,14 @@ class Index:
             with self._damage_reported():  # the ids and hashes an incremental run compares with
                 existing = self._store.existing()
             indexer = Indexer(self._store, existing, jobs=jobs, batch_docs=batch_docs, progress=progress,
-                              limits=self.limits)
+                              limits=self.limits, executor=self._executor())
             report = indexer.run(sources, gone)
             self._record_run(sources if record else [], report)
         return report
+
+    def _executor(self):
+        """Where documents are analyzed: the cluster's workers, or (None) local worker processes."""
+        return self._cluster.executor() if self._cluster is not None else None
 
     def refresh(self, source: Source, paths: Iterable[str], jobs: int | None = 1,
                 lock_timeout: float = 10.0) -> IndexReport:
@@ -481,6 +531,14 @@ class Index:
         within=None (folders: only documents under one of them),
         highlight=True, suggest_below=3, fragments_per_hit=2.
         """
+        try:
+            with self._damage_reported(), self._snapshot():
+                return self._search(*args, **kwargs)
+        except VnsearchError as e:
+            if type(e).__name__ != "StaleShard":
+                raise
+        # a cluster worker saw a newer commit of a shard than this snapshot: search the newest
+        self.reload()
         with self._damage_reported(), self._snapshot():
             return self._search(*args, **kwargs)
 
@@ -547,8 +605,9 @@ class Index:
             if suggestion == reading.restored:  # already searched that way ("Ranked as")
                 suggestion = None
         took = (time.perf_counter() - t0) * 1000
+        phases = dict(scorer.phases) if getattr(scorer, "phases", None) is not None else None
         return SearchResult(text, total, took, hits, offset, limit, suggestion, built.segmented, built.operator,
-                            reading.restored, fallback, accents_ignored)
+                            reading.restored, fallback, accents_ignored, phases)
 
     def _attempts(self, reading: _Reading, since, until, filters, k: int, by_date: bool):
         """(built query, total, top k, fallback, accents ignored) of the first reading that finds

@@ -85,7 +85,8 @@ def _silence_stdout() -> None:
 def _open_index(ctx, create: bool = False, shards: int | None = None):
     from vnsearch.index import Index
 
-    return Index.open(ctx.obj["index"], create=create, synonyms=ctx.obj.get("synonyms"), shards=shards)
+    return Index.open(ctx.obj["index"], create=create, synonyms=ctx.obj.get("synonyms"), shards=shards,
+                      cluster=ctx.obj.get("cluster"))
 
 
 @click.group(cls=Group, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
@@ -95,10 +96,13 @@ def _open_index(ctx, create: bool = False, shards: int | None = None):
               type=click.Path(dir_okay=False, path_type=Path),
               help="File of equivalent forms, one group a line: 'UBND = ủy ban nhân dân' (adds to the built-in "
                    "abbreviations and the index folder's synonyms.txt).")
+@click.option("--cluster", "cluster", envvar="VNSEARCH_CLUSTER", default=None, metavar="ADDRESS",
+              help="A Dask scheduler (host:port): search the shards and analyze documents on its workers "
+                   "(the index must lie on a path they reach; also $VNSEARCH_CLUSTER).")
 @click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
 @click.version_option(__version__, "--version", prog_name="vnsearch")
 @click.pass_context
-def main(ctx, index_path: Path, synonyms: Path | None, debug: bool):
+def main(ctx, index_path: Path, synonyms: Path | None, cluster: str | None, debug: bool):
     """Full-text search for Vietnamese text.
 
     \b
@@ -109,7 +113,7 @@ def main(ctx, index_path: Path, synonyms: Path | None, debug: bool):
       vnsearch                               interactive search (REPL)
     """
     ctx.ensure_object(dict)
-    ctx.obj.update(index=index_path, debug=debug, synonyms=synonyms)
+    ctx.obj.update(index=index_path, debug=debug, synonyms=synonyms, cluster=cluster)
     if ctx.invoked_subcommand is None:
         ctx.invoke(repl)
 
@@ -177,7 +181,8 @@ def index(ctx, sources, jobs, id_field, title_field, text_field, date_field, inc
     progress = None if quiet else _progress_for(err, opened)
     run = dict(jobs=jobs, lock_timeout=lock_timeout, progress=progress, batch_docs=batch_docs)
     try:
-        report = (Index.rebuild(ctx.obj["index"], opened, shard_count=shards, **run) if rebuild
+        report = (Index.rebuild(ctx.obj["index"], opened, shard_count=shards, cluster=ctx.obj.get("cluster"), **run)
+                  if rebuild
                   else ix.add_from(opened, **run))
     finally:
         if progress is not None:

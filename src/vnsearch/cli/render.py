@@ -90,7 +90,8 @@ def result_json(res: SearchResult, fields=HIT_FIELDS) -> dict:
         "accents_ignored": res.accents_ignored,
         "page": res.page, "limit": res.limit,
         "hits": [hit_json(h, fields) for h in res.hits],
-    }
+    } | ({"took_ms_phases": {k: (round(v, 2) if k != "rounds" else v) for k, v in res.phases.items()}}
+         if res.phases is not None else {})
 
 
 def shown_path(path: str, cwd: str | None = None) -> str:

@@ -15,7 +15,7 @@ import os
 import signal
 import sys
 import threading
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -120,6 +120,14 @@ def _main_module_hidden():
             main.__dict__.update(saved)
 
 
+def _threads(executor) -> int:
+    """How many tasks an executor runs at once (a Dask executor: its cluster's threads)."""
+    client = getattr(executor, "_client", None)
+    if client is not None:
+        return max(1, sum(w.get("nthreads", 1) for w in client.scheduler_info().get("workers", {}).values()))
+    return getattr(executor, "_max_workers", 1) or 1
+
+
 def worker_pool(jobs: int) -> ProcessPoolExecutor:
     """Worker processes started fresh ("spawn"), so they inherit no file descriptor (the
     write lock included) and start the same way on every platform."""
@@ -135,14 +143,17 @@ class Indexer:
 
     def __init__(self, store, existing: dict[str, tuple[bytes, str]], jobs: int | None = None,
                  batch_docs: int = 4000, batch_bytes: int = 32_000_000, limitmb: int = 256,
-                 progress: Callable[[Progress], None] | None = None, limits: Limits | None = None):
+                 progress: Callable[[Progress], None] | None = None, limits: Limits | None = None,
+                 executor=None):
         self.limits = limits or Limits()
+        # a `concurrent.futures.Executor` to analyze documents with (a Dask cluster's), else local processes
+        self.executor = executor
         self.store = store
         # a sharded store (`engine/shards.py`) takes each document into the shard its id routes to
         self.stores = getattr(store, "shards", None) or [store]
         self.route = getattr(store, "route", None)
         self.existing = existing
-        self.jobs = max(1, jobs or os.cpu_count() or 1)
+        self.jobs = max(1, jobs or (_threads(executor) if executor is not None else os.cpu_count()) or 1)
         self.batch_docs = batch_docs
         self.batch_bytes = batch_bytes
         self.limitmb = limitmb
@@ -313,7 +324,7 @@ class Indexer:
         seen: dict[str, str] = {}
         self.gone = list(gone)
         try:
-            if self.jobs == 1:
+            if self.jobs == 1 and self.executor is None:
                 batches = self._routed(self._batches(self._extracted(self._pending(sources, seen), seen)))
                 for shard, batch in batches:
                     self._commit(batch, [prepare_chunk(p, base) for p, base in self._parts(batch)], shard)
@@ -336,7 +347,7 @@ class Indexer:
 
     def _run_parallel(self, sources: list[Source], seen: dict[str, str]) -> None:
         # Workers extract files and prepare batch N+1 while this process writes batch N.
-        with worker_pool(self.jobs) as pool:
+        with (nullcontext(self.executor) if self.executor is not None else worker_pool(self.jobs)) as pool:
             batches = self._routed(self._batches(self._extracted(self._pending(sources, seen), seen, pool)))
             try:
                 inflight = None
@@ -349,7 +360,8 @@ class Indexer:
                 if inflight is not None:
                     self._finish(*inflight)
             except BaseException:
-                pool.shutdown(wait=False, cancel_futures=True)
+                if self.executor is None:  # a cluster's executor is not this run's to stop
+                    pool.shutdown(wait=False, cancel_futures=True)
                 raise
 
     def _finish(self, batch, futures, shard: int) -> None:

@@ -66,12 +66,7 @@ class ShardedScorer:
 
     def statistics(self, plan) -> CollectionStats:
         """The collection's statistics for the terms of `plan` (each shard counts its own)."""
-        dfs: dict[tuple[str, str], int] = {}
-        for local in self._pool.map(lambda sc: sc.frequencies(plan), self.parts):
-            for key, df in local.items():
-                dfs[key] = dfs.get(key, 0) + df
-        fields = {field for field, _ in dfs}
-        return CollectionStats(self.n, dfs, {f: self.snap.total_length(f) for f in fields})
+        return summed(self.n, self._pool.map(lambda sc: sc.frequencies(plan), self.parts), self.snap.total_length)
 
     def evaluate(self, plan) -> tuple[np.ndarray, np.ndarray]:
         """(document numbers, scores) of every match over all shards, as `Scorer.evaluate`."""
@@ -93,6 +88,16 @@ class ShardedScorer:
 
     def top(self, ids: np.ndarray, score: np.ndarray, k: int, by_date: bool = False):
         return Scorer.top(self, ids, score, k, by_date)
+
+
+def summed(n: int, counts, total_length) -> CollectionStats:
+    """The collection's statistics from each shard's document frequencies (and the snapshot's
+    summed field lengths, `total_length`)."""
+    dfs: dict[tuple[str, str], int] = {}
+    for local in counts:
+        for key, df in local.items():
+            dfs[key] = dfs.get(key, 0) + df
+    return CollectionStats(n, dfs, {f: total_length(f) for f in {field for field, _ in dfs}})
 
 
 def _coverage_ors(p, out: list | None = None) -> list:

@@ -1,0 +1,163 @@
+"""Beyond one machine: searching and indexing an index's shards on a Dask cluster.
+
+The collection is an ordinary (sharded) vnsearch index on a path every worker and
+the client can reach.  The client plans each query as for a local index; each
+shard's part of the two rounds a sharded search makes (`search/sharded.py`:
+statistics, then scores with the collection's statistics) runs on the worker
+that owns the shard, in parallel; extraction, normalization, segmentation and
+inversion of documents run on the workers through a Dask executor.  The results
+are those of one index holding the same documents, by construction (the same
+code, the same statistics).  Only this package imports ``distributed``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+
+from vnsearch.errors import VnsearchError
+
+__all__ = ["Cluster", "ClusterError", "split_location", "connect_timeout"]
+
+
+class ClusterError(VnsearchError):
+    """The cluster cannot be reached, or a shard did not answer: one line naming what."""
+
+
+_LOCATION = re.compile(r"^dask://([^/]+)(/.*)$")
+
+
+def split_location(text: str) -> tuple[str, str] | None:
+    """("tcp://host:port", "/path/of/the/index") for ``dask://host:port/path/of/the/index``, else None."""
+    m = _LOCATION.match(str(text))
+    return (f"tcp://{m.group(1)}", m.group(2)) if m else None
+
+
+def connect_timeout() -> float:
+    try:
+        return float(os.environ.get("VNSEARCH_CLUSTER_TIMEOUT", "10"))
+    except ValueError:
+        raise VnsearchError("VNSEARCH_CLUSTER_TIMEOUT must be a number of seconds") from None
+
+
+class Cluster:
+    """A connection to a Dask scheduler, and which worker owns which shard."""
+
+    def __init__(self, address: str, timeout: float | None = None, call_timeout: float | None = None):
+        from distributed import Client
+
+        self.address = address if "://" in address else f"tcp://{address}"
+        timeout = connect_timeout() if timeout is None else timeout
+        self.call_timeout = call_timeout or float(os.environ.get("VNSEARCH_CLUSTER_CALL_TIMEOUT", "120"))
+        try:
+            self.client = Client(self.address, timeout=timeout, set_as_default=False)
+        except (OSError, TimeoutError, ValueError) as e:
+            raise ClusterError(f"cannot reach the Dask scheduler at {self.address} within {timeout:g} s "
+                               f"({type(e).__name__}: {str(e).splitlines()[0][:200]})") from None
+        if not self.workers():
+            deadline = time.monotonic() + timeout
+            while not self.workers() and time.monotonic() < deadline:
+                time.sleep(0.1)
+            if not self.workers():
+                self.client.close()
+                raise ClusterError(f"the Dask scheduler at {self.address} has no workers")
+
+    def workers(self) -> list[str]:
+        return sorted(self.client.scheduler_info().get("workers", {}))
+
+    def threads(self) -> int:
+        """Worker threads in the cluster: how many tasks run at once."""
+        return max(1, sum(w.get("nthreads", 1) for w in self.client.scheduler_info().get("workers", {}).values()))
+
+    def owner(self, shard: int) -> str | None:
+        """The worker a shard's searches go to first (its caches stay warm there); any other takes
+        over when it is gone."""
+        workers = self.workers()
+        return workers[shard % len(workers)] if workers else None
+
+    def executor(self):
+        """A `concurrent.futures.Executor` whose tasks run on the workers (for `Indexer`)."""
+        return self.client.get_executor(pure=False)
+
+    def on_shards(self, fn, calls: list[tuple[int, tuple]], what: str) -> list:
+        """`fn(*args)` for each (shard, args), on the worker that owns the shard, all workers at once;
+        the results in order.  A search round goes straight to the workers (`Client.run`: one
+        message each way, ~1.5 ms here, where a scheduled task cost ~15 ms), so a worker that is
+        gone is not replaced by the scheduler: its shards go to the workers left, once, and a
+        shard that still fails or does not answer within the call timeout is named."""
+        owners = self._owners(len(calls) and max(shard for shard, _ in calls) + 1)
+        try:
+            return self._run(fn, calls, owners)
+        except ClusterError:
+            raise
+        except Exception as first:  # a worker gone mid-round: its shards to the others, once
+            owners = self._owners(max(shard for shard, _ in calls) + 1)
+            if not owners:
+                raise ClusterError(f"no worker left to search the shards ({type(first).__name__})") from None
+            try:
+                return self._run(fn, calls, owners)
+            except ClusterError:
+                raise
+            except Exception as e:
+                shards = ", ".join(str(shard) for shard, _ in calls)
+                raise ClusterError(f"the {what} round over shards {shards} failed on the cluster "
+                                   f"({type(e).__name__}: {str(e)[:200]})") from None
+
+    def _owners(self, count: int) -> dict[int, str]:
+        workers = self.workers()
+        return {i: workers[i % len(workers)] for i in range(count)} if workers else {}
+
+    def _run(self, fn, calls, owners: dict[int, str]) -> list:
+        from concurrent.futures import ThreadPoolExecutor, TimeoutError as Late
+
+        mine = {w: [(i, shard, args) for i, (shard, args) in enumerate(calls) if owners.get(shard) == w]
+                for w in set(owners.values())}
+        pool = ThreadPoolExecutor(1)
+        job = pool.submit(self.client.run, _run_shards, fn, mine, workers=sorted(mine))
+        pool.shutdown(wait=False)
+        try:
+            answers = job.result(timeout=self.call_timeout)
+        except Late:
+            late = sorted(shard for shard, _ in calls)
+            raise ClusterError(f"shards {', '.join(map(str, late))} did not answer within {self.call_timeout:g} s "
+                               f"(VNSEARCH_CLUSTER_CALL_TIMEOUT); is a worker down?") from None
+        out = [None] * len(calls)
+        for w, results in answers.items():
+            for i, result in results:
+                if isinstance(result, _Failed):
+                    if result.kind == "StaleShard":
+                        from vnsearch.cluster.shard import StaleShard
+
+                        raise StaleShard(result.message)
+                    raise ClusterError(f"shard {calls[i][0]} failed on worker {w}: {result.kind}: {result.message}")
+                out[i] = result
+        missing = [calls[i][0] for i, r in enumerate(out) if r is None]
+        if missing:
+            raise RuntimeError(f"no answer for shards {missing}")
+        return out
+
+    def close(self) -> None:
+        try:
+            self.client.close()
+        except Exception:  # closing a connection that is already gone
+            pass
+
+
+def _run_shards(fn, mine: dict, dask_worker=None):
+    """On a worker (Dask hands it over as `dask_worker`): its own shards' calls, those `Cluster._run`
+    gave to its address."""
+    out = []
+    for i, _shard, args in mine.get(dask_worker.address, []):
+        try:
+            out.append((i, fn(*args)))
+        except Exception as e:  # this shard's failure, named by the client; the others still answer
+            out.append((i, _Failed(type(e).__name__, str(e)[:300])))
+    return out
+
+
+class _Failed:
+    """A shard's call that raised on its worker: what the client reports (or, stale, retries)."""
+
+    def __init__(self, kind: str, message: str):
+        self.kind, self.message = kind, message

@@ -1,0 +1,60 @@
+"""What a worker does for one shard of a search: the rounds of `search/sharded.py`, on its own copy.
+
+A worker keeps each shard it served open (the store, the snapshot of the commit the
+client searches, and a scorer for the collection's statistics of that moment), so a
+session's searches reuse decoded lists and scores as a local index does.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from vnsearch.errors import VnsearchError
+
+#: shard folder -> (store, snapshot, scorer key, scorer)
+_OPEN: dict[str, list] = {}
+
+
+class StaleShard(VnsearchError):
+    """The shard on disk is not at the commit the client searches (one of them must reopen)."""
+
+
+def _scorer(path: str, generation: int, key: tuple, params: dict):
+    from vnsearch import engine
+    from vnsearch.search.scorer import Scorer
+
+    entry = _OPEN.get(path)
+    if entry is None:
+        entry = _OPEN[path] = [engine.Store.open(Path(path)), None, None, None]
+    store, snap = entry[0], entry[1]
+    if snap is None or snap.generation != generation:
+        if snap is not None:
+            snap.close()
+        snap = entry[1] = store.snapshot()
+        entry[2] = entry[3] = None
+        if snap.generation != generation:
+            raise StaleShard(f"{path}: at commit {snap.generation}, the client searches {generation}")
+    if entry[2] != key:
+        entry[2], entry[3] = key, Scorer(snap, **params)
+    return entry[3]
+
+
+def shard_round(path: str, generation: int, key: tuple, params: dict, round_: str, plan, stats=None,
+                weights=None):
+    """One round for one shard: "frequencies" (its document frequencies of the plan's terms),
+    "maxima" (an OR's items' best scores, `plan` being the OR) or "evaluate" (its matches and
+    scores, and the terms its patterns stood for)."""
+    sc = _scorer(path, generation, key, params)
+    if stats is not None:
+        sc.stats, sc.collection = stats, stats.n
+    sc.coverage_weights = weights
+    sc.remember()
+    try:
+        if round_ == "frequencies":
+            return sc.frequencies(plan)
+        if round_ == "maxima":
+            return sc.item_maxima(plan)
+        ids, scores = sc.evaluate(plan)
+        return ids, scores, {node: list(terms) for node, terms in sc.expansions.items()}
+    finally:
+        sc.forget()
