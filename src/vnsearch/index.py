@@ -206,7 +206,10 @@ class Index:
 
             c = Cluster(cluster)
             try:
-                return cls._rebuild(path, sources, jobs, lock_timeout, progress, batch_docs, shard_count, c.executor())
+                from vnsearch.cluster.writing import ClusterPool
+
+                return cls._rebuild(path, sources, jobs, lock_timeout, progress, batch_docs, shard_count,
+                                    ClusterPool(c))
             finally:
                 c.close()
         return cls._rebuild(path, sources, jobs, lock_timeout, progress, batch_docs, shard_count, None)
@@ -360,7 +363,11 @@ class Index:
 
     def _executor(self):
         """Where documents are analyzed: the cluster's workers, or (None) local worker processes."""
-        return self._cluster.executor() if self._cluster is not None else None
+        if self._cluster is None:
+            return None
+        from vnsearch.cluster.writing import ClusterPool
+
+        return ClusterPool(self._cluster)
 
     def refresh(self, source: Source, paths: Iterable[str], jobs: int | None = 1,
                 lock_timeout: float = 10.0) -> IndexReport:

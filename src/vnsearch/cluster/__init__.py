@@ -76,10 +76,6 @@ class Cluster:
         workers = self.workers()
         return workers[shard % len(workers)] if workers else None
 
-    def executor(self):
-        """A `concurrent.futures.Executor` whose tasks run on the workers (for `Indexer`)."""
-        return self.client.get_executor(pure=False)
-
     def on_shards(self, fn, calls: list[tuple[int, tuple]], what: str) -> list:
         """`fn(*args)` for each (shard, args), on the worker that owns the shard, all workers at once;
         the results in order.  A search round goes straight to the workers (`Client.run`: one

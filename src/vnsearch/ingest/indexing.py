@@ -301,6 +301,9 @@ class Indexer:
         except BaseException:
             w.cancel()
             raise
+        self._counted(batch)
+
+    def _counted(self, batch) -> None:
         rep = self.report
         for doc, _h, is_new in batch:
             if is_new:
@@ -365,7 +368,13 @@ class Indexer:
                 raise
 
     def _finish(self, batch, futures, shard: int) -> None:
-        self._commit(batch, [f.result() for f in futures], shard)
+        remote = getattr(self.executor, "commit_segment", None)
+        if remote is None:
+            self._commit(batch, [f.result() for f in futures], shard)
+            return
+        # on a cluster: the shard's owner writes it, with the chunks straight from the workers
+        remote(self.stores[shard].path.resolve(), futures, [not is_new for _, _, is_new in batch], self.limitmb)
+        self._counted(batch)
 
     def _remove_missing(self, sources: list[Source], seen: dict[str, str]) -> None:
         """Delete documents of fully listed sources (folders) that this run did not see."""
@@ -391,5 +400,9 @@ class Indexer:
 
     def _merge_if_needed(self) -> None:
         t0 = time.perf_counter()
-        self.store.merge(self.limitmb)
+        remote = getattr(self.executor, "merge", None)
+        if remote is not None:  # on a cluster: each shard merged by its owner, all at once
+            remote([s.path.resolve() for s in self.stores])
+        else:
+            self.store.merge(self.limitmb)
         self.report.merge_seconds = time.perf_counter() - t0

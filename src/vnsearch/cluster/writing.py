@@ -1,0 +1,76 @@
+"""Indexing on the cluster: documents analyzed on any worker, each shard written by the worker
+that owns it.
+
+The client reads the sources, skips what is unchanged and routes each batch's documents
+to their shards; `ClusterPool.submit` runs extraction and analysis as Dask tasks (re-run
+elsewhere when a worker dies); `commit_segment` sends a shard's prepared chunks to its
+owner, straight from the workers that prepared them, and that worker writes and commits
+the shard's new segment on the shared path.  A commit is never run twice (a worker dying
+after its commit landed would otherwise file the batch again): a failed commit ends the
+run with a one-line error, and the same command finishes the job.  The client holds the
+collection's write lock throughout, so each shard has one writer.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from vnsearch.errors import IndexWriteError
+
+
+def write_segment(path: str, chunks: list, replace: list[bool], limitmb: int) -> int:
+    """On a worker: one new segment of the shard at `path` from prepared chunks, committed."""
+    from vnsearch import engine
+
+    store = engine.Store.open(Path(path))
+    w = store.segment_writer(limitmb=limitmb)
+    try:
+        pos = 0
+        for docs, inverted in chunks:
+            w.add_chunk(docs, inverted, replace[pos : pos + len(docs)])
+            pos += len(docs)
+        w.commit()
+    except BaseException:
+        w.cancel()
+        raise
+    return pos
+
+
+def merge_shard(path: str, limitmb: int) -> bool:
+    """On a worker: the shard's tiered merge (`Store.merge`), beside the other shards' merges."""
+    from vnsearch import engine
+
+    return engine.Store.open(Path(path)).merge(limitmb)
+
+
+class ClusterPool:
+    """The executor `Indexer` uses on a cluster: tasks on any worker, commits and merges on owners."""
+
+    def __init__(self, cluster):
+        self.cluster = cluster
+        self.client = cluster.client
+        self._client = cluster.client  # `indexing._threads` counts the cluster's threads from it
+
+    def submit(self, fn, *args):
+        return self.client.submit(fn, *args, pure=False, retries=2)
+
+    def _shard_of(self, path: str) -> int:
+        name = Path(path).name
+        return int(name.split("-")[1]) if name.startswith("shard-") else 0
+
+    def commit_segment(self, path, futures: list, replace: list[bool], limitmb: int) -> int:
+        owner = self.cluster.owner(self._shard_of(str(path)))
+        f = self.client.submit(write_segment, str(path), futures, replace, limitmb, pure=False, retries=0,
+                               workers=[owner] if owner else None, allow_other_workers=True)
+        try:
+            return f.result(timeout=self.cluster.call_timeout * 10)
+        except Exception as e:
+            raise IndexWriteError(f"the commit of a batch to {path} failed on the cluster ({type(e).__name__}: "
+                                  f"{str(e)[:200]}); what was committed before is kept: run the same command "
+                                  f"again to finish") from None
+
+    def merge(self, paths: list) -> bool:
+        futures = [self.client.submit(merge_shard, str(p), 256, pure=False, retries=0,
+                                      workers=[self.cluster.owner(self._shard_of(str(p)))], allow_other_workers=True)
+                   for p in paths]
+        return any([f.result() for f in futures])
