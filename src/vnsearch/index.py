@@ -596,15 +596,14 @@ class Index:
         hits: list[Hit] = []
         if not matches_nothing(built.query):
             terms = MatchTerms.from_plan(built.query, scorer.expansions) if highlight else MatchTerms()
-            for rank, (docnum, score) in enumerate(top[offset : offset + limit], offset + 1):
-                d = s.stored(docnum)
-                body = d.get("body") or ""
-                title = d.get("title") or ""
-                hit = Hit(rank, d.get("id", ""), title, d.get("path", ""), d.get("date"), score,
+            page = top[offset : offset + limit]
+            fetch = getattr(scorer, "fetch", None)  # on a cluster: read and highlighted where they live
+            rows = fetch([d for d, _ in page], terms, fragments_per_hit, highlight) if fetch else \
+                [shown(s.stored(docnum), terms, fragments_per_hit, highlight) for docnum, _ in page]
+            for rank, ((_docnum, score), d) in enumerate(zip(page, rows), offset + 1):
+                hit = Hit(rank, d.get("id", ""), d.get("title") or "", d.get("path", ""), d.get("date"), score,
                           type=d.get("type") or "", fields=unpack_fields(d.get("meta")))
-                if highlight:
-                    hit.fragments = fragments(body, terms, fragments_per_hit)
-                    hit.title_highlights = whole(title, terms).highlights
+                hit.fragments, hit.title_highlights = d["fragments"], d["title_highlights"]
                 hits.append(hit)
         suggestion = None
         if suggest_below and (total < suggest_below or fallback or self._has_unknown_word(parsed)):
@@ -749,6 +748,15 @@ FILTER_FIELDS = ("id", "path", "source", "type")
 
 def _build_vocabulary(snap) -> Vocabulary:
     return Vocabulary.build(snap.term_frequencies("words"), snap.segments, snap.term_frequencies("folded"))
+
+
+def shown(stored: dict, terms: MatchTerms, per_hit: int, highlight: bool) -> dict:
+    """What a hit shows of a stored document: its fields, the body's best fragments and the
+    title's matches (computed where the document is read: here, or on a cluster's worker)."""
+    d = {k: stored.get(k) for k in ("id", "title", "path", "date", "type", "meta")}
+    d["fragments"] = fragments(stored.get("body") or "", terms, per_hit) if highlight else []
+    d["title_highlights"] = whole(d["title"] or "", terms).highlights if highlight else []
+    return d
 
 
 def _folder(value) -> str:

@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from vnsearch.cluster.shard import StaleShard, shard_round
+from vnsearch.cluster.shard import StaleShard, shard_fetch, shard_round
 from vnsearch.search.scorer import Scorer
 from vnsearch.search.sharded import CollectionStats, _coverage_ors, summed
 
@@ -34,7 +34,7 @@ class ClusterScorer:
 
     def remember(self) -> None:
         self.expansions.clear()
-        self.phases = {"statistics_ms": 0.0, "maxima_ms": 0.0, "scores_ms": 0.0, "rounds": 0}
+        self.phases = {"statistics_ms": 0.0, "maxima_ms": 0.0, "scores_ms": 0.0, "fetch_ms": 0.0, "rounds": 0}
 
     def forget(self) -> None:
         pass
@@ -67,6 +67,25 @@ class ClusterScorer:
         ids = np.concatenate([r[0].astype(np.int64) + off for r, off in zip(results, self.offsets)])
         scores = np.concatenate([np.asarray(r[1], dtype=np.float64) for r in results])
         return ids, scores
+
+    def fetch(self, docnums: list[int], terms, per_hit: int, highlight: bool) -> list[dict]:
+        """The hits as shown, each read and highlighted on its shard's worker (one round)."""
+        if not docnums:
+            return []
+        where = [int(np.searchsorted(self.offsets, d, side="right")) - 1 for d in docnums]
+        wanted: dict[int, list[int]] = {}
+        for d, i in zip(docnums, where):
+            wanted.setdefault(i, []).append(d - int(self.offsets[i]))
+        shards = sorted(wanted)
+        calls = [(i, (self.paths[i], self.generations[i], wanted[i], terms, per_hit, highlight)) for i in shards]
+        t0 = time.perf_counter()
+        try:
+            answers = self.cluster.on_shards(shard_fetch, calls, "fetch")
+        finally:
+            self.phases["fetch_ms"] = self.phases.get("fetch_ms", 0.0) + (time.perf_counter() - t0) * 1000
+            self.phases["rounds"] = self.phases.get("rounds", 0) + 1
+        rows = {i: iter(rows) for i, rows in zip(shards, answers)}
+        return [next(rows[i]) for i in where]
 
     def top(self, ids: np.ndarray, score: np.ndarray, k: int, by_date: bool = False):
         return Scorer.top(self, ids, score, k, by_date)

@@ -20,8 +20,17 @@ class StaleShard(VnsearchError):
 
 
 def _scorer(path: str, generation: int, key: tuple, params: dict):
-    from vnsearch import engine
     from vnsearch.search.scorer import Scorer
+
+    entry = _opened(path, generation)
+    if entry[2] != key:
+        entry[2], entry[3] = key, Scorer(entry[1], **params)
+    return entry[3]
+
+
+def _opened(path: str, generation: int) -> list:
+    """The shard's cache entry, its snapshot at `generation` (`StaleShard` when the disk is past it)."""
+    from vnsearch import engine
 
     entry = _OPEN.get(path)
     if entry is None:
@@ -34,9 +43,7 @@ def _scorer(path: str, generation: int, key: tuple, params: dict):
         entry[2] = entry[3] = None
         if snap.generation != generation:
             raise StaleShard(f"{path}: at commit {snap.generation}, the client searches {generation}")
-    if entry[2] != key:
-        entry[2], entry[3] = key, Scorer(snap, **params)
-    return entry[3]
+    return entry
 
 
 def shard_round(path: str, generation: int, key: tuple, params: dict, round_: str, plan, stats=None,
@@ -58,3 +65,12 @@ def shard_round(path: str, generation: int, key: tuple, params: dict, round_: st
         return ids, scores, {node: list(terms) for node, terms in sc.expansions.items()}
     finally:
         sc.forget()
+
+
+def shard_fetch(path: str, generation: int, docnums: list[int], terms, per_hit: int, highlight: bool) -> list[dict]:
+    """The fetch round: the shard's hits as they are shown (stored fields, fragments of the body
+    and the title's matches), read and highlighted here, where the documents are."""
+    from vnsearch.index import shown
+
+    snap = _opened(path, generation)[1]
+    return [shown(snap.stored(d), terms, per_hit, highlight) for d in docnums]
