@@ -107,7 +107,7 @@ def main(ctx, index_path: Path, synonyms: Path | None, cluster: str | None, debu
 
     \b
     Examples:
-      vnsearch index corpus/                 index a folder of .txt/.md files
+      vnsearch index ~/Documents             index a folder (text, Word, PDF, HTML, e-mail...)
       vnsearch search "công nghệ thông tin"   search it
       vnsearch search "ha noi" --json        accent-insensitive, JSON for scripts
       vnsearch                               interactive search (REPL)
