@@ -120,3 +120,15 @@ def test_pager_gets_less_r_only_when_the_user_set_nothing(monkeypatch):
     monkeypatch.setenv("PAGER", "more")
     with pager_environment():
         assert "LESS" not in os.environ
+
+
+def test_completion_offers_the_index_metadata_fields(tmp_path):
+    from prompt_toolkit.document import Document as Line
+
+    ix = Index.open(tmp_path / "ix", create=True)
+    ix.add([Document("a", "Tiêu đề", "Nội dung", fields={"author": "Lê Văn Tám", "tags": "kinh tế"})])
+    console, _ = _console()
+    session = Repl(ix, console).session(input=None, output=DummyOutput(), history=InMemoryHistory())
+    words = {c.text for c in session.completer.get_completions(Line("au"), None)}
+    assert "author:" in words
+    assert "type:" in {c.text for c in session.completer.get_completions(Line("ty"), None)}

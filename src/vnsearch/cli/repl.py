@@ -225,7 +225,11 @@ class Repl:
     def session(self, **kwargs):
         from prompt_toolkit import PromptSession
         from prompt_toolkit.completion import WordCompleter
-        words = [k.split()[0] for k in COMMANDS] + list(FIELD_PREFIXES) + list(OPERATORS)
+        try:  # the index's own metadata fields complete too (author:, tags:...)
+            meta = [f"{name}:" for name in self.index.meta_fields()]
+        except VnsearchError:
+            meta = []
+        words = [k.split()[0] for k in COMMANDS] + list(FIELD_PREFIXES) + meta + list(OPERATORS)
         completer = WordCompleter(words, sentence=True, match_middle=False)
         if "history" not in kwargs:
             kwargs["history"] = self.history()
