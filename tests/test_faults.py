@@ -819,3 +819,45 @@ def test_a_creation_killed_before_its_metadata_is_redone_and_sealed(tmp_path):
     ix = Index.open(path, create=True)
     ix.add([Document("a", "Tin", "Hà Nội")])
     assert len(ix) == 1 and not ix.check()
+
+
+def test_a_worker_that_dies_is_one_line_and_a_rerun_finishes(tmp_path, monkeypatch):
+    """A worker process killed (or crashing inside a C reader) breaks the pool: the run stops with
+    one line naming the files in flight, keeps what it committed, and the same run finishes."""
+    import signal as sig
+    import threading
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for i in range(300):
+        (folder / f"a{i:03d}.txt").write_text(f"Bài {i}\n" + "Hà Nội mùa thu, phố cổ và hồ Gươm. " * 200,
+                                             encoding="utf-8")
+    ix = Index.open(tmp_path / "ix", create=True)
+    import multiprocessing
+
+    killed = []
+
+    def killer():
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not killed:
+            kids = multiprocessing.active_children()
+            if kids:
+                time.sleep(0.3)
+                os.kill(kids[0].pid, sig.SIGKILL)
+                killed.append(kids[0].pid)
+            time.sleep(0.05)
+
+    t = threading.Thread(target=killer, daemon=True)
+    t.start()
+    from vnsearch.errors import IndexWriteError
+
+    try:
+        rep = ix.add_sources([str(folder)], jobs=2, batch_docs=50)
+        first = rep.indexed
+    except IndexWriteError as e:
+        assert "a worker process died" in str(e) and "run the same command again" in str(e).lower()
+        first = None
+    t.join(5)
+    rep = ix.add_sources([str(folder)], jobs=2, batch_docs=50)
+    assert killed and first is None  # the run was under way when its worker died
+    assert len(ix) == 300 and rep.indexed + rep.unchanged == 300

@@ -17,7 +17,7 @@ import sys
 import threading
 from contextlib import contextmanager, nullcontext
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import BrokenExecutor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
@@ -216,6 +216,7 @@ class Indexer:
     def _extracted(self, pending, seen: dict[str, str], pool=None):
         """Files turned into documents, in order: by the worker pool (a few files ahead), or here."""
         window: deque = deque()
+        self.reading = []  # paths of the files being extracted (named if a worker dies)
         ahead = 4 * self.jobs
         for entry in pending:
             item = entry[0]
@@ -224,6 +225,7 @@ class Indexer:
                 with _main_module_hidden():
                     fut = pool.submit(extract_file, item, self.limits)
             window.append((entry, fut))
+            self.reading = [e[0].path for e, f in window if f is not None][:3]
             while window and (len(window) > ahead or window[0][1] is None or window[0][1].done()):
                 yield from self._expand(*window.popleft(), seen)
         while window:
@@ -326,6 +328,7 @@ class Indexer:
         or files' ids: everything under them) that this run did not read again."""
         seen: dict[str, str] = {}
         self.gone = list(gone)
+        self.reading: list[str] = []
         try:
             if self.jobs == 1 and self.executor is None:
                 batches = self._routed(self._batches(self._extracted(self._pending(sources, seen), seen)))
@@ -337,6 +340,13 @@ class Indexer:
             self._merge_if_needed()
         except KeyboardInterrupt:
             self.report.interrupted = True
+        except BrokenExecutor:
+            reading = ", ".join(self.reading[:3]) or "no file"
+            raise IndexWriteError(
+                f"a worker process died (killed, out of memory, or crashed inside a document reader) while "
+                f"reading {reading}; {self.report.indexed:,} documents of this run were committed and are kept. "
+                f"Run the same command again; if it dies again, --jobs 1 names the file in the traceback-free "
+                f"error, or leave it out with --exclude") from None
         except OSError as e:
             if e.errno not in _DISK_FULL:
                 raise
