@@ -406,13 +406,13 @@ def test_only_regular_files_are_read_from_folders(tmp_path):
 
 
 def test_a_fifo_swapped_in_after_listing_does_not_hang(tmp_path):
-    from vnsearch.ingest.sources import NotRegularFile, read_regular_file
+    from vnsearch.ingest.sources import NotRegularFile, _open_regular
 
     if not hasattr(os, "mkfifo"):
         pytest.skip("needs FIFOs")
     os.mkfifo(tmp_path / "late.txt")
     with pytest.raises(NotRegularFile):
-        read_regular_file(tmp_path / "late.txt")
+        _open_regular(tmp_path / "late.txt")
 
 
 def test_nothing_is_removed_because_it_could_not_be_read(tmp_path, monkeypatch):

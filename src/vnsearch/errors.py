@@ -50,3 +50,8 @@ class QueryError(VnsearchError, ValueError):
 
     def __str__(self) -> str:
         return f"{self.message} (at position {self.position + 1})"
+
+
+class StaleShard(VnsearchError):
+    """On a cluster: a shard on disk is past the commit the client searches; the client reopens
+    the index and searches again."""

@@ -29,7 +29,7 @@ from typing import Callable, Iterable, NamedTuple
 from vnsearch import engine
 from vnsearch.engine import shards as sharding
 from vnsearch.engine import READING_CODE, DamagedFile
-from vnsearch.errors import IndexCorruptError, QueryError, SearchError, VnsearchError
+from vnsearch.errors import IndexCorruptError, QueryError, SearchError, StaleShard, VnsearchError
 from vnsearch.ingest.sources import SourceError
 from vnsearch.ingest.indexing import Indexer, IndexReport, Progress
 from vnsearch.limits import Limits
@@ -132,6 +132,7 @@ class Index:
         self._snap = None  # the latest engine snapshot opened
         self._scorer: Scorer | None = None
         self._vocab: Vocabulary | None = None
+        self._meta_cache: tuple | None = None  # (snapshot, its metadata field names)
         self._pinned = None  # the snapshot an operation in progress reads (see _snapshot)
 
     @property
@@ -487,9 +488,8 @@ class Index:
     def meta_fields(self) -> list[str]:
         """The metadata fields documents of the index have (author, tags...): searchable as ``name:value``."""
         s = self._get_snapshot()
-        cached = self.__dict__.get("_meta_cache")
-        if cached is not None and cached[0] is s:
-            return cached[1]
+        if self._meta_cache is not None and self._meta_cache[0] is s:
+            return self._meta_cache[1]
         names: list[str] = []
         start = ""
         while True:
@@ -541,9 +541,8 @@ class Index:
         try:
             with self._damage_reported(), self._snapshot():
                 return self._search(*args, **kwargs)
-        except VnsearchError as e:
-            if type(e).__name__ != "StaleShard":
-                raise
+        except StaleShard:
+            pass
         # a cluster worker saw a newer commit of a shard than this snapshot: search the newest
         self.reload()
         with self._damage_reported(), self._snapshot():

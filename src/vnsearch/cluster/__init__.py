@@ -16,7 +16,7 @@ import os
 import re
 import time
 
-from vnsearch.errors import VnsearchError
+from vnsearch.errors import StaleShard, VnsearchError
 
 __all__ = ["Cluster", "ClusterError", "split_location", "connect_timeout"]
 
@@ -50,9 +50,13 @@ class Cluster:
         self.address = address if "://" in address else f"tcp://{address}"
         timeout = connect_timeout() if timeout is None else timeout
         self.call_timeout = call_timeout or float(os.environ.get("VNSEARCH_CLUSTER_CALL_TIMEOUT", "120"))
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._waiter = ThreadPoolExecutor(1, thread_name_prefix="vnsearch-cluster")
         try:
             self.client = Client(self.address, timeout=timeout, set_as_default=False)
         except (OSError, TimeoutError, ValueError) as e:
+            self._waiter.shutdown(wait=False)
             raise ClusterError(f"cannot reach the Dask scheduler at {self.address} within {timeout:g} s "
                                f"({type(e).__name__}: {str(e).splitlines()[0][:200]})") from None
         if not self.workers():
@@ -60,7 +64,7 @@ class Cluster:
             while not self.workers() and time.monotonic() < deadline:
                 time.sleep(0.1)
             if not self.workers():
-                self.client.close()
+                self.close()
                 raise ClusterError(f"the Dask scheduler at {self.address} has no workers")
 
     def workers(self) -> list[str]:
@@ -71,10 +75,9 @@ class Cluster:
         return max(1, sum(w.get("nthreads", 1) for w in self.client.scheduler_info().get("workers", {}).values()))
 
     def owner(self, shard: int) -> str | None:
-        """The worker a shard's searches go to first (its caches stay warm there); any other takes
-        over when it is gone."""
-        workers = self.workers()
-        return workers[shard % len(workers)] if workers else None
+        """The worker a shard's searches and writes go to first (its caches stay warm there); any
+        other takes over when it is gone."""
+        return self._owners(shard + 1).get(shard)
 
     def on_shards(self, fn, calls: list[tuple[int, tuple]], what: str) -> list:
         """`fn(*args)` for each (shard, args), on the worker that owns the shard, all workers at once;
@@ -105,13 +108,12 @@ class Cluster:
         return {i: workers[i % len(workers)] for i in range(count)} if workers else {}
 
     def _run(self, fn, calls, owners: dict[int, str]) -> list:
-        from concurrent.futures import ThreadPoolExecutor, TimeoutError as Late
+        from concurrent.futures import TimeoutError as Late
 
         mine = {w: [(i, shard, args) for i, (shard, args) in enumerate(calls) if owners.get(shard) == w]
                 for w in set(owners.values())}
-        pool = ThreadPoolExecutor(1)
-        job = pool.submit(self.client.run, _run_shards, fn, mine, workers=sorted(mine))
-        pool.shutdown(wait=False)
+        # in a thread of its own, so that a round that never answers can be given up on
+        job = self._waiter.submit(self.client.run, _run_shards, fn, mine, workers=sorted(mine))
         try:
             answers = job.result(timeout=self.call_timeout)
         except Late:
@@ -123,8 +125,6 @@ class Cluster:
             for i, result in results:
                 if isinstance(result, _Failed):
                     if result.kind == "StaleShard":
-                        from vnsearch.cluster.shard import StaleShard
-
                         raise StaleShard(result.message)
                     raise ClusterError(f"shard {calls[i][0]} failed on worker {w}: {result.kind}: {result.message}")
                 out[i] = result
@@ -134,6 +134,7 @@ class Cluster:
         return out
 
     def close(self) -> None:
+        self._waiter.shutdown(wait=False)
         try:
             self.client.close()
         except Exception:  # closing a connection that is already gone

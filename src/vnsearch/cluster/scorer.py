@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from vnsearch.cluster.shard import StaleShard, shard_fetch, shard_round
+from vnsearch.cluster.shard import shard_fetch, shard_round
 from vnsearch.search.scorer import Scorer
 from vnsearch.search.sharded import CollectionStats, _coverage_ors, summed
 
@@ -91,4 +91,4 @@ class ClusterScorer:
         return Scorer.top(self, ids, score, k, by_date)
 
 
-__all__ = ["ClusterScorer", "StaleShard"]
+__all__ = ["ClusterScorer"]

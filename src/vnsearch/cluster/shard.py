@@ -9,14 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vnsearch.errors import VnsearchError
+from vnsearch.errors import StaleShard
 
 #: shard folder -> (store, snapshot, scorer key, scorer)
 _OPEN: dict[str, list] = {}
-
-
-class StaleShard(VnsearchError):
-    """The shard on disk is not at the commit the client searches (one of them must reopen)."""
 
 
 def _scorer(path: str, generation: int, key: tuple, params: dict):

@@ -49,17 +49,15 @@ class ClusterPool:
     def __init__(self, cluster):
         self.cluster = cluster
         self.client = cluster.client
-        self._client = cluster.client  # `indexing._threads` counts the cluster's threads from it
+
+    def threads(self) -> int:
+        return self.cluster.threads()
 
     def submit(self, fn, *args):
         return self.client.submit(fn, *args, pure=False, retries=2)
 
-    def _shard_of(self, path: str) -> int:
-        name = Path(path).name
-        return int(name.split("-")[1]) if name.startswith("shard-") else 0
-
-    def commit_segment(self, path, futures: list, replace: list[bool], limitmb: int) -> int:
-        owner = self.cluster.owner(self._shard_of(str(path)))
+    def commit_segment(self, shard: int, path, futures: list, replace: list[bool], limitmb: int) -> int:
+        owner = self.cluster.owner(shard)
         f = self.client.submit(write_segment, str(path), futures, replace, limitmb, pure=False, retries=0,
                                workers=[owner] if owner else None, allow_other_workers=True)
         try:
@@ -69,8 +67,9 @@ class ClusterPool:
                                   f"{str(e)[:200]}); what was committed before is kept: run the same command "
                                   f"again to finish") from None
 
-    def merge(self, paths: list) -> bool:
-        futures = [self.client.submit(merge_shard, str(p), 256, pure=False, retries=0,
-                                      workers=[self.cluster.owner(self._shard_of(str(p)))], allow_other_workers=True)
-                   for p in paths]
+    def merge(self, paths: list, limitmb: int) -> bool:
+        """Each shard's merge (`paths` in shard order) on its owner, all at once."""
+        futures = [self.client.submit(merge_shard, str(p), limitmb, pure=False, retries=0,
+                                      workers=[self.cluster.owner(i)], allow_other_workers=True)
+                   for i, p in enumerate(paths)]
         return any([f.result() for f in futures])

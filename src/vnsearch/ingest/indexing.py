@@ -17,6 +17,7 @@ import sys
 import threading
 from contextlib import contextmanager, nullcontext
 import time
+from collections import deque
 from concurrent.futures import BrokenExecutor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
@@ -25,8 +26,6 @@ from vnsearch.errors import IndexWriteError
 from vnsearch.limits import Limits
 
 _DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
-from collections import deque
-
 from vnsearch.ingest.prepare import prepare_chunk
 from vnsearch.ingest.sources import PART, Document, FileItem, Skip, Source
 
@@ -120,14 +119,6 @@ def _main_module_hidden():
             main.__dict__.update(saved)
 
 
-def _threads(executor) -> int:
-    """How many tasks an executor runs at once (a Dask executor: its cluster's threads)."""
-    client = getattr(executor, "_client", None)
-    if client is not None:
-        return max(1, sum(w.get("nthreads", 1) for w in client.scheduler_info().get("workers", {}).values()))
-    return getattr(executor, "_max_workers", 1) or 1
-
-
 def worker_pool(jobs: int) -> ProcessPoolExecutor:
     """Worker processes started fresh ("spawn"), so they inherit no file descriptor (the
     write lock included) and start the same way on every platform."""
@@ -146,14 +137,14 @@ class Indexer:
                  progress: Callable[[Progress], None] | None = None, limits: Limits | None = None,
                  executor=None):
         self.limits = limits or Limits()
-        # a `concurrent.futures.Executor` to analyze documents with (a Dask cluster's), else local processes
+        # what analyzes and writes on a cluster (`cluster.writing.ClusterPool`), else local processes
         self.executor = executor
         self.store = store
         # a sharded store (`engine/shards.py`) takes each document into the shard its id routes to
         self.stores = getattr(store, "shards", None) or [store]
         self.route = getattr(store, "route", None)
         self.existing = existing
-        self.jobs = max(1, jobs or (_threads(executor) if executor is not None else os.cpu_count()) or 1)
+        self.jobs = max(1, jobs or (executor.threads() if executor is not None else os.cpu_count()) or 1)
         self.batch_docs = batch_docs
         # ~8 KB of text a document on top of the count: larger --batch-docs make larger batches
         # (fewer segments and merges: bench/README.md), the default stays 4,000 or 32 MB
@@ -185,8 +176,7 @@ class Indexer:
                         self.keep.setdefault(src.name, []).append(item.keep)
                     continue
                 if isinstance(item, FileItem):
-                    if item.id in seen:
-                        rep.skipped.append(Skip(item.id, f"duplicate id (first seen in {seen[item.id]}); kept the first"))
+                    if self._duplicate(item.id, seen):
                         continue
                     h = item.content_hash()
                     ids = [i for i in (item.id, *self.parts.get(item.id, ())) if i in self.existing]
@@ -204,8 +194,7 @@ class Indexer:
         """(document, hash, is_new) unless it is a duplicate or unchanged (counted)."""
         rep = self.report
         self._noted(item)
-        if item.id in seen:
-            rep.skipped.append(Skip(item.id, f"duplicate id (first seen in {seen[item.id]}); kept the first"))
+        if self._duplicate(item.id, seen):
             return
         seen[item.id] = item.source or "this run"
         h = item.content_hash()
@@ -218,7 +207,7 @@ class Indexer:
     def _extracted(self, pending, seen: dict[str, str], pool=None):
         """Files turned into documents, in order: by the worker pool (a few files ahead), or here."""
         window: deque = deque()
-        self.reading = []  # paths of the files being extracted (named if a worker dies)
+        self._window = window  # the files being extracted, named if a worker dies
         ahead = 4 * self.jobs
         for entry in pending:
             item = entry[0]
@@ -227,7 +216,6 @@ class Indexer:
                 with _main_module_hidden():
                     fut = pool.submit(extract_file, item, self.limits)
             window.append((entry, fut))
-            self.reading = [e[0].path for e, f in window if f is not None][:3]
             while window and (len(window) > ahead or window[0][1] is None or window[0][1].done()):
                 yield from self._expand(*window.popleft(), seen)
         while window:
@@ -246,12 +234,18 @@ class Indexer:
                 self.keep.setdefault(item.source, []).append(found.keep)
             return
         for doc in found:
-            if doc.id != item.id and doc.id in seen:
-                rep.skipped.append(Skip(doc.id, f"duplicate id (first seen in {seen[doc.id]}); kept the first"))
+            if doc.id != item.id and self._duplicate(doc.id, seen):
                 continue
             seen[doc.id] = item.source or "this run"
             self._noted(doc)
             yield doc, h, doc.id not in self.existing
+
+    def _duplicate(self, doc_id: str, seen: dict[str, str]) -> bool:
+        """True (and reported) when this run has read `doc_id` already: the first one is kept."""
+        if doc_id not in seen:
+            return False
+        self.report.skipped.append(Skip(doc_id, f"duplicate id (first seen in {seen[doc_id]}); kept the first"))
+        return True
 
     def _noted(self, doc: Document) -> None:
         """Cut a document past the document limit, and report that and any note of its source."""
@@ -330,7 +324,7 @@ class Indexer:
         or files' ids: everything under them) that this run did not read again."""
         seen: dict[str, str] = {}
         self.gone = list(gone)
-        self.reading: list[str] = []
+        self._window: deque = deque()
         try:
             if self.jobs == 1 and self.executor is None:
                 batches = self._routed(self._batches(self._extracted(self._pending(sources, seen), seen)))
@@ -343,7 +337,7 @@ class Indexer:
         except KeyboardInterrupt:
             self.report.interrupted = True
         except BrokenExecutor:
-            reading = ", ".join(self.reading[:3]) or "no file"
+            reading = ", ".join([e[0].path for e, f in self._window if f is not None][:3]) or "no file"
             raise IndexWriteError(
                 f"a worker process died (killed, out of memory, or crashed inside a document reader) while "
                 f"reading {reading}; {self.report.indexed:,} documents of this run were committed and are kept. "
@@ -385,7 +379,7 @@ class Indexer:
             self._commit(batch, [f.result() for f in futures], shard)
             return
         # on a cluster: the shard's owner writes it, with the chunks straight from the workers
-        remote(self.stores[shard].path.resolve(), futures, [not is_new for _, _, is_new in batch], self.limitmb)
+        remote(shard, self.stores[shard].path.resolve(), futures, [not is_new for _, _, is_new in batch], self.limitmb)
         self._counted(batch)
 
     def _remove_missing(self, sources: list[Source], seen: dict[str, str]) -> None:
@@ -414,7 +408,7 @@ class Indexer:
         t0 = time.perf_counter()
         remote = getattr(self.executor, "merge", None)
         if remote is not None:  # on a cluster: each shard merged by its owner, all at once
-            remote([s.path.resolve() for s in self.stores])
+            remote([s.path.resolve() for s in self.stores], self.limitmb)
         else:
             self.store.merge(self.limitmb)
         self.report.merge_seconds = time.perf_counter() - t0

@@ -444,8 +444,10 @@ class FolderSource(Source):
             if rel == "." or any(part.startswith(".") for part in rel.split("/")) or ignored_name(p.name):
                 continue
             if p.is_dir():
-                items += [problem or self.read(r, q) for r, q, problem in self.entries(p) if r not in done]
-                done |= {r for r, _q, _p in self.entries(p)}
+                for r, q, problem in self.entries(p):
+                    if r not in done:
+                        items.append(problem or self.read(r, q))
+                        done.add(r)
             elif p.is_file():
                 if self._wanted(rel) and rel not in done:
                     items.append(self.read(rel, p))
@@ -596,16 +598,6 @@ def _open_regular(p: Path) -> int:
         os.close(fd)
         raise
     return fd
-
-
-def read_regular_file(p: Path, limit: int | None = None) -> bytes:
-    """A regular file's bytes (at most `limit` + 1 of them); see `_open_regular`."""
-    fd = _open_regular(p)
-    try:
-        with os.fdopen(fd, "rb", closefd=False) as f:
-            return f.read() if limit is None else f.read(limit + 1)
-    finally:
-        os.close(fd)
 
 
 class _RecordSource(Source):

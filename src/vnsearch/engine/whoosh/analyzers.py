@@ -46,19 +46,24 @@ class VietnameseTokenizer(Tokenizer):
             items = [(p, 0, 0) for p in pair_terms(text)]
         else:
             items = syllables_of(text)
-        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        for i, (term, s, e) in enumerate(items):
-            t.text = term
-            t.boost = 1.0
-            t.stopped = False
-            if keeporiginal:
-                t.original = text[s:e]
-            if positions:
-                t.pos = start_pos + i
-            if chars:
-                t.startchar = start_char + s
-                t.endchar = start_char + e
-            yield t
+        return _tokens(items, text, positions, chars, keeporiginal, removestops, start_pos, start_char, mode, kwargs)
+
+
+def _tokens(items, text: str, positions, chars, keeporiginal, removestops, start_pos, start_char, mode, kwargs):
+    """Whoosh's reused `Token` for each (term, start, end) of `text`, as its tokenizers yield them."""
+    t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+    for i, (term, s, e) in enumerate(items):
+        t.text = term
+        t.boost = 1.0
+        t.stopped = False
+        if keeporiginal:
+            t.original = text[s:e]
+        if positions:
+            t.pos = start_pos + i
+        if chars:
+            t.startchar = start_char + s
+            t.endchar = start_char + e
+        yield t
 
 
 class FoldFilter(Filter):
@@ -112,16 +117,8 @@ class TermListTokenizer(Tokenizer):
             terms = [value]
         else:
             terms = path_terms(value) if self.unit == "path" else meta_terms(value)
-        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        for i, term in enumerate(terms):
-            t.text = term
-            t.boost = 1.0
-            t.stopped = False
-            if positions:
-                t.pos = start_pos + i
-            if chars:
-                t.startchar, t.endchar = start_char, start_char
-            yield t
+        return _tokens([(term, 0, 0) for term in terms], "", positions, chars, keeporiginal, removestops, start_pos,
+                       start_char, mode, kwargs)
 
 
 def path_analyzer():
