@@ -55,6 +55,26 @@ def test_a_sequence_whose_syllables_light_up_alone_gives_the_same_spans(syllable
     assert [text[a:b] for a, b in match_spans(text, partly)] == ["Hà Nội", "hà\n nội", "hà", "Hà Nội", "Hà Nội"]
 
 
+_SYLLABLES = ["hà", "nội", "ha", "noi", "Hà", "NỘI", "là", "la", "lá", "2", "covid", "x_y", "Đà"]
+_BETWEEN = [" ", " ", ", ", "\n", "-", "(", "😀", "\u0301", "İ", ""]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(_SYLLABLES), st.sampled_from(_BETWEEN)), max_size=25),
+       st.sets(st.sampled_from(_SYLLABLES + ["2,7", "-"])), st.sets(st.sampled_from(["ha", "noi", "la", "2,7"])))
+def test_whole_words_found_by_find_are_the_patterns_spans(pieces, syllables, folded):
+    """Whole words are looked for with str.find in a copy whose non-word characters are spaces:
+    the spans are the ones the pattern finds (astral characters, targets with punctuation and
+    letters whose lower case is longer included)."""
+    text = "".join(w + b for w, b in pieces)
+    syllables = {s.lower() for s in syllables}
+    fast = MatchTerms(syllables=set(syllables), folded=set(folded))
+    pattern = MatchTerms(syllables=set(syllables), folded=set(folded))
+    pattern.patterns()
+    pattern._patterns = pattern._patterns[:2] + (None,)  # no word list: the pattern's path
+    assert match_spans(text, fast) == match_spans(text, pattern)
+
+
 def test_fragments_slice_the_text_and_prefer_more_distinct_matches():
     text = ("mưa " * 100) + "Hà Nội có mưa lớn ở Hà Nội. " + ("nắng " * 100)
     terms = MatchTerms(syllables={"hà", "nội", "mưa"})

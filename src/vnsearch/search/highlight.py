@@ -79,9 +79,19 @@ class MatchTerms:
             # the syllables' spans merge into the sequence's): most do, the plan scores syllables too
             seqs = [q for q in self.sequences if q and not all(s in self.syllables or fold_word(s) in self.folded
                                                                  for s in q)]
+            words = sorted(t for t in targets if t)
             self._patterns = (_alternation(targets, escape=True),
-                              _alternation(r"\s+".join(map(re.escape, q)) for q in seqs))
-        return self._patterns
+                              _alternation(r"\s+".join(map(re.escape, q)) for q in seqs),
+                              words if all(_WORD.fullmatch(t) for t in words) else None)
+        return self._patterns[:2]
+
+    def words(self) -> list[str] | None:
+        """The folded targets, when each is one run of word characters (else None: the pattern is used)."""
+        self.patterns()
+        return self._patterns[2]
+
+
+_WORD = re.compile(r"\w+")
 
 
 def _alternation(items, escape: bool = False) -> re.Pattern | None:
@@ -94,6 +104,7 @@ def _alternation(items, escape: bool = False) -> re.Pattern | None:
 
 _FOLD_LIMIT = 0x2000  # every letter fold() changes lies below this
 _fold_lut: np.ndarray | None = None
+_words_lut: np.ndarray | None = None
 
 
 def _fold_table() -> np.ndarray:
@@ -108,6 +119,23 @@ def _fold_table() -> np.ndarray:
     return _fold_lut
 
 
+def _words_table() -> np.ndarray:
+    """Every code point of the BMP -> its fold (as `fold_aligned`), or a space where the fold is not
+    a word character (what `\\w` does not match)."""
+    global _words_lut
+    if _words_lut is None:
+        lut = np.arange(0x10000, dtype=np.uint32)
+        lut[:_FOLD_LIMIT] = _fold_table()
+        word = np.fromiter(((c := chr(cp)).isalnum() or c == "_" for cp in lut.tolist()), dtype=bool, count=len(lut))
+        lut[~word] = 0x20
+        _words_lut = lut
+    return _words_lut
+
+
+def _code_points(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+
 def fold_aligned(text: str) -> str:
     """`fold` character by character, so the result has the same length and offsets as `text`.
 
@@ -115,9 +143,38 @@ def fold_aligned(text: str) -> str:
     ~190 µs on a 2,500-character article, most of highlighting a hit).
     """
     lut = _fold_table()
-    cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    cps = _code_points(text)
     out = np.where(cps < _FOLD_LIMIT, lut[np.minimum(cps, _FOLD_LIMIT - 1)], cps)
     return out.tobytes().decode("utf-32-le", "surrogatepass")
+
+
+def _folded_words(text: str) -> str | None:
+    """`fold_aligned` with every character that is not a word character made a space, so a word
+    is found whole by searching for it between spaces; None past the BMP (the pattern is used)."""
+    cps = _code_points(text)
+    if len(cps) and int(cps.max()) >= 0x10000:
+        return None
+    return _words_table()[cps].tobytes().decode("utf-32-le")
+
+
+def _word_spans(text: str, lower: str, words: list[str], syllables: set[str], folded: set[str]):
+    """Spans of the whole words of `text` whose fold is one of `words` (each a run of word
+    characters) and which match as `MatchTerms` says: the same spans as the pattern's, found with
+    `str.find` (the pattern's alternation costs a regex step at every character)."""
+    found = []
+    plain = _folded_words(text)
+    if plain is None:
+        return None
+    padded = f" {plain} "
+    for t in words:
+        key, size = f" {t} ", len(t)
+        exact = t in folded
+        i = padded.find(key)
+        while i >= 0:  # padded[i] is the space before the word, which starts at text[i]
+            if exact or lower[i : i + size] in syllables:
+                found.append((i, i + size))
+            i = padded.find(key, i + size + 1)
+    return found
 
 
 def match_spans(text: str, terms: MatchTerms) -> list[tuple[int, int]]:
@@ -128,13 +185,18 @@ def match_spans(text: str, terms: MatchTerms) -> list[tuple[int, int]]:
     lower = text.lower()
     if len(lower) != len(text):  # a character whose lower case is longer (İ): compare per character
         lower = "".join(c.lower()[:1] or c for c in text)
-    found: list[tuple[int, int]] = []
-    if single is not None:
-        syl, fol = terms.syllables, terms.folded
-        for m in single.finditer(fold_aligned(text)):
-            s, e = m.span()
-            if m.group() in fol or lower[s:e] in syl:
-                found.append((s, e))
+    found: list[tuple[int, int]] | None = None
+    syl, fol = terms.syllables, terms.folded
+    words = terms.words()
+    if single is not None and words is not None:
+        found = _word_spans(text, lower, words, syl, fol)
+    if found is None:
+        found = []
+        if single is not None:
+            for m in single.finditer(fold_aligned(text)):
+                s, e = m.span()
+                if m.group() in fol or lower[s:e] in syl:
+                    found.append((s, e))
     if seqs is not None:
         found.extend(m.span() for m in seqs.finditer(lower))
     found.sort()
@@ -181,17 +243,19 @@ def fragments(text: str, terms: MatchTerms, max_fragments: int = 3, width: int =
     # Score a window starting at each span by how many distinct words it lights up.
     candidates = []
     ends = [b for _, b in spans]  # spans are sorted and disjoint: so are their ends
+    keys = [text[a:b].lower() for a, b in spans]
+    size = len(text)
     for i, (s, _) in enumerate(spans):
         start = _snap_start(text, max(0, s - width // 4))
-        end = _snap_end(text, min(len(text), start + width))
-        inside = spans[i : bisect_right(ends, end, i)]
-        distinct = len({text[a:b].lower() for a, b in inside})
-        candidates.append((distinct, len(inside), -start, start, end, inside))
+        end = _snap_end(text, min(size, start + width))
+        j = bisect_right(ends, end, i)
+        # i breaks ties as the spans inside would: the window starting at the later span first
+        candidates.append((len(set(keys[i:j])), j - i, -start, start, end, i, j))
     candidates.sort(reverse=True)
     chosen: list[tuple[int, int, list]] = []
-    for _, _, _, start, end, inside in candidates:
+    for _, _, _, start, end, i, j in candidates:
         if all(end <= cs or start >= ce for cs, ce, _ in chosen):
-            chosen.append((start, end, inside))
+            chosen.append((start, end, spans[i:j]))
         if len(chosen) >= max_fragments:
             break
     chosen.sort()
