@@ -4,6 +4,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from whoosh import query as Q
 
 from conftest import whoosh_written
@@ -251,3 +253,20 @@ def test_doc_frequency_counts_like_whoosh_before_and_after_decoding(ix):
         view.postings(f, t)
     assert [view.doc_frequency(f, t) for f, t in terms] == expect  # from the decoded lists
     assert expect[0] == 400 and expect[4] == 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 30), st.integers(0, 700), st.integers(0, 300), st.integers(0, 2**32 - 1),
+       st.sampled_from([1, 3, 10, 1000, 10**9]))
+def test_matches_reaching_the_kth_score_are_those_of_one_partition(k, per_hit, extra, seed, distinct):
+    """The chunked threshold keeps exactly what partitioning every score keeps, ties included
+    (lists long enough for the chunked path, with one, few or all distinct scores)."""
+    from vnsearch.search.scorer import _at_least_kth
+
+    n = k * per_hit + extra + k + 1  # per_hit >= 256 takes the chunked path
+    rng = np.random.default_rng(seed)
+    score = rng.integers(0, distinct, n) * 0.5
+    ids = np.arange(n) * 3
+    keep = score >= np.partition(score, n - k)[n - k]
+    got = _at_least_kth(ids, score, k)
+    assert np.array_equal(got[0], ids[keep]) and np.array_equal(got[1], score[keep])

@@ -370,10 +370,38 @@ class Scorer(ScoresAt):
             order = np.lexsort((cand, -s, -dates))[:k]
         else:
             if total > k:  # the k-th best score, then every document scoring at least that (ties too)
-                keep = s >= np.partition(s, total - k)[total - k]
-                cand, s = cand[keep], s[keep]
+                cand, s = _at_least_kth(cand, s, k)
             order = np.lexsort((cand, -s))[:k]
         return total, [(int(cand[i]), float(s[i])) for i in order]
+
+
+#: below this many matches per wanted hit, the k-th best score is found by one partition of them all
+_CHUNKED_TOP = 256
+
+
+def _at_least_kth(ids: np.ndarray, score: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The matches scoring at least the k-th best score (0 < k < len(score)).
+
+    A question at 290k articles matches most of them, and partitioning every
+    score cost as much as some of its terms.  The k-th largest of the maxima of
+    equal chunks is the score of k distinct matches, so at least k matches reach
+    it and every match of the top k does: only the few that reach it are
+    partitioned, and the answer is the same."""
+    total = len(score)
+    chunk = total // (4 * k)
+    if chunk >= 8 and total >= _CHUNKED_TOP * k:
+        whole = chunk * (total // chunk)
+        maxima = score[:whole].reshape(-1, chunk).max(axis=1)
+        if whole < total:
+            maxima = np.append(maxima, score[whole:].max())
+        floor = np.partition(maxima, len(maxima) - k)[len(maxima) - k]
+        near = np.flatnonzero(score >= floor)
+        ids, score = ids[near], score[near]
+        total = len(score)
+        if total <= k:
+            return ids, score
+    keep = score >= np.partition(score, total - k)[total - k]
+    return ids[keep], score[keep]
 
 
 def _nbytes(matches: tuple[np.ndarray, np.ndarray]) -> int:
