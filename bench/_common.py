@@ -48,7 +48,7 @@ def scratch(prefix: str) -> Path:
     return path
 
 
-def index_once(index: str, source: str, jobs: int, shards: int | None = None) -> dict:
+def index_once(index: str, source: str, jobs: int, shards: int | None = None, batch_docs: int | None = None) -> dict:
     """Index `source` (JSONL, id from "name") into `index` in this process and say what it cost;
     run it in a fresh process, so the memory figures are that run's own."""
     from vnsearch import Index
@@ -56,7 +56,8 @@ def index_once(index: str, source: str, jobs: int, shards: int | None = None) ->
 
     ix = Index.open(index, create=True, shards=shards)
     t0 = time.perf_counter()
-    report = ix.add_sources([source], fields=FieldMap(id="name"), jobs=jobs)
+    report = ix.add_sources([source], fields=FieldMap(id="name"), jobs=jobs,
+                            **({"batch_docs": batch_docs} if batch_docs else {}))
     seconds = time.perf_counter() - t0
     size = sum(p.stat().st_size for p in Path(index).rglob("*") if p.is_file())
     return {"seconds": seconds, "merge_seconds": report.merge_seconds, "documents": report.indexed,
