@@ -192,7 +192,7 @@ class Index:
     @classmethod
     def rebuild(cls, path: str | os.PathLike, sources: list[Source], jobs: int | None = None,
                 lock_timeout: float = 10.0, progress: Callable[[Progress], None] | None = None,
-                batch_docs: int = 4000, shard_count: int | None = None, cluster: str | None = None) -> IndexReport:
+                batch_docs: int | None = None, shard_count: int | None = None, cluster: str | None = None) -> IndexReport:
         """Index `sources` into a new index beside the one at `path`, then swap it in at once
         (a sharded index: shard by shard; `shard_count`: the shards of an index not there yet).
 
@@ -339,7 +339,7 @@ class Index:
     # -- writing ----------------------------------------------------------------
     def add_sources(self, specs: Iterable[str | Source], fields: FieldMap | None = None, jobs: int | None = None,
                     include=None, exclude=(), lock_timeout: float = 10.0,
-                    progress: Callable[[Progress], None] | None = None, batch_docs: int = 4000,
+                    progress: Callable[[Progress], None] | None = None, batch_docs: int | None = None,
                     stdin=None) -> IndexReport:
         """Index folders, JSONL/CSV files or ``-`` (stdin) incrementally; see `IndexReport`."""
         from vnsearch.ingest.sources import DEFAULT_INCLUDE
@@ -350,7 +350,7 @@ class Index:
         return self.add_from(sources, jobs=jobs, lock_timeout=lock_timeout, progress=progress, batch_docs=batch_docs)
 
     def add_from(self, sources: list[Source], jobs: int | None = None, lock_timeout: float = 10.0,
-                 progress: Callable[[Progress], None] | None = None, batch_docs: int = 4000,
+                 progress: Callable[[Progress], None] | None = None, batch_docs: int | None = None,
                  gone: Iterable[str] = (), record: bool = True) -> IndexReport:
         """Index `sources`, then remove the documents of `gone` (see `Indexer.run`)."""
         with engine.WriteLock(self.path, lock_timeout):

@@ -129,11 +129,26 @@ def _size(doc: Document) -> int:
     return len(doc.body.encode("utf-8", "surrogatepass")) + len(doc.title.encode("utf-8", "surrogatepass"))
 
 
+#: documents a batch on a machine with less memory than `_LARGE_MEMORY`, and with it
+_BATCH_DOCS, _LARGE_BATCH_DOCS, _LARGE_MEMORY = 4000, 16000, 16 * 2**30
+
+
+def default_batch_docs() -> int:
+    """Documents a batch when the caller names none.  Fewer, larger segments mean fewer
+    commits and one tier of merges instead of two (bench/README.md), at about three times
+    the indexing process's memory: larger batches where the machine has the memory."""
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # no sysconf (Windows) or no such name
+        return _BATCH_DOCS
+    return _LARGE_BATCH_DOCS if memory >= _LARGE_MEMORY else _BATCH_DOCS
+
+
 class Indexer:
     """One indexing run over some sources, into an engine store the caller has locked."""
 
     def __init__(self, store, existing: dict[str, tuple[bytes, str]], jobs: int | None = None,
-                 batch_docs: int = 4000, batch_bytes: int | None = None, limitmb: int = 256,
+                 batch_docs: int | None = None, batch_bytes: int | None = None, limitmb: int = 256,
                  progress: Callable[[Progress], None] | None = None, limits: Limits | None = None,
                  executor=None):
         self.limits = limits or Limits()
@@ -145,9 +160,9 @@ class Indexer:
         self.route = getattr(store, "route", None)
         self.existing = existing
         self.jobs = max(1, jobs or (executor.threads() if executor is not None else os.cpu_count()) or 1)
-        self.batch_docs = batch_docs
+        self.batch_docs = batch_docs = batch_docs or default_batch_docs()
         # ~8 KB of text a document on top of the count: larger --batch-docs make larger batches
-        # (fewer segments and merges: bench/README.md), the default stays 4,000 or 32 MB
+        # (fewer segments and merges: bench/README.md), and at least 32 MB
         self.batch_bytes = batch_bytes or max(32_000_000, batch_docs * 8_000)
         self.limitmb = limitmb
         self.progress = progress
