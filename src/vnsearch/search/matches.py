@@ -42,12 +42,11 @@ def union(parts: list[Matches], n: int, best: bool = False,
     held = np.zeros(size) if weights is not None else None
     for k, (pids, s) in enumerate(parts):  # part by part: the same additions in the same order
         pos = pids if dense else np.searchsorted(ids, pids)
-        if best:
-            score[pos] = np.maximum(score[pos], s)
-        else:
-            score[pos] += s
+        # ufunc.at: one read-modify-write a posting in C, where `score[pos] += s` gathers, adds and
+        # scatters (each part's documents are distinct, so the sums are the same to the bit)
+        (np.maximum if best else np.add).at(score, pos, s)
         if held is not None:
-            held[pos] += weights[k]
+            np.add.at(held, pos, weights[k])
     if dense:
         present = np.zeros(n, dtype=bool)
         for pids, _ in parts:

@@ -57,6 +57,7 @@ class Scorer(ScoresAt):
         self._terms_size = 0  # bytes held in _terms, at most cache_bytes
         self._memo_size = 0
         self._avg: dict[str, float] = {}
+        self._norm: dict[str, np.ndarray] = {}  # field -> `_norms`
         self._idfs: dict[str, float] = {}  # folded syllable -> idf, for proximity weights
         self._memo: dict | None = None  # plan node -> (mask, score) within one search
         #: coverage ORs' item weights given from outside (a shard: the collection's, `search/sharded.py`)
@@ -91,9 +92,17 @@ class Scorer(ScoresAt):
         return float(np.log(1.0 + (self.collection - df + 0.5) / (df + 0.5))) + self.idf_floor
 
     def _bm25(self, field: str, ids: np.ndarray, tf: np.ndarray, idf: float) -> np.ndarray:
-        dl = self.snap.lengths(field)[ids]
-        k1, b = self.k1, self.b
-        return idf * tf * (k1 + 1.0) / (tf + k1 * (1.0 - b + b * dl / self._avg_length(field)))
+        return idf * tf * (self.k1 + 1.0) / (tf + self._norms(field)[ids])
+
+    def _norms(self, field: str) -> np.ndarray:
+        """Each document's k1 * (1 - b + b * length / average length) in `field`: computed once for
+        the whole collection, so scoring a term is one gather and not four passes over its postings
+        (element by element the same arithmetic, so the same scores)."""
+        norms = self._norm.get(field)
+        if norms is None:
+            k1, b = self.k1, self.b
+            norms = self._norm[field] = k1 * (1.0 - b + b * self.snap.lengths(field) / self._avg_length(field))
+        return norms
 
     def _avg_length(self, field: str) -> float:
         avg = self._avg.get(field)

@@ -78,6 +78,8 @@ class Sums:
         if (end - 1) >> bits == start >> bits < len(ok) and ok[start >> bits]:
             return  # most reads: a few bytes of one page already checked
         p, last = start >> bits, min(end - 1, len(self.src) - 1) >> bits
+        if ok.find(0, p, last + 1) < 0:
+            return  # a long list's pages, all checked before (one C scan, not a loop)
         while p <= last:
             if not ok[p]:
                 a, page = p << bits, 1 << bits
