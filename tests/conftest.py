@@ -52,3 +52,31 @@ def whoosh_written(path: Path, batches: list) -> object:
                            words=text, syllables=text, folded=text, pairs=text, hash=b"x")
         w.commit(merge=False)
     return ix
+
+
+@pytest.fixture(scope="module")
+def news(tmp_path_factory):
+    """An index of 500 real articles and the XQuAD paragraphs, and the articles (skips without ../shared/data)."""
+    from vnsearch import Index
+    from vnsearch.ingest.sources import FieldMap
+
+    records = read_baomoi(500)
+    src = tmp_path_factory.mktemp("src") / "b.jsonl"
+    with open(src, "w", encoding="utf-8") as f:
+        for r in records:
+            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+        if (XQUAD / "corpus.jsonl").exists():
+            f.write((XQUAD / "corpus.jsonl").read_text(encoding="utf-8"))
+    ix = Index.open(tmp_path_factory.mktemp("news") / "ix", create=True)
+    ix.add_sources([str(src)], fields=FieldMap(id="name"), jobs=1)
+    return ix, records
+
+
+def real_queries(records: list[dict]) -> list[str]:
+    """150 XQuAD dev questions (when present), three-word title keywords and two lower-case words of 150 titles."""
+    queries = []
+    path = XQUAD / "queries-dev.tsv"
+    if path.exists():
+        queries += [line.split("\t", 1)[1] for line in path.read_text(encoding="utf-8").splitlines()[:150]]
+    titles = [r.get("title") or r["text"].split("\n", 1)[0] for r in records[:150]]
+    return queries + [" ".join(t.split()[:3]) for t in titles] + [" ".join(t.split()[:2]).lower() for t in titles]

@@ -638,7 +638,7 @@ class Index:
                 reading, since, until, filters, operator=operator, accents=accents, adjacent=adjacent)
             if matches_nothing(built.query):
                 continue
-            total, top = scorer.top(*scorer.evaluate(built.query), k, by_date=by_date)
+            total, top = scorer.best(built.query, k, by_date=by_date)
             if total:
                 return built, total, top, operator == "or", not accents
         return first, 0, [], False, False

@@ -1,17 +1,15 @@
 """Scores read at given documents only equal the whole evaluation's there, to the last bit; an AND read
 from its rarest item matches and scores as the intersection of every item evaluated whole."""
 
-import json
 
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from conftest import XQUAD, read_baomoi
+from conftest import XQUAD, read_baomoi, real_queries
 from vnsearch import Document, Index
 from vnsearch.engine.whoosh.postings import PostingCache
 from vnsearch.engine.whoosh.reader import Snapshot
-from vnsearch.ingest.sources import FieldMap
 from vnsearch.query import plan as P
 from vnsearch.search import matches as M
 from vnsearch.search.scorer import Scorer
@@ -114,31 +112,11 @@ def test_the_rarest_item_drives(ix):
     assert sc.size(P.Or((CONG, THUY))) == sc.size(CONG) + sc.size(THUY)
 
 
-@pytest.fixture(scope="module")
-def news(tmp_path_factory):
-    """500 real articles and the XQuAD paragraphs (skips without ../shared/data)."""
-    records = read_baomoi(500)
-    src = tmp_path_factory.mktemp("src") / "b.jsonl"
-    with open(src, "w", encoding="utf-8") as f:
-        for r in records:
-            f.write(json.dumps(r, ensure_ascii=False) + "\n")
-        if (XQUAD / "corpus.jsonl").exists():
-            f.write((XQUAD / "corpus.jsonl").read_text(encoding="utf-8"))
-    ix = Index.open(tmp_path_factory.mktemp("news") / "ix", create=True)
-    ix.add_sources([str(src)], fields=FieldMap(id="name"), jobs=1)
-    return ix, records
-
-
 def test_real_queries_score_as_before(news):
     """Questions (ORs of words, each an AND of syllables) and title keywords (ANDs), with and without
     accents, as `Index` plans them: the same matches and scores as every AND item evaluated whole."""
     ix, records = news
-    queries = []
-    path = XQUAD / "queries-dev.tsv"
-    if path.exists():
-        queries += [line.split("\t", 1)[1] for line in path.read_text(encoding="utf-8").splitlines()[:150]]
-    titles = [r.get("title") or r["text"].split("\n", 1)[0] for r in records[:150]]
-    queries += [" ".join(t.split()[:3]) for t in titles] + [" ".join(t.split()[:2]).lower() for t in titles]
+    queries = real_queries(records)
     sc, ref = _scorers(ix)
     compared = 0
     for q in queries:

@@ -90,5 +90,9 @@ class ClusterScorer:
     def top(self, ids: np.ndarray, score: np.ndarray, k: int, by_date: bool = False):
         return Scorer.top(self, ids, score, k, by_date)
 
+    # every match scored: pruning needs a threshold across shards (not done yet)
+    prune_min_postings = None
+    best = Scorer.best
+
 
 __all__ = ["ClusterScorer"]

@@ -28,6 +28,7 @@ from vnsearch.engine import date_value
 from vnsearch.errors import TooManyTerms
 from vnsearch.query import plan as P
 from vnsearch.search import matches as M
+from vnsearch.search.pruning import MIN_POSTINGS, pruned_top
 from vnsearch.search.restricted import ScoresAt
 from vnsearch.text.terms import pair_key
 
@@ -62,6 +63,8 @@ class Scorer(ScoresAt):
         self._memo: dict | None = None  # plan node -> (mask, score) within one search
         #: coverage ORs' item weights given from outside (a shard: the collection's, `search/sharded.py`)
         self.coverage_weights: dict | None = None
+        #: ORs with fewer postings are scored whole; None: never pruned (`search/pruning.py`)
+        self.prune_min_postings: int | None = MIN_POSTINGS
         self._deletions: bool | None = None  # whether the snapshot has deleted documents (known at the first top)
         #: the index terms each pattern of the last evaluations stood for (to highlight them)
         self.expansions: dict[P.Expand, list[str]] = {}
@@ -363,6 +366,15 @@ class Scorer(ScoresAt):
         return [float(self.evaluate(i)[1].max(initial=0.0)) for i in p.items if i is not P.NOTHING]
 
     # -- results --------------------------------------------------------------
+    def best(self, plan, k: int, by_date: bool = False) -> tuple[int, list[tuple[int, float]]]:
+        """(number of live matches, the best `k`) of a plan: an OR of many words without scoring
+        every match (`search/pruning.py`: the same hits and scores), anything else scored whole."""
+        if not by_date and self.prune_min_postings is not None:
+            found = pruned_top(self, plan, k, self.prune_min_postings)
+            if found is not None:
+                return found
+        return self.top(*self.evaluate(plan), k, by_date=by_date)
+
     def top(self, ids: np.ndarray, score: np.ndarray, k: int, by_date: bool = False) -> tuple[int, list[tuple[int, float]]]:
         """(number of live matches, the best `k` as (docnum, score)), ties by document number."""
         if self._deletions is None:  # most indexes have none: no mask to apply then

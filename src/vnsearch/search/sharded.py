@@ -89,6 +89,10 @@ class ShardedScorer:
     def top(self, ids: np.ndarray, score: np.ndarray, k: int, by_date: bool = False):
         return Scorer.top(self, ids, score, k, by_date)
 
+    # every match scored: pruning needs a threshold across shards (not done yet)
+    prune_min_postings = None
+    best = Scorer.best
+
 
 def summed(n: int, counts, total_length) -> CollectionStats:
     """The collection's statistics from each shard's document frequencies (and the snapshot's

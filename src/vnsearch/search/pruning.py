@@ -1,0 +1,148 @@
+"""The top k of an OR without scoring every match (MaxScore), the same hits and scores as scoring all.
+
+A question is an OR of ten or more words, and a few of them ("là", "của",
+"gì") are in most documents: scoring their lists was most of a question's
+time.  Each item has an upper bound (a BM25 term never scores more than
+idf x (k1 + 1)); a threshold theta is the k-th best exact score of a few
+likely documents, so the true k-th best is at least theta.  The items whose
+bounds sum to less than theta ("non-essential") cannot put a document in
+the top k on their own: only the documents of the other items are
+candidates, and each non-essential item is looked up at the candidates left
+(most bounds in first), dropping those that can no longer reach theta.  The
+few left are scored exactly with the whole plan (`scores_at`: the
+evaluation's own arithmetic in plan order), so scores and order are equal
+to the exhaustive ones to the last bit.  The hit count stays exact: the
+non-essential items' documents are marked, not scored.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from vnsearch.query import plan as P
+from vnsearch.search import matches as M
+
+#: bounds are raised and thresholds lowered by this share: float32 BM25 can round a little above its bound
+MARGIN = 1e-5
+#: an OR with fewer postings than this is scored whole (pruning's own steps would cost more)
+MIN_POSTINGS = 100_000
+
+
+def pruned_top(scorer, plan, k: int, min_postings: int = MIN_POSTINGS):
+    """(live matches, the best `k` as (docnum, score)) of `plan`, as `scorer.top(*scorer.evaluate(plan), k)`
+    gives them, or None when the plan is not an OR this can prune (then score it whole)."""
+    p, optional = plan, None
+    if isinstance(p, P.Maybe) and isinstance(p.required, P.Or):  # a short question: OR + proximity
+        p, optional = p.required, p.optional
+    if not isinstance(p, P.Or) or p.coverage or p.best or p.boost != 1.0 or k <= 0:
+        return None
+    items = [i for i in p.items if i is not P.NOTHING]
+    sizes = [scorer.size(i) for i in items]
+    if len(items) < 2 or sum(sizes) < min_postings:
+        return None
+    theta = _seed_threshold(scorer, plan, items, sizes, k)
+    if theta is None:
+        return None
+    bounds = [bound(scorer, i) for i in items]
+    # the largest set of weakest items whose bounds (and the proximity's) sum below theta
+    rest = bound(scorer, optional) if optional is not None else 0.0
+    weak: list[int] = []
+    for i in sorted(range(len(items)), key=lambda i: bounds[i]):
+        if rest + bounds[i] >= theta:
+            break
+        rest += bounds[i]
+        weak.append(i)
+    if not weak:
+        return None
+    strong = [i for i in range(len(items)) if i not in weak]
+    ids, part, _ = M.union([scorer.evaluate(items[i]) for i in strong], scorer.n)
+    theta = max(theta, _kth_exact(scorer, plan, ids, part, k) or 0.0)  # the strong items' best documents
+    floor = theta * (1.0 - MARGIN)
+    keep = part + rest >= floor
+    cand, part = ids[keep], part[keep]
+    for i in sorted(weak, key=lambda i: -bounds[i]):  # most potential first: the candidates shrink fastest
+        if not len(cand):
+            break
+        part = part + scorer.scores_at(items[i], cand)[1]
+        rest -= bounds[i]
+        keep = part + rest >= floor
+        cand, part = cand[keep], part[keep]
+    found, score = scorer.scores_at(plan, cand)
+    top = scorer.top(cand[found], score[found], k)[1]  # (also learns whether there are deletions)
+    return _count(scorer, [ids] + [matched(scorer, items[i]) for i in weak]), top
+
+
+def _seed_threshold(scorer, plan, items: list, sizes: list, k: int) -> float | None:
+    """The k-th best exact score among the best documents of the rare items: at most the true k-th best."""
+    rare = [i for i, s in enumerate(sizes) if not M._dense(s, scorer.n)] or [int(np.argmin(sizes))]
+    ids, part, _ = M.union([scorer.evaluate(items[i]) for i in rare], scorer.n)
+    return _kth_exact(scorer, plan, ids, part, k)
+
+
+def _kth_exact(scorer, plan, ids: np.ndarray, part: np.ndarray, k: int) -> float | None:
+    """The k-th best exact score of the k live documents among `ids` with the best partial scores `part`."""
+    live = scorer.snap.live[ids]
+    ids, part = ids[live], part[live]
+    if len(ids) < k:
+        return None
+    seed = np.sort(ids[np.argpartition(-part, k - 1)[:k]])
+    found, exact = scorer.scores_at(plan, seed)
+    exact = exact[found]
+    if len(exact) < k:
+        return None
+    return float(np.partition(exact, len(exact) - k)[len(exact) - k])
+
+
+def bound(scorer, p) -> float:
+    """At least the score of `p` at any document, without scoring its postings where a rule exists."""
+    if p is P.NOTHING or isinstance(p, P.Filter):
+        return 0.0
+    if isinstance(p, P.Term):
+        kind = scorer.snap.kind(p.field)
+        if kind == "text":
+            df = scorer.stats.doc_frequency(p.field, p.text)
+            # tf / (tf + k1 * norm) < 1, whatever the document's length
+            return scorer._idf(df) * (scorer.k1 + 1.0) * p.boost * (1.0 + MARGIN) if df else 0.0
+        return float(p.boost) if kind == "keyword" else 0.0
+    if isinstance(p, P.And):
+        return sum(bound(scorer, i) for i in p.items) * p.boost
+    if isinstance(p, P.Maybe):
+        return bound(scorer, p.required) + bound(scorer, p.optional)
+    if isinstance(p, P.Or) and not p.coverage:
+        bounds = [bound(scorer, i) for i in p.items]
+        return (max(bounds, default=0.0) if p.best else sum(bounds)) * p.boost
+    if isinstance(p, P.AndNot):
+        return bound(scorer, p.positive)
+    # proximity, phrases, patterns, coverage ORs: their best score, from their evaluation
+    return float(scorer.evaluate(p)[1].max(initial=0.0)) * (1.0 + MARGIN)
+
+
+def matched(scorer, p) -> np.ndarray:
+    """The documents `p` matches (ascending), without scoring them where a rule exists."""
+    if isinstance(p, P.Term) and scorer.snap.kind(p.field) in ("text", "keyword"):
+        return scorer.snap.postings(p.field, p.text)[0]
+    if isinstance(p, P.Filter):
+        return matched(scorer, p.child)
+    if isinstance(p, P.Maybe):
+        return matched(scorer, p.required)
+    if isinstance(p, P.And) and not any(isinstance(i, P.Filter) and isinstance(i.child, P.Dates) for i in p.items):
+        parts = sorted((matched(scorer, i) for i in p.items if i is not P.NOTHING), key=len)
+        if not parts:
+            return M.none()[0]
+        ids = parts[0]
+        for other in parts[1:]:
+            if not len(ids):
+                break
+            ids = ids[M.member(other, ids, scorer.n)]
+        return ids
+    return scorer.evaluate(p)[0]
+
+
+def _count(scorer, id_lists: list) -> int:
+    """Live documents in any of the lists."""
+    mark = np.zeros(scorer.n, dtype=bool)
+    for ids in id_lists:
+        mark[ids] = True
+    if scorer._deletions:
+        mark &= scorer.snap.live
+    return int(np.count_nonzero(mark))

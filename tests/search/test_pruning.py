@@ -1,0 +1,118 @@
+"""The pruned top k of an OR (`search/pruning.py`) equals scoring every match: the same hits, the
+same scores to the last bit, the same ties, the same exact hit count."""
+
+import random
+
+import pytest
+
+from conftest import real_queries
+from vnsearch import Document, Index
+from vnsearch.engine.whoosh.postings import PostingCache
+from vnsearch.engine.whoosh.reader import Snapshot
+from vnsearch.query import plan as P
+from vnsearch.search.pruning import bound, matched, pruned_top
+from vnsearch.search.scorer import Scorer
+
+COMMON = "là của có được và những một các cho trong"
+RARE = ["thủy điện", "hòa bình", "công nghệ", "xả lũ", "bóng đá", "giá vàng", "học sinh", "bệnh viện",
+        "ngân hàng", "chứng khoán", "đường sắt", "nông dân"]
+
+
+def _docs(n=400, seed=7):
+    """Every document full of common words, a few rare ones each, some repeated (ties and tf > 1)."""
+    rnd = random.Random(seed)
+    docs = []
+    for i in range(n):
+        words = COMMON.split() * rnd.randint(1, 3) + rnd.sample(RARE, rnd.randint(0, 3)) * rnd.randint(1, 2)
+        rnd.shuffle(words)
+        docs.append(Document(id=f"d{i}", title=f"Tin {i}", body=" ".join(words) + "."))
+    return docs
+
+
+@pytest.fixture(scope="module")
+def ix(tmp_path_factory):
+    ix = Index.open(tmp_path_factory.mktemp("pruning") / "ix", create=True)
+    docs = _docs()
+    ix.add(docs[:250])
+    ix.add(docs[250:])  # two segments
+    ix.delete(["d5", "d77", "d300"])
+    return ix
+
+
+def _scorer(ix) -> Scorer:
+    sc = Scorer(Snapshot(ix._store._ix, PostingCache()), **_params(ix))
+    sc.prune_min_postings = 0  # prune however small the lists
+    return sc
+
+
+def _params(ix) -> dict:
+    r = ix.ranking
+    return dict(k1=r.k1, b=r.b, idf_floor=r.idf_floor)
+
+
+def _same(sc, plan, k):
+    """Pruned and exhaustive answers of one plan (None: the plan was not pruned)."""
+    sc.remember()
+    try:
+        pruned = pruned_top(sc, plan, k, 0)
+        whole = sc.top(*sc.evaluate(plan), k)
+    finally:
+        sc.forget()
+    if pruned is not None:
+        assert pruned[0] == whole[0]  # the exact hit count
+        assert pruned[1] == whole[1]  # document numbers and scores, bit for bit, ties by number
+    return pruned is not None
+
+
+def _questions(seed: int, count: int) -> list[str]:
+    rnd = random.Random(seed)
+    vocab = COMMON.split() + RARE
+    return [" ".join(rnd.sample(vocab, rnd.randint(3, 12))) for _ in range(count)]
+
+
+@pytest.mark.parametrize("k", [1, 3, 10, 20])
+def test_pruned_top_equals_scoring_every_match(ix, k):
+    sc = _scorer(ix)
+    pruned = 0
+    for q in _questions(k, 60):
+        for accents in (True, False):
+            pruned += _same(sc, ix.build_query(q, operator="or", accents=accents).query, k)
+    assert pruned >= 20  # most of these ORs have common words to prune
+
+
+def test_weak_items_are_bounded_and_matched_exactly(ix):
+    """Bounds are at least every score of the item; `matched` gives the documents evaluation does."""
+    sc = _scorer(ix)
+    plan = ix.build_query("là thủy điện của hòa bình giá vàng", operator="or").query
+    items = plan.required.items if isinstance(plan, P.Maybe) else plan.items
+    for item in items:
+        ids, scores = sc.evaluate(item)
+        assert scores.max(initial=0.0) <= bound(sc, item)
+        assert matched(sc, item).tolist() == ids.tolist()
+
+
+def test_search_results_unchanged_by_pruning(ix):
+    """Through `Index.search`: pruning on or off, the same hits, scores and totals."""
+    sc = ix._get_scorer()
+    queries = _questions(99, 30)
+    try:
+        sc.prune_min_postings = 0
+        on = [ix.search(q, limit=10, highlight=False) for q in queries]
+        sc.prune_min_postings = None
+        off = [ix.search(q, limit=10, highlight=False) for q in queries]
+    finally:
+        sc.prune_min_postings = Scorer(sc.snap).prune_min_postings
+    for a, b in zip(on, off):
+        assert a.total == b.total
+        assert [(h.id, h.score) for h in a.hits] == [(h.id, h.score) for h in b.hits]
+
+
+def test_real_questions_pruned_as_scored_whole(news):
+    """XQuAD questions and title keywords over 500 real articles: pruned tops equal the exhaustive ones."""
+    ix, records = news
+    sc = Scorer(Snapshot(ix._store._ix, PostingCache()), **_params(ix))
+    pruned = 0
+    for q in real_queries(records):
+        for k in (1, 10):
+            pruned += _same(sc, ix.build_query(q, operator="or").query, k)
+    assert pruned > 150
