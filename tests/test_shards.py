@@ -196,3 +196,36 @@ def test_real_queries_rank_as_one_index(news_pair):
     queries += keywords + [k.lower() for k in keywords[:50]] + [fold(k) for k in keywords[50:]]
     hits = sum(same_results(one.search(q), three.search(q), q=q) for q in queries)
     assert hits > 1000 and len(one) == len(three)
+
+
+def test_pruned_shards_rank_as_one_index(pair, monkeypatch):
+    """Each shard's own pruned top k, joined, gives one index's hits, scores and exact totals."""
+    import vnsearch.search.scorer as scorer_module
+
+    one, three = pair
+    pruned = []
+
+    def counted(*args):
+        found = real(*args)
+        pruned.append(found is not None)
+        return found
+
+    real = scorer_module.pruned_top
+    monkeypatch.setattr(scorer_module, "pruned_top", counted)
+    for sc in three._get_scorer().parts:
+        monkeypatch.setattr(sc, "prune_min_postings", 0)
+    questions = [" ".join(WORDS[i:i + n]) for n in (4, 6, 9) for i in range(0, len(WORDS) - n)]
+    hits = 0
+    for q in QUERIES + questions:
+        for limit in (3, 10):
+            hits += same_results(one.search(q, limit=limit), three.search(q, limit=limit), q=q, limit=limit)
+    assert hits > 300 and sum(pruned) > 20
+    sharded = three._get_scorer()  # and to the document number, ties included, as scoring every match
+    for q in questions:
+        plan = three.build_query(q).query
+        for k in (1, 3, 10):
+            sharded.remember()
+            try:
+                assert sharded.best(plan, k) == sharded.top(*sharded.evaluate(plan), k), (q, k)
+            finally:
+                sharded.forget()

@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from vnsearch.query import plan as P
+from vnsearch.search.pruning import MIN_POSTINGS
 from vnsearch.search.scorer import Scorer
 
 
@@ -78,10 +79,7 @@ class ShardedScorer:
             maxima = list(self._pool.map(lambda sc: sc.item_maxima(node), self.parts))
             weights[node] = [max(ws) for ws in zip(*maxima)]
         results = list(self._pool.map(lambda sc: sc.evaluate(plan), self.parts))
-        for sc in self.parts:
-            for node, terms in sc.expansions.items():
-                known = self.expansions.setdefault(node, [])
-                known.extend(t for t in terms if t not in known)
+        self._gather_expansions()
         ids = np.concatenate([r[0].astype(np.int64) + off for r, off in zip(results, self.snap.offsets)])
         scores = np.concatenate([np.asarray(r[1], dtype=np.float64) for r in results])
         return ids, scores
@@ -89,9 +87,30 @@ class ShardedScorer:
     def top(self, ids: np.ndarray, score: np.ndarray, k: int, by_date: bool = False):
         return Scorer.top(self, ids, score, k, by_date)
 
-    # every match scored: pruning needs a threshold across shards (not done yet)
-    prune_min_postings = None
-    best = Scorer.best
+    #: None: every match of every shard scored, as `evaluate` then `top`
+    prune_min_postings: int | None = MIN_POSTINGS
+
+    def best(self, plan, k: int, by_date: bool = False) -> tuple[int, list[tuple[int, float]]]:
+        """(live matches, the best `k`) as `top(*evaluate(plan), k)`: each shard's own best `k`
+        (its `Scorer.best`, pruned where it can) with the collection's statistics, then the best of
+        those (the order is scores, then document numbers, in every shard as over all)."""
+        if by_date or self.prune_min_postings is None or _coverage_ors(plan):
+            return self.top(*self.evaluate(plan), k, by_date)
+        stats = self.statistics(plan)
+        for sc in self.parts:
+            sc.stats, sc.coverage_weights = stats, {}
+        results = list(self._pool.map(lambda sc: sc.best(plan, k), self.parts))
+        self._gather_expansions()
+        hits = sorted(((d + int(off), s) for (_, top), off in zip(results, self.snap.offsets) for d, s in top),
+                      key=lambda h: (-h[1], h[0]))
+        return sum(total for total, _ in results), hits[:k]
+
+    def _gather_expansions(self) -> None:
+        """The index terms each pattern stood for in any shard (to highlight them)."""
+        for sc in self.parts:
+            for node, terms in sc.expansions.items():
+                known = self.expansions.setdefault(node, [])
+                known.extend(t for t in terms if t not in known)
 
 
 def summed(n: int, counts, total_length) -> CollectionStats:
