@@ -9,7 +9,7 @@ import numpy as np
 
 from vnsearch.cluster.shard import shard_fetch, shard_round
 from vnsearch.search.scorer import Scorer
-from vnsearch.search.sharded import CollectionStats, _coverage_ors, summed
+from vnsearch.search.sharded import CollectionStats, _coverage_ors, joined_best, summed
 
 
 class ClusterScorer:
@@ -39,9 +39,9 @@ class ClusterScorer:
     def forget(self) -> None:
         pass
 
-    def _round(self, name: str, round_: str, plan, stats=None, weights=None) -> list:
+    def _round(self, name: str, round_: str, plan, stats=None, weights=None, k: int = 0) -> list:
         t0 = time.perf_counter()
-        calls = [(i, (path, gen, self.key, self.args, round_, plan, stats, weights))
+        calls = [(i, (path, gen, self.key, self.args, round_, plan, stats, weights, k))
                  for i, (path, gen) in enumerate(zip(self.paths, self.generations))]
         try:
             out = self.cluster.on_shards(shard_round, calls, name.replace("_ms", ""))
@@ -60,10 +60,7 @@ class ClusterScorer:
             maxima = self._round("maxima_ms", "maxima", node, stats, dict(weights))
             weights[node] = [max(ws) for ws in zip(*maxima)]
         results = self._round("scores_ms", "evaluate", plan, stats, weights)
-        for _ids, _scores, expansions in results:
-            for node, terms in expansions.items():
-                known = self.expansions.setdefault(node, [])
-                known.extend(t for t in terms if t not in known)
+        self._gather_expansions(results)
         ids = np.concatenate([r[0].astype(np.int64) + off for r, off in zip(results, self.offsets)])
         scores = np.concatenate([np.asarray(r[1], dtype=np.float64) for r in results])
         return ids, scores
@@ -90,9 +87,20 @@ class ClusterScorer:
     def top(self, ids: np.ndarray, score: np.ndarray, k: int, by_date: bool = False):
         return Scorer.top(self, ids, score, k, by_date)
 
-    # every match scored: pruning needs a threshold across shards (not done yet)
-    prune_min_postings = None
-    best = Scorer.best
+    def best(self, plan, k: int, by_date: bool = False) -> tuple[int, list[tuple[int, float]]]:
+        """(live matches, the best `k`) as `top(*evaluate(plan), k)`: each worker sends its shards'
+        best `k` (pruned where `Scorer.best` can) and its count, not every match."""
+        if by_date or _coverage_ors(plan):
+            return self.top(*self.evaluate(plan), k, by_date)
+        results = self._round("scores_ms", "best", plan, self.statistics(plan), {}, k)
+        self._gather_expansions(results)
+        return joined_best([(total, top) for total, top, _ in results], self.offsets, k)
+
+    def _gather_expansions(self, results: list) -> None:
+        for *_answer, expansions in results:
+            for node, terms in expansions.items():
+                known = self.expansions.setdefault(node, [])
+                known.extend(t for t in terms if t not in known)
 
 
 __all__ = ["ClusterScorer"]

@@ -43,10 +43,11 @@ def _opened(path: str, generation: int) -> list:
 
 
 def shard_round(path: str, generation: int, key: tuple, params: dict, round_: str, plan, stats=None,
-                weights=None):
+                weights=None, k: int = 0):
     """One round for one shard: "frequencies" (its document frequencies of the plan's terms),
-    "maxima" (an OR's items' best scores, `plan` being the OR) or "evaluate" (its matches and
-    scores, and the terms its patterns stood for)."""
+    "maxima" (an OR's items' best scores, `plan` being the OR), "evaluate" (its matches and
+    scores) or "best" (its live matches and best `k`, pruned where `Scorer.best` can), with the
+    terms its patterns stood for."""
     sc = _scorer(path, generation, key, params)
     if stats is not None:
         sc.stats, sc.collection = stats, stats.n
@@ -57,6 +58,9 @@ def shard_round(path: str, generation: int, key: tuple, params: dict, round_: st
             return sc.frequencies(plan)
         if round_ == "maxima":
             return sc.item_maxima(plan)
+        if round_ == "best":
+            total, top = sc.best(plan, k)
+            return total, top, {node: list(terms) for node, terms in sc.expansions.items()}
         ids, scores = sc.evaluate(plan)
         return ids, scores, {node: list(terms) for node, terms in sc.expansions.items()}
     finally:

@@ -101,9 +101,7 @@ class ShardedScorer:
             sc.stats, sc.coverage_weights = stats, {}
         results = list(self._pool.map(lambda sc: sc.best(plan, k), self.parts))
         self._gather_expansions()
-        hits = sorted(((d + int(off), s) for (_, top), off in zip(results, self.snap.offsets) for d, s in top),
-                      key=lambda h: (-h[1], h[0]))
-        return sum(total for total, _ in results), hits[:k]
+        return joined_best(results, self.snap.offsets, k)
 
     def _gather_expansions(self) -> None:
         """The index terms each pattern stood for in any shard (to highlight them)."""
@@ -111,6 +109,14 @@ class ShardedScorer:
             for node, terms in sc.expansions.items():
                 known = self.expansions.setdefault(node, [])
                 known.extend(t for t in terms if t not in known)
+
+
+def joined_best(results: list, offsets, k: int) -> tuple[int, list[tuple[int, float]]]:
+    """One answer from each shard's (live matches, best k by local document number): the total and
+    the best k over all, by score then global document number, as `Scorer.top` orders them."""
+    hits = sorted(((d + int(off), s) for (_, top), off in zip(results, offsets) for d, s in top),
+                  key=lambda h: (-h[1], h[0]))
+    return sum(total for total, _ in results), hits[:k]
 
 
 def summed(n: int, counts, total_length) -> CollectionStats:
