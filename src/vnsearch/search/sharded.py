@@ -48,6 +48,11 @@ class ShardedScorer:
         self.snap = snapshot
         self.n = snapshot.n
         self.parts = [Scorer(s, stats=snapshot, **scorer_args) for s in snapshot.shards]
+        for sc in self.parts:
+            # threads of one process: pruning's Python steps hold the GIL where whole-list numpy
+            # work lets two shards run side by side (question p95 +15% with 2 shards at 58k,
+            # bench/README.md); a cluster worker, a process of its own, prunes
+            sc.prune_min_postings = None
         self.params = self.parts[0].params
         self.expansions: dict = {}
         self._deletions: bool | None = None  # for `Scorer.top`
