@@ -91,17 +91,14 @@ def test_weak_items_are_bounded_and_matched_exactly(ix):
         assert matched(sc, item).tolist() == ids.tolist()
 
 
-def test_search_results_unchanged_by_pruning(ix):
+def test_search_results_unchanged_by_pruning(ix, monkeypatch):
     """Through `Index.search`: pruning on or off, the same hits, scores and totals."""
     sc = ix._get_scorer()
     queries = _questions(99, 30)
-    try:
-        sc.prune_min_postings = 0
-        on = [ix.search(q, limit=10, highlight=False) for q in queries]
-        sc.prune_min_postings = None
-        off = [ix.search(q, limit=10, highlight=False) for q in queries]
-    finally:
-        sc.prune_min_postings = Scorer(sc.snap).prune_min_postings
+    monkeypatch.setattr(sc, "prune_min_postings", 0)
+    on = [ix.search(q, limit=10, highlight=False) for q in queries]
+    monkeypatch.setattr(sc, "prune_min_postings", None)
+    off = [ix.search(q, limit=10, highlight=False) for q in queries]
     for a, b in zip(on, off):
         assert a.total == b.total
         assert [(h.id, h.score) for h in a.hits] == [(h.id, h.score) for h in b.hits]

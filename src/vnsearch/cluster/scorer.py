@@ -9,7 +9,7 @@ import numpy as np
 
 from vnsearch.cluster.shard import shard_fetch, shard_round
 from vnsearch.search.scorer import Scorer
-from vnsearch.search.sharded import CollectionStats, _coverage_ors, joined_best, summed
+from vnsearch.search.sharded import CollectionStats, _coverage_ors, joined_best, merge_expansions, summed
 
 
 class ClusterScorer:
@@ -60,7 +60,7 @@ class ClusterScorer:
             maxima = self._round("maxima_ms", "maxima", node, stats, dict(weights))
             weights[node] = [max(ws) for ws in zip(*maxima)]
         results = self._round("scores_ms", "evaluate", plan, stats, weights)
-        self._gather_expansions(results)
+        merge_expansions(self.expansions, [r[-1] for r in results])
         ids = np.concatenate([r[0].astype(np.int64) + off for r, off in zip(results, self.offsets)])
         scores = np.concatenate([np.asarray(r[1], dtype=np.float64) for r in results])
         return ids, scores
@@ -93,14 +93,8 @@ class ClusterScorer:
         if by_date or _coverage_ors(plan):
             return self.top(*self.evaluate(plan), k, by_date)
         results = self._round("scores_ms", "best", plan, self.statistics(plan), {}, k)
-        self._gather_expansions(results)
+        merge_expansions(self.expansions, [r[-1] for r in results])
         return joined_best([(total, top) for total, top, _ in results], self.offsets, k)
-
-    def _gather_expansions(self, results: list) -> None:
-        for *_answer, expansions in results:
-            for node, terms in expansions.items():
-                known = self.expansions.setdefault(node, [])
-                known.extend(t for t in terms if t not in known)
 
 
 __all__ = ["ClusterScorer"]

@@ -68,7 +68,7 @@ def pruned_top(scorer, plan, k: int, min_postings: int = MIN_POSTINGS):
         keep = part + rest >= floor
         cand, part = cand[keep], part[keep]
     found, score = scorer.scores_at(plan, cand)
-    top = scorer.top(cand[found], score[found], k)[1]  # (also learns whether there are deletions)
+    top = scorer.top(cand[found], score[found], k)[1]
     return _count(scorer, [ids] + [matched(scorer, items[i]) for i in weak]), top
 
 
@@ -143,6 +143,5 @@ def _count(scorer, id_lists: list) -> int:
     mark = np.zeros(scorer.n, dtype=bool)
     for ids in id_lists:
         mark[ids] = True
-    if scorer._deletions:
-        mark &= scorer.snap.live
+    mark &= scorer.snap.live
     return int(np.count_nonzero(mark))

@@ -21,7 +21,6 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from vnsearch.query import plan as P
-from vnsearch.search.pruning import MIN_POSTINGS
 from vnsearch.search.scorer import Scorer
 
 
@@ -84,7 +83,7 @@ class ShardedScorer:
             maxima = list(self._pool.map(lambda sc: sc.item_maxima(node), self.parts))
             weights[node] = [max(ws) for ws in zip(*maxima)]
         results = list(self._pool.map(lambda sc: sc.evaluate(plan), self.parts))
-        self._gather_expansions()
+        merge_expansions(self.expansions, [sc.expansions for sc in self.parts])
         ids = np.concatenate([r[0].astype(np.int64) + off for r, off in zip(results, self.snap.offsets)])
         scores = np.concatenate([np.asarray(r[1], dtype=np.float64) for r in results])
         return ids, scores
@@ -92,28 +91,27 @@ class ShardedScorer:
     def top(self, ids: np.ndarray, score: np.ndarray, k: int, by_date: bool = False):
         return Scorer.top(self, ids, score, k, by_date)
 
-    #: None: every match of every shard scored, as `evaluate` then `top`
-    prune_min_postings: int | None = MIN_POSTINGS
-
     def best(self, plan, k: int, by_date: bool = False) -> tuple[int, list[tuple[int, float]]]:
         """(live matches, the best `k`) as `top(*evaluate(plan), k)`: each shard's own best `k`
-        (its `Scorer.best`, pruned where it can) with the collection's statistics, then the best of
-        those (the order is scores, then document numbers, in every shard as over all)."""
-        if by_date or self.prune_min_postings is None or _coverage_ors(plan):
+        (its `Scorer.best`) with the collection's statistics, then the best of those (the order is
+        scores, then document numbers, in every shard as over all).  Sorting by date and ORs
+        weighed by their items' best scores anywhere take every match."""
+        if by_date or _coverage_ors(plan):
             return self.top(*self.evaluate(plan), k, by_date)
         stats = self.statistics(plan)
         for sc in self.parts:
             sc.stats, sc.coverage_weights = stats, {}
         results = list(self._pool.map(lambda sc: sc.best(plan, k), self.parts))
-        self._gather_expansions()
+        merge_expansions(self.expansions, [sc.expansions for sc in self.parts])
         return joined_best(results, self.snap.offsets, k)
 
-    def _gather_expansions(self) -> None:
-        """The index terms each pattern stood for in any shard (to highlight them)."""
-        for sc in self.parts:
-            for node, terms in sc.expansions.items():
-                known = self.expansions.setdefault(node, [])
-                known.extend(t for t in terms if t not in known)
+
+def merge_expansions(known: dict, found: list[dict]) -> None:
+    """Add to `known` the index terms each pattern stood for in any shard (to highlight them)."""
+    for expansions in found:
+        for node, terms in expansions.items():
+            have = known.setdefault(node, [])
+            have.extend(t for t in terms if t not in have)
 
 
 def joined_best(results: list, offsets, k: int) -> tuple[int, list[tuple[int, float]]]:
