@@ -226,6 +226,6 @@ def test_pruned_shards_rank_as_one_index(pair, monkeypatch):
         for k in (1, 3, 10):
             sharded.remember()
             try:
-                assert sharded.best(plan, k) == sharded.top(*sharded.evaluate(plan), k), (q, k)
+                assert sharded.best(plan, k) == (*sharded.top(*sharded.evaluate(plan), k), True), (q, k)
             finally:
                 sharded.forget()

@@ -37,6 +37,7 @@ from vnsearch.query.ast import ParsedQuery, render
 from vnsearch.query.synonyms import for_index
 from vnsearch.query.plan import Planner, Ranking, between_words, matches_nothing, parse, uses_and
 from vnsearch.search.highlight import Fragment, MatchTerms, fragments, whole
+from vnsearch.search.pruning import COUNT_TO
 from vnsearch.search.scorer import Scorer
 from vnsearch.search.sharded import ShardedScorer
 from vnsearch.text.normalize import fold_word, has_diacritics
@@ -95,6 +96,9 @@ class SearchResult:
     accents_ignored: bool = False  # nothing had the diacritics as typed: these have the words with any
     #: on a cluster: milliseconds of each round over the shards (statistics, maxima, scores) and their count
     phases: dict | None = None
+    #: False when `total` is a lower bound: past `COUNT_TO` matches a search may stop counting
+    #: (ask with exact_count=True for every match counted)
+    total_exact: bool = True
 
     @property
     def page(self) -> int:
@@ -536,7 +540,9 @@ class Index:
         Arguments: text, limit=10, page=1, offset=None, sort="score"|"date",
         since=None, until=None, filters=None (field -> exact value: id, path, source, type),
         within=None (folders: only documents under one of them),
-        highlight=True, suggest_below=3, fragments_per_hit=2.
+        highlight=True, suggest_below=3, fragments_per_hit=2, exact_count=False (by default a
+        search with more than 10,000 matches may give `total` as a lower bound, with
+        `total_exact` False: counting every match of a common word costs reading its whole list).
         """
         try:
             with self._damage_reported(), self._snapshot():
@@ -564,8 +570,7 @@ class Index:
     def _search(self, text: str, limit: int = 10, page: int = 1, offset: int | None = None,
                sort: str = "score", since: datetime | None = None, until: datetime | None = None,
                filters: dict | None = None, within: Iterable[str] | None = None, highlight: bool = True,
-               suggest_below: int = 3,
-               fragments_per_hit: int = 2) -> SearchResult:
+               suggest_below: int = 3, fragments_per_hit: int = 2, exact_count: bool = False) -> SearchResult:
         t0 = time.perf_counter()
         if not isinstance(text, str):
             raise SearchError(f"the query must be text, not {type(text).__name__}")
@@ -588,8 +593,8 @@ class Index:
         by_date = sort == "date"
         scorer.remember()
         try:
-            built, total, top, fallback, accents_ignored = self._attempts(reading, since, until, filters,
-                                                                          offset + limit, by_date)
+            built, total, exact, top, fallback, accents_ignored = self._attempts(
+                reading, since, until, filters, offset + limit, by_date, None if exact_count else COUNT_TO)
         finally:
             scorer.forget()
         hits: list[Hit] = []
@@ -612,10 +617,10 @@ class Index:
         took = (time.perf_counter() - t0) * 1000
         phases = dict(scorer.phases) if getattr(scorer, "phases", None) is not None else None
         return SearchResult(text, total, took, hits, offset, limit, suggestion, built.segmented, built.operator,
-                            reading.restored, fallback, accents_ignored, phases)
+                            reading.restored, fallback, accents_ignored, phases, exact)
 
-    def _attempts(self, reading: _Reading, since, until, filters, k: int, by_date: bool):
-        """(built query, total, top k, fallback, accents ignored) of the first reading that finds
+    def _attempts(self, reading: _Reading, since, until, filters, k: int, by_date: bool, count_to: int | None):
+        """(built query, total, whether it is exact, top k, fallback, accents ignored) of the first reading that finds
         anything: as typed; then, when nothing has the diacritics as typed, the same words with
         any (a wrong accent is likelier than unrelated words); then, for a short query whose words
         never all occur together, documents with any of them (typed diacritics first)."""
@@ -638,10 +643,10 @@ class Index:
                 reading, since, until, filters, operator=operator, accents=accents, adjacent=adjacent)
             if matches_nothing(built.query):
                 continue
-            total, top = scorer.best(built.query, k, by_date=by_date)
+            total, top, exact = scorer.best(built.query, k, by_date=by_date, count_to=count_to)
             if total:
-                return built, total, top, operator == "or", not accents
-        return first, 0, [], False, False
+                return built, total, exact, top, operator == "or", not accents
+        return first, 0, True, [], False, False
 
     def _has_unknown_word(self, parsed: ParsedQuery) -> bool:
         """True when a word of a plain query occurs nowhere in the index (a likely typo)."""

@@ -113,8 +113,9 @@ def test_accentless_search_says_how_it_was_ranked(runner, indexed):
 def test_search_json_shape(runner, indexed):
     r = run(runner, indexed, "search", "phối hợp", "--json", "--limit", "1")
     data = json.loads(r.output)
-    assert set(data) == {"query", "total", "took_ms", "suggestion", "restored", "fallback", "accents_ignored", "page", "limit", "hits"}
-    assert data["total"] == 2 and len(data["hits"]) == 1
+    assert set(data) == {"query", "total", "total_exact", "took_ms", "suggestion", "restored", "fallback",
+                         "accents_ignored", "page", "limit", "hits"}
+    assert data["total"] == 2 and data["total_exact"] is True and len(data["hits"]) == 1
     hit = data["hits"][0]
     assert set(hit) == HIT_KEYS
     for a, b in hit["snippet_highlights"]:

@@ -132,3 +132,25 @@ def test_completion_offers_the_index_metadata_fields(tmp_path):
     words = {c.text for c in session.completer.get_completions(Line("au"), None)}
     assert "author:" in words
     assert "type:" in {c.text for c in session.completer.get_completions(Line("ty"), None)}
+
+
+def test_count_toggle_and_lower_bound_counts(ix, monkeypatch):
+    """`:count` asks for every match counted; a count that is a lower bound reads "at least"."""
+    from dataclasses import replace
+
+    console, buf = _console()
+    repl = Repl(ix, console, pager=False)
+    asked = []
+    search = ix.search
+
+    def capped(*args, **kwargs):
+        asked.append(kwargs.get("exact_count"))
+        res = search(*args, **kwargs)
+        return res if kwargs.get("exact_count") else replace(res, total=12_345, total_exact=False)
+
+    monkeypatch.setattr(ix, "search", capped)
+    repl.handle("phối hợp")
+    assert "at least 12,345 results" in buf.getvalue() and "page 1 of at least 1,235" in buf.getvalue()
+    repl.handle(":count")  # searches again, counting every match
+    out = buf.getvalue()
+    assert asked == [False, True] and "exact counts on" in out and "\n14 results for phối hợp" in out

@@ -10,7 +10,8 @@ from vnsearch import Document, Index
 from vnsearch.engine.whoosh.postings import PostingCache
 from vnsearch.engine.whoosh.reader import Snapshot
 from vnsearch.query import plan as P
-from vnsearch.search.pruning import bound, matched, pruned_top
+from vnsearch.search import pruning
+from vnsearch.search.pruning import bound, lower_count, matched, pruned_top
 from vnsearch.search.scorer import Scorer
 
 COMMON = "là của có được và những một các cho trong"
@@ -59,7 +60,7 @@ def _same(sc, plan, k):
     finally:
         sc.forget()
     if pruned is not None:
-        assert pruned[0] == whole[0]  # the exact hit count
+        assert pruned[0] == whole[0] and pruned[2] is True  # the exact hit count
         assert pruned[1] == whole[1]  # document numbers and scores, bit for bit, ties by number
     return pruned is not None
 
@@ -89,6 +90,64 @@ def test_weak_items_are_bounded_and_matched_exactly(ix):
         ids, scores = sc.evaluate(item)
         assert scores.max(initial=0.0) <= bound(sc, item)
         assert matched(sc, item).tolist() == ids.tolist()
+
+
+def test_capped_counts_are_lower_bounds_past_the_cap(ix):
+    """Past `count_to` matches the count may be a lower bound, never more than the true count and
+    never below the cap; below it, or asked for none, it is exact; the hits are the same either way."""
+    sc = _scorer(ix)
+    capped = 0
+    for q in _questions(5, 60):
+        plan = ix.build_query(q, operator="or").query
+        sc.remember()
+        try:
+            whole = sc.top(*sc.evaluate(plan), 10)
+            for count_to in (1, 100, whole[0], whole[0] + 1, None):
+                found = pruned_top(sc, plan, 10, 0, count_to)
+                if found is None:
+                    continue
+                total, top, exact = found
+                assert top == whole[1]
+                if exact:
+                    assert total == whole[0]
+                else:
+                    capped += 1
+                    assert count_to is not None and count_to <= total <= whole[0], (q, count_to, total)
+                if count_to is None or count_to > whole[0]:
+                    assert exact
+        finally:
+            sc.forget()
+    assert capped >= 20
+
+
+def test_lower_counts_leave_out_deleted_documents(ix):
+    """A term in every document: its lower count is the live documents, not its postings."""
+    sc = _scorer(ix)
+    live = int(sc.snap.live.sum())
+    assert sc.deleted == 3 and live == sc.n - 3
+    for word in ("là", "của"):
+        term = ix.build_query(word, operator="or").query
+        while not isinstance(term, P.Term):
+            term = term.required if isinstance(term, P.Maybe) else term.items[0]
+        assert len(matched(sc, term)) == sc.n  # in every document, the deleted ones too
+        assert lower_count(sc, term) == live
+
+
+def test_search_says_when_its_count_is_a_lower_bound(ix, monkeypatch):
+    """`Index.search` counts exactly up to `COUNT_TO`; past it `total_exact` may be False (the
+    same hits), and `exact_count=True` always counts every match."""
+    import vnsearch.index as index_module
+
+    sc = ix._get_scorer()
+    monkeypatch.setattr(sc, "prune_min_postings", 0)
+    monkeypatch.setattr(index_module, "COUNT_TO", 50)
+    q = "là của có được và những một các cho thủy điện"  # long enough to be read as a plain OR
+    capped, exact = ix.search(q, highlight=False), ix.search(q, highlight=False, exact_count=True)
+    assert exact.total_exact and not capped.total_exact
+    assert 50 <= capped.total <= exact.total
+    assert [(h.id, h.score) for h in capped.hits] == [(h.id, h.score) for h in exact.hits]
+    monkeypatch.setattr(index_module, "COUNT_TO", pruning.COUNT_TO)
+    assert ix.search(q, highlight=False).total_exact  # 397 documents: far below the real cap
 
 
 def test_search_results_unchanged_by_pruning(ix, monkeypatch):

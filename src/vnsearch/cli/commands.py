@@ -280,9 +280,11 @@ def _progress_for(console: Console, sources) -> _ProgressReporter:
               help="Output format (--json and --jsonl are short for two of them).")
 @click.option("--files", "-l", "files_only", is_flag=True, help="Print only the paths of matching files, one a line.")
 @click.option("--compact", is_flag=True, help="One line a hit: rank, title, path, date.")
+@click.option("--exact-count", is_flag=True,
+              help="Count every match (by default past 10,000 matches the count may be a lower bound: 'at least N').")
 @click.pass_context
 def search(ctx, query, limit, page, sort, since, until, fields, within, types, as_json, as_jsonl, fmt, files_only,
-           compact):
+           compact, exact_count):
     """Search the index. Exit status: 0 with hits, 1 without, 2 on error.
 
     Free text is segmented into Vietnamese words; accents are optional
@@ -318,7 +320,7 @@ def search(ctx, query, limit, page, sort, since, until, fields, within, types, a
     if len(types) > 1:  # any of several formats
         text = f"({text}) AND ({' OR '.join('type:' + t for t in types)})"
     res = ix.search(text, limit=limit, page=page, sort=sort, since=since, until=until, filters=filters,
-                    within=list(within) or None)
+                    within=list(within) or None, exact_count=exact_count)
     if out == "json":
         click.echo(json_text(result_json(res, wanted)))
     elif out == "jsonl":

@@ -2,11 +2,12 @@
 
 The JSON shape is a contract for scripts (see README, "JSON output"):
 
-    {"query", "total", "took_ms", "suggestion", "restored", "fallback", "accents_ignored", "page", "limit",
-     "hits": [{"rank", "id", "title", "path", "date", "score", "type", "fields",
+    {"query", "total", "total_exact", "took_ms", "suggestion", "restored", "fallback", "accents_ignored",
+     "page", "limit", "hits": [{"rank", "id", "title", "path", "date", "score", "type", "fields",
                "snippet", "snippet_highlights"}]}
 
-``total`` is exact (every matching document is counted); ``restored`` is the
+``total`` counts the matching documents; past 10,000 it may be a lower bound,
+and then ``total_exact`` is false (``--exact-count`` counts them all); ``restored`` is the
 accented reading that ranked a query typed without diacritics, or null.  ``snippet`` is plain text (fragments joined by `` … ``) and
 ``snippet_highlights`` lists [start, end) character offsets into it.
 ``path`` is absolute; ``type`` is the format the document was read from and
@@ -85,7 +86,7 @@ def hit_json(hit: Hit, fields=HIT_FIELDS) -> dict:
 
 def result_json(res: SearchResult, fields=HIT_FIELDS) -> dict:
     return {
-        "query": res.query, "total": res.total, "took_ms": round(res.took_ms, 2),
+        "query": res.query, "total": res.total, "total_exact": res.total_exact, "took_ms": round(res.took_ms, 2),
         "suggestion": res.suggestion, "restored": res.restored, "fallback": res.fallback,
         "accents_ignored": res.accents_ignored,
         "page": res.page, "limit": res.limit,
@@ -165,17 +166,17 @@ def print_summary(console: Console, res: SearchResult) -> bool:
                            style="italic dim"))
     if res.fallback:
         console.print(Text("No document holds every word; showing documents with any of them.", style="italic dim"))
+    count = Text.assemble(*([] if res.total_exact else ["at least "]), (f"{res.total:,}", "bold"),
+                          f" result{'s' if res.total != 1 else ''} for ", (query, "bold"))
     if not res.hits:
         if res.total:
-            console.print(Text.assemble((f"{res.total:,}", "bold"), f" result{'s' if res.total != 1 else ''} for ",
-                                        (query, "bold"), f", none on page {res.page} ({res.took_ms:.0f} ms)"))
+            console.print(count.append(f", none on page {res.page} ({res.took_ms:.0f} ms)"))
         else:
             console.print(Text.assemble(("No results", "yellow"), " for ", (query, "bold"), f" ({res.took_ms:.0f} ms)"))
         return False
     first, last = res.offset + 1, res.offset + len(res.hits)
-    console.print(Text.assemble((f"{res.total:,}", "bold"), f" result{'s' if res.total != 1 else ''} for ",
-                                (query, "bold"), f", showing {first}–{last} (page {res.page} of {res.pages}), "
-                                f"{res.took_ms:.0f} ms"))
+    of = f"{res.pages:,}" if res.total_exact else f"at least {res.pages:,}"
+    console.print(count.append(f", showing {first}–{last} (page {res.page} of {of}), {res.took_ms:.0f} ms"))
     return True
 
 

@@ -28,6 +28,7 @@ COMMANDS = {
     ":limit N": "results per page",
     ":compact": "toggle one line a result",
     ":json": "toggle JSON output",
+    ":count": "toggle counting every match (past 10,000 the count is otherwise 'at least N')",
     ":stats": "about the index",
     ":quit": "leave (also Ctrl-D)",
 }
@@ -78,6 +79,7 @@ class Repl:
         self.limit = limit
         self.as_json = False
         self.compact = False
+        self.exact_count = False  # count every match (`:count`)
         self.pager = pager
         self.query: str | None = None
         self.page = 1
@@ -131,6 +133,11 @@ class Repl:
         elif name == ":json":
             self.as_json = not self.as_json
             c.print(f"JSON output {'on' if self.as_json else 'off'}")
+        elif name == ":count":
+            self.exact_count = not self.exact_count
+            c.print(f"exact counts {'on' if self.exact_count else 'off'}")
+            if self.query is not None:
+                self.show()
         elif name == ":stats":
             print_stats(c, self.index.stats())
         else:
@@ -146,7 +153,8 @@ class Repl:
     def show(self) -> None:
         c = self.console
         try:
-            self.result = self.index.search(self.query, limit=self.limit, page=self.page)
+            self.result = self.index.search(self.query, limit=self.limit, page=self.page,
+                                            exact_count=self.exact_count)
         except QueryError as e:
             c.print(f"[red]query error:[/] {safe_markup(e.message)}")
             c.print(for_terminal(e.caret(), lines=True), markup=False, highlight=False)

@@ -27,7 +27,7 @@ class ClusterScorer:
         self.key = (tuple(self.generations), self.params)  # a worker's scorer is valid for this collection
         self.expansions: dict = {}
         self.phases: dict[str, float] = {}
-        self._deletions: bool | None = None  # for `Scorer.top`
+        self._deleted: int | None = None  # for `Scorer.top`
 
     def close(self) -> None:
         pass
@@ -39,9 +39,10 @@ class ClusterScorer:
     def forget(self) -> None:
         pass
 
-    def _round(self, name: str, round_: str, plan, stats=None, weights=None, k: int = 0) -> list:
+    def _round(self, name: str, round_: str, plan, stats=None, weights=None, k: int = 0,
+               count_to: int | None = None) -> list:
         t0 = time.perf_counter()
-        calls = [(i, (path, gen, self.key, self.args, round_, plan, stats, weights, k))
+        calls = [(i, (path, gen, self.key, self.args, round_, plan, stats, weights, k, count_to))
                  for i, (path, gen) in enumerate(zip(self.paths, self.generations))]
         try:
             out = self.cluster.on_shards(shard_round, calls, name.replace("_ms", ""))
@@ -84,17 +85,20 @@ class ClusterScorer:
         rows = {i: iter(rows) for i, rows in zip(shards, answers)}
         return [next(rows[i]) for i in where]
 
+    deleted = Scorer.deleted
+
     def top(self, ids: np.ndarray, score: np.ndarray, k: int, by_date: bool = False):
         return Scorer.top(self, ids, score, k, by_date)
 
-    def best(self, plan, k: int, by_date: bool = False) -> tuple[int, list[tuple[int, float]]]:
-        """(live matches, the best `k`) as `top(*evaluate(plan), k)`: each worker sends its shards'
-        best `k` (pruned where `Scorer.best` can) and its count, not every match."""
+    def best(self, plan, k: int, by_date: bool = False, count_to: int | None = None):
+        """(live matches, the best `k`, whether the count is exact) as `top(*evaluate(plan), k)`:
+        each worker sends its shards' best `k` (pruned where `Scorer.best` can) and its count, not
+        every match."""
         if by_date or _coverage_ors(plan):
-            return self.top(*self.evaluate(plan), k, by_date)
-        results = self._round("scores_ms", "best", plan, self.statistics(plan), {}, k)
+            return *self.top(*self.evaluate(plan), k, by_date), True
+        results = self._round("scores_ms", "best", plan, self.statistics(plan), {}, k, count_to)
         merge_expansions(self.expansions, [r[-1] for r in results])
-        return joined_best([(total, top) for total, top, _ in results], self.offsets, k)
+        return joined_best([r[:3] for r in results], self.offsets, k)
 
 
 __all__ = ["ClusterScorer"]

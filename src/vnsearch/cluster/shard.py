@@ -43,11 +43,11 @@ def _opened(path: str, generation: int) -> list:
 
 
 def shard_round(path: str, generation: int, key: tuple, params: dict, round_: str, plan, stats=None,
-                weights=None, k: int = 0):
+                weights=None, k: int = 0, count_to: int | None = None):
     """One round for one shard: "frequencies" (its document frequencies of the plan's terms),
     "maxima" (an OR's items' best scores, `plan` being the OR), "evaluate" (its matches and
-    scores) or "best" (its live matches and best `k`, pruned where `Scorer.best` can), with the
-    terms its patterns stood for."""
+    scores) or "best" (its live matches, best `k` and whether that count is exact, pruned where
+    `Scorer.best` can, counting exactly up to `count_to`), with the terms its patterns stood for."""
     sc = _scorer(path, generation, key, params)
     if stats is not None:
         sc.stats, sc.collection = stats, stats.n
@@ -59,8 +59,8 @@ def shard_round(path: str, generation: int, key: tuple, params: dict, round_: st
         if round_ == "maxima":
             return sc.item_maxima(plan)
         if round_ == "best":
-            total, top = sc.best(plan, k)
-            return total, top, {node: list(terms) for node, terms in sc.expansions.items()}
+            total, top, exact = sc.best(plan, k, count_to=count_to)
+            return total, top, exact, {node: list(terms) for node, terms in sc.expansions.items()}
         ids, scores = sc.evaluate(plan)
         return ids, scores, {node: list(terms) for node, terms in sc.expansions.items()}
     finally:

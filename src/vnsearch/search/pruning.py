@@ -11,8 +11,11 @@ candidates, and each non-essential item is looked up at the candidates left
 (most bounds in first), dropping those that can no longer reach theta.  The
 few left are scored exactly with the whole plan (`scores_at`: the
 evaluation's own arithmetic in plan order), so scores and order are equal
-to the exhaustive ones to the last bit.  The hit count stays exact: the
-non-essential items' documents are marked, not scored.
+to the exhaustive ones to the last bit.  The hit count is exact up to
+`count_to` matches: past it, a lower bound is enough (the strong items'
+documents, or the most common weak word's), as "at least N", so the weak
+items' lists need not be read whole just to be counted; without
+`count_to` they are marked, not scored, and counted exactly.
 """
 
 from __future__ import annotations
@@ -26,11 +29,16 @@ from vnsearch.search import matches as M
 MARGIN = 1e-5
 #: an OR with fewer postings than this is scored whole (pruning's own steps would cost more)
 MIN_POSTINGS = 100_000
+#: searches count their matches exactly up to this many; past it they may say "at least N" (as Lucene
+#: and Elasticsearch do by default), unless asked for the exact count
+COUNT_TO = 10_000
 
 
-def pruned_top(scorer, plan, k: int, min_postings: int = MIN_POSTINGS):
-    """(live matches, the best `k` as (docnum, score)) of `plan`, as `scorer.top(*scorer.evaluate(plan), k)`
-    gives them, or None when the plan is not an OR this can prune (then score it whole)."""
+def pruned_top(scorer, plan, k: int, min_postings: int = MIN_POSTINGS, count_to: int | None = None):
+    """(live matches, the best `k` as (docnum, score), whether the count is exact) of `plan`, as
+    `scorer.top(*scorer.evaluate(plan), k)` gives them, or None when the plan is not an OR this can
+    prune (then score it whole).  With `count_to`, a count of at least that many may be a lower
+    bound of the true one (then the third value is False)."""
     p, optional = plan, None
     if isinstance(p, P.Maybe) and isinstance(p.required, P.Or):  # a short question: OR + proximity
         p, optional = p.required, p.optional
@@ -69,7 +77,11 @@ def pruned_top(scorer, plan, k: int, min_postings: int = MIN_POSTINGS):
         cand, part = cand[keep], part[keep]
     found, score = scorer.scores_at(plan, cand)
     top = scorer.top(cand[found], score[found], k)[1]
-    return _count(scorer, [ids] + [matched(scorer, items[i]) for i in weak]), top
+    if count_to is not None:
+        least = max([_count(scorer, [ids])] + [lower_count(scorer, items[i]) for i in weak])
+        if least >= count_to:
+            return least, top, False
+    return _count(scorer, [ids] + [matched(scorer, items[i]) for i in weak]), top, True
 
 
 def _seed_threshold(scorer, plan, items: list, sizes: list, k: int) -> float | None:
@@ -136,6 +148,20 @@ def matched(scorer, p) -> np.ndarray:
             ids = ids[M.member(other, ids, scorer.n)]
         return ids
     return scorer.evaluate(p)[0]
+
+
+def lower_count(scorer, p) -> int:
+    """A number no larger than the live documents `p` matches, from document frequencies alone (0
+    where no rule gives one): a term's postings less every deleted document."""
+    if isinstance(p, P.Term) and scorer.snap.kind(p.field) in ("text", "keyword"):
+        return max(0, scorer.snap.doc_frequency(p.field, p.text) - scorer.deleted)
+    if isinstance(p, P.Filter):
+        return lower_count(scorer, p.child)
+    if isinstance(p, P.Maybe):
+        return lower_count(scorer, p.required)
+    if isinstance(p, P.Or) and not p.coverage:
+        return max((lower_count(scorer, i) for i in p.items), default=0)
+    return 0
 
 
 def _count(scorer, id_lists: list) -> int:

@@ -60,12 +60,13 @@ class Scorer(ScoresAt):
         self._avg: dict[str, float] = {}
         self._norm: dict[str, np.ndarray] = {}  # field -> `_norms`
         self._idfs: dict[str, float] = {}  # folded syllable -> idf, for proximity weights
+        self._idf_of: dict[tuple[int, int], float] = {}  # (collection, df) -> idf: np.log of a scalar is slow
         self._memo: dict | None = None  # plan node -> (mask, score) within one search
         #: coverage ORs' item weights given from outside (a shard: the collection's, `search/sharded.py`)
         self.coverage_weights: dict | None = None
         #: ORs with fewer postings are scored whole; None: never pruned (`search/pruning.py`)
         self.prune_min_postings: int | None = MIN_POSTINGS
-        self._deletions: bool | None = None  # whether the snapshot has deleted documents (known at the first top)
+        self._deleted: int | None = None  # how many documents of the snapshot are deleted (`deleted`)
         #: the index terms each pattern of the last evaluations stood for (to highlight them)
         self.expansions: dict[P.Expand, list[str]] = {}
 
@@ -92,7 +93,13 @@ class Scorer(ScoresAt):
 
     def _idf(self, df: int) -> float:
         """Lucene's idf plus the floor: words found in nearly every document weigh little."""
-        return float(np.log(1.0 + (self.collection - df + 0.5) / (df + 0.5))) + self.idf_floor
+        key = (self.collection, df)  # a shard's collection can change between searches
+        idf = self._idf_of.get(key)
+        if idf is None:
+            if len(self._idf_of) >= 100_000:
+                self._idf_of.clear()
+            idf = self._idf_of[key] = float(np.log(1.0 + (self.collection - df + 0.5) / (df + 0.5))) + self.idf_floor
+        return idf
 
     def _bm25(self, field: str, ids: np.ndarray, tf: np.ndarray, idf: float) -> np.ndarray:
         return idf * tf * (self.k1 + 1.0) / (tf + self._norms(field)[ids])
@@ -366,21 +373,29 @@ class Scorer(ScoresAt):
         return [float(self.evaluate(i)[1].max(initial=0.0)) for i in p.items if i is not P.NOTHING]
 
     # -- results --------------------------------------------------------------
-    def best(self, plan, k: int, by_date: bool = False) -> tuple[int, list[tuple[int, float]]]:
-        """(number of live matches, the best `k`) of a plan: an OR of many words without scoring
-        every match (`search/pruning.py`: the same hits and scores), anything else scored whole."""
+    @property
+    def deleted(self) -> int:
+        """How many document numbers of the snapshot are deleted documents (most indexes: none)."""
+        if self._deleted is None:
+            self._deleted = self.n - int(np.count_nonzero(self.snap.live))
+        return self._deleted
+
+    def best(self, plan, k: int, by_date: bool = False,
+             count_to: int | None = None) -> tuple[int, list[tuple[int, float]], bool]:
+        """(number of live matches, the best `k`, whether that number is exact) of a plan: an OR of
+        many words without scoring every match (`search/pruning.py`: the same hits and scores),
+        anything else scored whole.  With `count_to`, a count of at least that many may be a
+        lower bound (pruning then need not read every list whole to count it)."""
         if not by_date and self.prune_min_postings is not None:
-            found = pruned_top(self, plan, k, self.prune_min_postings)
+            found = pruned_top(self, plan, k, self.prune_min_postings, count_to)
             if found is not None:
                 return found
-        return self.top(*self.evaluate(plan), k, by_date=by_date)
+        return *self.top(*self.evaluate(plan), k, by_date=by_date), True
 
     def top(self, ids: np.ndarray, score: np.ndarray, k: int, by_date: bool = False) -> tuple[int, list[tuple[int, float]]]:
         """(number of live matches, the best `k` as (docnum, score)), ties by document number."""
-        if self._deletions is None:  # most indexes have none: no mask to apply then
-            self._deletions = not bool(self.snap.live.all())
         cand, s = ids, score
-        if self._deletions:
+        if self.deleted:
             live = self.snap.live[ids]
             cand, s = ids[live], score[live]
         total = len(cand)

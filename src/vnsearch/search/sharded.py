@@ -54,7 +54,7 @@ class ShardedScorer:
             sc.prune_min_postings = None
         self.params = self.parts[0].params
         self.expansions: dict = {}
-        self._deletions: bool | None = None  # for `Scorer.top`
+        self._deleted: int | None = None  # for `Scorer.top`
         self._pool = ThreadPoolExecutor(max_workers=len(self.parts), thread_name_prefix="vnsearch-shard")
 
     def close(self) -> None:
@@ -88,20 +88,22 @@ class ShardedScorer:
         scores = np.concatenate([np.asarray(r[1], dtype=np.float64) for r in results])
         return ids, scores
 
+    deleted = Scorer.deleted
+
     def top(self, ids: np.ndarray, score: np.ndarray, k: int, by_date: bool = False):
         return Scorer.top(self, ids, score, k, by_date)
 
-    def best(self, plan, k: int, by_date: bool = False) -> tuple[int, list[tuple[int, float]]]:
-        """(live matches, the best `k`) as `top(*evaluate(plan), k)`: each shard's own best `k`
-        (its `Scorer.best`) with the collection's statistics, then the best of those (the order is
-        scores, then document numbers, in every shard as over all).  Sorting by date and ORs
-        weighed by their items' best scores anywhere take every match."""
+    def best(self, plan, k: int, by_date: bool = False, count_to: int | None = None):
+        """(live matches, the best `k`, whether the count is exact) as `top(*evaluate(plan), k)`: each
+        shard's own best `k` (its `Scorer.best`) with the collection's statistics, then the best of
+        those (the order is scores, then document numbers, in every shard as over all).  Sorting by
+        date and ORs weighed by their items' best scores anywhere take every match."""
         if by_date or _coverage_ors(plan):
-            return self.top(*self.evaluate(plan), k, by_date)
+            return *self.top(*self.evaluate(plan), k, by_date), True
         stats = self.statistics(plan)
         for sc in self.parts:
             sc.stats, sc.coverage_weights = stats, {}
-        results = list(self._pool.map(lambda sc: sc.best(plan, k), self.parts))
+        results = list(self._pool.map(lambda sc: sc.best(plan, k, count_to=count_to), self.parts))
         merge_expansions(self.expansions, [sc.expansions for sc in self.parts])
         return joined_best(results, self.snap.offsets, k)
 
@@ -114,12 +116,13 @@ def merge_expansions(known: dict, found: list[dict]) -> None:
             have.extend(t for t in terms if t not in have)
 
 
-def joined_best(results: list, offsets, k: int) -> tuple[int, list[tuple[int, float]]]:
-    """One answer from each shard's (live matches, best k by local document number): the total and
-    the best k over all, by score then global document number, as `Scorer.top` orders them."""
-    hits = sorted(((d + int(off), s) for (_, top), off in zip(results, offsets) for d, s in top),
+def joined_best(results: list, offsets, k: int) -> tuple[int, list[tuple[int, float]], bool]:
+    """One answer from each shard's (live matches, best k by local document number, whether the
+    count is exact): the total (a lower bound when any shard's is), the best k over all, by score
+    then global document number, as `Scorer.top` orders them, and whether every count was exact."""
+    hits = sorted(((d + int(off), s) for (_, top, _), off in zip(results, offsets) for d, s in top),
                   key=lambda h: (-h[1], h[0]))
-    return sum(total for total, _ in results), hits[:k]
+    return sum(r[0] for r in results), hits[:k], all(r[2] for r in results)
 
 
 def summed(n: int, counts, total_length) -> CollectionStats:
