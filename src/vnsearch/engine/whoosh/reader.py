@@ -22,6 +22,10 @@ _KINDS = ((fields.DATETIME, "date"), (fields.NUMERIC, "number"), (fields.BOOLEAN
           (fields.ID, "keyword"), (fields.TEXT, "text"))
 
 
+#: document frequencies a snapshot remembers (a few MB); past it the table starts over
+DF_ENTRIES = 50_000
+
+
 def date_value(d: datetime) -> int:
     """A date as the `date` column holds it (0: no date)."""
     return datetime_to_long(d)
@@ -41,6 +45,8 @@ class Snapshot:
         #: the segments this commit is made of: two commits with the same ones differ only in deletions
         self.segments: str = " ".join(key for _seg, _offset, key in self._view._keyed if key)
         self.n: int = self._view.n
+        self._kinds: dict[str, str | None] = {}
+        self._dfs: dict[tuple[str, str], int] = {}  # a search asks a term's frequency many times
 
     # -- lifetime -----------------------------------------------------------------
     def is_current(self) -> bool:
@@ -53,13 +59,16 @@ class Snapshot:
     # -- fields -------------------------------------------------------------------
     def kind(self, field: str) -> str | None:
         """``text`` (scored, analyzed), ``keyword`` (exact values), ``date``, ``number``, or None."""
-        if field not in self._schema:
-            return None
-        f = self._schema[field]
-        for cls, name in _KINDS:
-            if isinstance(f, cls):
-                return name
-        return None
+        try:
+            return self._kinds[field]
+        except KeyError:
+            pass
+        kind = None
+        if field in self._schema:
+            f = self._schema[field]
+            kind = next((name for cls, name in _KINDS if isinstance(f, cls)), None)
+        self._kinds[field] = kind
+        return kind
 
     def has_positions(self, field: str) -> bool:
         f = self._schema[field] if field in self._schema else None
@@ -114,9 +123,14 @@ class Snapshot:
 
     def doc_frequency(self, field: str, term: str) -> int:
         """How many documents hold `term` (deleted ones included, as in `postings`)."""
-        if field not in self._schema:
-            return 0
-        return self._view.doc_frequency(field, self._bytes(field, term))
+        key = (field, term)
+        df = self._dfs.get(key)
+        if df is None:
+            df = self._view.doc_frequency(field, self._bytes(field, term)) if field in self._schema else 0
+            if len(self._dfs) >= DF_ENTRIES:
+                self._dfs.clear()
+            self._dfs[key] = df
+        return df
 
     def positions(self, field: str, term: str, docs: np.ndarray) -> list[np.ndarray]:
         """The term's positions in each of `docs` (ascending document numbers that hold it)."""
