@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from vnsearch.arrays import distinct
+
 _NO_IDS = np.zeros(0, dtype=np.int64)
 _NO_SCORES = np.zeros(0, dtype=np.float64)
 #: more postings than n / DENSE_SHARE are merged through a scratch array of n entries
@@ -36,7 +38,7 @@ def union(parts: list[Matches], n: int, best: bool = False,
     `weights` (one a part), the sum of the weights of the parts holding each id)."""
     dense = _dense(sum(len(i) for i, _ in parts), n)
     # slots: a document's own number in a scratch array of n entries, or its place among the ids
-    ids = None if dense else np.unique(np.concatenate([i for i, _ in parts]))
+    ids = None if dense else distinct(np.concatenate([i for i, _ in parts]))
     size = n if dense else len(ids)
     score = np.zeros(size)
     held = np.zeros(size) if weights is not None else None

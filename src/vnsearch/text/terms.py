@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from vnsearch.arrays import distinct
 from vnsearch.text.normalize import fold_list, normalize
 from vnsearch.text.segment import syllable_spans, words_from_syllables
 
@@ -159,7 +160,7 @@ def _pairs(syl: list[str], breaks: list[bool]) -> list[str]:
     h = np.fromiter(map(_hash, fold_list(syl)), dtype=np.int64, count=len(syl))
     keys = (h[:-1] * 40503 + h[1:]) & (PAIR_BUCKETS - 1)
     keep = ~np.asarray(breaks[1:], dtype=bool)
-    return [_KEYS[k] for k in np.unique(keys[keep]).tolist()]
+    return [_KEYS[k] for k in distinct(keys[keep]).tolist()]
 
 
 def syllable_terms(text: str) -> list[str]:
