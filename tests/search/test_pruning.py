@@ -11,7 +11,7 @@ from vnsearch.engine.whoosh.postings import PostingCache
 from vnsearch.engine.whoosh.reader import Snapshot
 from vnsearch.query import plan as P
 from vnsearch.search import pruning
-from vnsearch.search.pruning import bound, lower_count, matched, pruned_top
+from vnsearch.search.pruning import bound, dated_top, lower_count, matched, pruned_top
 from vnsearch.search.scorer import Scorer
 
 COMMON = "là của có được và những một các cho trong"
@@ -20,13 +20,15 @@ RARE = ["thủy điện", "hòa bình", "công nghệ", "xả lũ", "bóng đá"
 
 
 def _docs(n=400, seed=7):
-    """Every document full of common words, a few rare ones each, some repeated (ties and tf > 1)."""
+    """Every document full of common words, a few rare ones each, some repeated (ties and tf > 1);
+    dated on one of a few days, or not at all (ties of dates)."""
     rnd = random.Random(seed)
     docs = []
     for i in range(n):
         words = COMMON.split() * rnd.randint(1, 3) + rnd.sample(RARE, rnd.randint(0, 3)) * rnd.randint(1, 2)
         rnd.shuffle(words)
-        docs.append(Document(id=f"d{i}", title=f"Tin {i}", body=" ".join(words) + "."))
+        date = rnd.choice([None, "2023-01-05", "2023-02-10", "2023-02-11", "2024-07-01"])
+        docs.append(Document(id=f"d{i}", title=f"Tin {i}", body=" ".join(words) + ".", date=date))
     return docs
 
 
@@ -148,6 +150,22 @@ def test_search_says_when_its_count_is_a_lower_bound(ix, monkeypatch):
     assert [(h.id, h.score) for h in capped.hits] == [(h.id, h.score) for h in exact.hits]
     monkeypatch.setattr(index_module, "COUNT_TO", pruning.COUNT_TO)
     assert ix.search(q, highlight=False).total_exact  # 397 documents: far below the real cap
+
+
+@pytest.mark.parametrize("k", [1, 3, 10, 50])
+def test_date_sorted_tops_score_only_the_newest(ix, k):
+    """Sorted by date, only the matches dated at least the k-th newest date are scored: the same
+    hits, scores, ties and count as scoring every match; `matched` finds every plan's documents."""
+    sc = _scorer(ix)
+    for q in _questions(k + 100, 40) + ["thủy điện", "hòa bình giá vàng", "công nghệ OR bóng đá", "là -xả"]:
+        for operator in ("or", "and"):
+            plan = ix.build_query(q, operator=operator).query
+            sc.remember()
+            try:
+                assert matched(sc, plan).tolist() == sc.evaluate(plan)[0].tolist(), q
+                assert dated_top(sc, plan, k) == (*sc.top(*sc.evaluate(plan), k, by_date=True), True), (q, k)
+            finally:
+                sc.forget()
 
 
 def test_search_results_unchanged_by_pruning(ix, monkeypatch):

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from vnsearch.arrays import distinct
 from vnsearch.query import plan as P
 from vnsearch.search import matches as M
 
@@ -129,6 +130,28 @@ def bound(scorer, p) -> float:
     return float(scorer.evaluate(p)[1].max(initial=0.0)) * (1.0 + MARGIN)
 
 
+def dated_top(scorer, plan, k: int) -> tuple[int, list[tuple[int, float]], bool]:
+    """(live matches, the newest `k` as (docnum, score), True: the count is exact) of `plan`, as
+    `scorer.top(*scorer.evaluate(plan), k, by_date=True)` gives them: the matches are found without
+    scores, and only those dated at least the k-th newest date (ties included) are scored, since a
+    score only orders documents of the same date."""
+    ids = matched(scorer, plan)
+    if scorer.deleted:
+        ids = ids[scorer.snap.live[ids]]
+    total = len(ids)
+    if not total or k <= 0:
+        return total, [], True
+    dates = scorer.snap.column("date")[ids]
+    if total > k:
+        near = dates >= np.partition(dates, total - k)[total - k]
+        ids, dates = ids[near], dates[near]
+    found, score = scorer.scores_at(plan, ids)
+    if not found.all():  # `matched` and `scores_at` disagree (a bug): answer from every match instead
+        return *scorer.top(*scorer.evaluate(plan), k, by_date=True), True
+    order = np.lexsort((ids, -score, -dates))[:k]
+    return total, [(int(ids[i]), float(score[i])) for i in order], True
+
+
 def matched(scorer, p) -> np.ndarray:
     """The documents `p` matches (ascending), without scoring them where a rule exists."""
     if isinstance(p, P.Term) and scorer.snap.kind(p.field) in ("text", "keyword"):
@@ -137,6 +160,16 @@ def matched(scorer, p) -> np.ndarray:
         return matched(scorer, p.child)
     if isinstance(p, P.Maybe):
         return matched(scorer, p.required)
+    if isinstance(p, P.Or):  # whatever weighs its items' scores, an OR matches any item's documents
+        parts = [ids for ids in (matched(scorer, i) for i in p.items if i is not P.NOTHING) if len(ids)]
+        if len(parts) < 2:
+            return parts[0] if parts else M.none()[0]
+        if M._dense(sum(len(ids) for ids in parts), scorer.n):
+            mark = np.zeros(scorer.n, dtype=bool)
+            for ids in parts:
+                mark[ids] = True
+            return np.flatnonzero(mark)
+        return distinct(np.concatenate(parts))
     if isinstance(p, P.And) and not any(isinstance(i, P.Filter) and isinstance(i.child, P.Dates) for i in p.items):
         parts = sorted((matched(scorer, i) for i in p.items if i is not P.NOTHING), key=len)
         if not parts:

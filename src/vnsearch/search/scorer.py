@@ -28,7 +28,7 @@ from vnsearch.engine import date_value
 from vnsearch.errors import TooManyTerms
 from vnsearch.query import plan as P
 from vnsearch.search import matches as M
-from vnsearch.search.pruning import MIN_POSTINGS, pruned_top
+from vnsearch.search.pruning import MIN_POSTINGS, dated_top, pruned_top
 from vnsearch.search.restricted import ScoresAt
 from vnsearch.text.terms import pair_key
 
@@ -386,11 +386,13 @@ class Scorer(ScoresAt):
         many words without scoring every match (`search/pruning.py`: the same hits and scores),
         anything else scored whole.  With `count_to`, a count of at least that many may be a
         lower bound (pruning then need not read every list whole to count it)."""
-        if not by_date and self.prune_min_postings is not None:
+        if by_date:  # scores only order documents of one date: only the newest k are scored
+            return dated_top(self, plan, k)
+        if self.prune_min_postings is not None:
             found = pruned_top(self, plan, k, self.prune_min_postings, count_to)
             if found is not None:
                 return found
-        return *self.top(*self.evaluate(plan), k, by_date=by_date), True
+        return *self.top(*self.evaluate(plan), k), True
 
     def top(self, ids: np.ndarray, score: np.ndarray, k: int, by_date: bool = False) -> tuple[int, list[tuple[int, float]]]:
         """(number of live matches, the best `k` as (docnum, score)), ties by document number."""

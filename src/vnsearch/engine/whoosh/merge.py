@@ -219,8 +219,8 @@ def _field_lists(src: _Source, field: str):
         yield from lists.rewrite(window, span)
 
 
-#: postings a block of a merged segment holds at most: a chunk of 1,000 documents gives each of its
-#: terms a block, and reading a list costs a few µs of Python a block
+#: postings a block of a merged segment holds at most: a chunk of documents (`CHUNK_DOCS`) gives each
+#: of its terms a block, and reading a list costs a few µs of Python a block
 JOINED_BLOCK = 16384
 #: lists of at least this many postings are re-packed (decoded and packed again, each block as
 #: tightly as its values allow); shorter ones have their blocks joined byte by byte where their
