@@ -157,15 +157,38 @@ def test_date_sorted_tops_score_only_the_newest(ix, k):
     """Sorted by date, only the matches dated at least the k-th newest date are scored: the same
     hits, scores, ties and count as scoring every match; `matched` finds every plan's documents."""
     sc = _scorer(ix)
+    dated = 0
     for q in _questions(k + 100, 40) + ["thủy điện", "hòa bình giá vàng", "công nghệ OR bóng đá", "là -xả"]:
         for operator in ("or", "and"):
             plan = ix.build_query(q, operator=operator).query
             sc.remember()
             try:
                 assert matched(sc, plan).tolist() == sc.evaluate(plan)[0].tolist(), q
-                assert dated_top(sc, plan, k) == (*sc.top(*sc.evaluate(plan), k, by_date=True), True), (q, k)
+                found = dated_top(sc, plan, k)
+                whole = sc.top(*sc.evaluate(plan), k, by_date=True)
+                assert found is None or found == (*whole, True), (q, k)
+                assert sc.best(plan, k, by_date=True) == (*whole, True)
+                dated += found is not None
             finally:
                 sc.forget()
+    assert dated >= 40  # most: the newest date holds a fifth of the documents
+
+
+def test_date_sorted_without_dates_is_sorted_by_score(tmp_path):
+    """No document dated: sorted by date is the order by score, which pruning may give."""
+    from dataclasses import replace
+
+    undated = Index.open(tmp_path / "ix", create=True)
+    undated.add([replace(d, date=None) for d in _docs(200)])
+    sc = _scorer(undated)
+    assert not sc.has_dates
+    for q in _questions(3, 30):
+        plan = undated.build_query(q, operator="or").query
+        sc.remember()
+        try:
+            assert sc.best(plan, 10, by_date=True) == (*sc.top(*sc.evaluate(plan), 10, by_date=True), True), q
+        finally:
+            sc.forget()
 
 
 def test_search_results_unchanged_by_pruning(ix, monkeypatch):

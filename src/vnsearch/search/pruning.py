@@ -130,11 +130,17 @@ def bound(scorer, p) -> float:
     return float(scorer.evaluate(p)[1].max(initial=0.0)) * (1.0 + MARGIN)
 
 
-def dated_top(scorer, plan, k: int) -> tuple[int, list[tuple[int, float]], bool]:
+#: a date-sorted search scores only its newest matches when they are at most this share of all
+#: (undated documents all tie: in a collection without dates every match would be scored twice)
+DATED_SHARE = 0.25
+
+
+def dated_top(scorer, plan, k: int) -> tuple[int, list[tuple[int, float]], bool] | None:
     """(live matches, the newest `k` as (docnum, score), True: the count is exact) of `plan`, as
     `scorer.top(*scorer.evaluate(plan), k, by_date=True)` gives them: the matches are found without
     scores, and only those dated at least the k-th newest date (ties included) are scored, since a
-    score only orders documents of the same date."""
+    score only orders documents of the same date.  None when that date is shared by so many
+    matches that scoring them all costs less (then score it whole)."""
     ids = matched(scorer, plan)
     if scorer.deleted:
         ids = ids[scorer.snap.live[ids]]
@@ -144,6 +150,8 @@ def dated_top(scorer, plan, k: int) -> tuple[int, list[tuple[int, float]], bool]
     dates = scorer.snap.column("date")[ids]
     if total > k:
         near = dates >= np.partition(dates, total - k)[total - k]
+        if np.count_nonzero(near) > max(k, DATED_SHARE * total):
+            return None
         ids, dates = ids[near], dates[near]
     found, score = scorer.scores_at(plan, ids)
     if not found.all():  # `matched` and `scores_at` disagree (a bug): answer from every match instead

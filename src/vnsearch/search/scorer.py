@@ -67,6 +67,7 @@ class Scorer(ScoresAt):
         #: ORs with fewer postings are scored whole; None: never pruned (`search/pruning.py`)
         self.prune_min_postings: int | None = MIN_POSTINGS
         self._deleted: int | None = None  # how many documents of the snapshot are deleted (`deleted`)
+        self._has_dates: bool | None = None
         #: the index terms each pattern of the last evaluations stood for (to highlight them)
         self.expansions: dict[P.Expand, list[str]] = {}
 
@@ -380,19 +381,30 @@ class Scorer(ScoresAt):
             self._deleted = self.n - int(np.count_nonzero(self.snap.live))
         return self._deleted
 
+    @property
+    def has_dates(self) -> bool:
+        """Whether any document of the snapshot has a date (sorted by date, undated ones tie)."""
+        if self._has_dates is None:
+            self._has_dates = bool(self.snap.column("date").any())
+        return self._has_dates
+
     def best(self, plan, k: int, by_date: bool = False,
              count_to: int | None = None) -> tuple[int, list[tuple[int, float]], bool]:
         """(number of live matches, the best `k`, whether that number is exact) of a plan: an OR of
         many words without scoring every match (`search/pruning.py`: the same hits and scores),
         anything else scored whole.  With `count_to`, a count of at least that many may be a
         lower bound (pruning then need not read every list whole to count it)."""
+        if by_date and not self.has_dates:
+            by_date = False  # every document undated: the same order as by score
         if by_date:  # scores only order documents of one date: only the newest k are scored
-            return dated_top(self, plan, k)
-        if self.prune_min_postings is not None:
+            found = dated_top(self, plan, k)
+            if found is not None:
+                return found
+        elif self.prune_min_postings is not None:
             found = pruned_top(self, plan, k, self.prune_min_postings, count_to)
             if found is not None:
                 return found
-        return *self.top(*self.evaluate(plan), k), True
+        return *self.top(*self.evaluate(plan), k, by_date=by_date), True
 
     def top(self, ids: np.ndarray, score: np.ndarray, k: int, by_date: bool = False) -> tuple[int, list[tuple[int, float]]]:
         """(number of live matches, the best `k` as (docnum, score)), ties by document number."""
