@@ -16,6 +16,10 @@ to the exhaustive ones to the last bit.  The hit count is exact up to
 documents, or the most common weak word's), as "at least N", so the weak
 items' lists need not be read whole just to be counted; without
 `count_to` they are marked, not scored, and counted exactly.
+
+Sorted by date (`dated_top`), a score only orders documents of one date:
+the matches are found without scores (`matched`) and only the newest are
+scored.
 """
 
 from __future__ import annotations
@@ -200,7 +204,7 @@ def lower_count(scorer, p) -> int:
         return lower_count(scorer, p.child)
     if isinstance(p, P.Maybe):
         return lower_count(scorer, p.required)
-    if isinstance(p, P.Or) and not p.coverage:
+    if isinstance(p, P.Or):  # weights aside, any item's documents
         return max((lower_count(scorer, i) for i in p.items), default=0)
     return 0
 
