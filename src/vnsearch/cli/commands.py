@@ -17,6 +17,7 @@ from vnsearch import __version__
 from vnsearch.cli.terminal import for_terminal, json_text, safe_markup
 from vnsearch.errors import QueryError, VnsearchError
 from vnsearch.ingest.sources import DEFAULT_INCLUDE, FieldMap, SourceError
+from vnsearch.search.pruning import COUNT_TO
 
 EXIT_HITS, EXIT_NONE, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 DEFAULT_INDEX = "index"
@@ -281,7 +282,8 @@ def _progress_for(console: Console, sources) -> _ProgressReporter:
 @click.option("--files", "-l", "files_only", is_flag=True, help="Print only the paths of matching files, one a line.")
 @click.option("--compact", is_flag=True, help="One line a hit: rank, title, path, date.")
 @click.option("--exact-count", is_flag=True,
-              help="Count every match (by default past 10,000 matches the count may be a lower bound: 'at least N').")
+              help=f"Count every match (by default past {COUNT_TO:,} matches the count may be a lower bound: "
+                   "'at least N').")
 @click.pass_context
 def search(ctx, query, limit, page, sort, since, until, fields, within, types, as_json, as_jsonl, fmt, files_only,
            compact, exact_count):

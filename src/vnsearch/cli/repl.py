@@ -17,6 +17,7 @@ from rich.console import Console
 
 from vnsearch.errors import QueryError, VnsearchError
 from vnsearch.search.highlight import MatchTerms, match_spans
+from vnsearch.search.pruning import COUNT_TO
 from vnsearch.cli.render import print_compact, print_document, print_results, print_stats, print_summary, result_json
 from vnsearch.cli.terminal import for_terminal, json_text, safe_markup
 
@@ -28,7 +29,7 @@ COMMANDS = {
     ":limit N": "results per page",
     ":compact": "toggle one line a result",
     ":json": "toggle JSON output",
-    ":count": "toggle counting every match (past 10,000 the count is otherwise 'at least N')",
+    ":count": f"toggle counting every match (past {COUNT_TO:,} the count is otherwise 'at least N')",
     ":stats": "about the index",
     ":quit": "leave (also Ctrl-D)",
 }

@@ -38,7 +38,7 @@ def union(parts: list[Matches], n: int, best: bool = False,
     `weights` (one a part), the sum of the weights of the parts holding each id)."""
     dense = _dense(sum(len(i) for i, _ in parts), n)
     # slots: a document's own number in a scratch array of n entries, or its place among the ids
-    ids = None if dense else distinct(np.concatenate([i for i, _ in parts]))
+    ids = None if dense else union_ids([i for i, _ in parts], n)
     size = n if dense else len(ids)
     score = np.zeros(size)
     held = np.zeros(size) if weights is not None else None
@@ -50,12 +50,24 @@ def union(parts: list[Matches], n: int, best: bool = False,
         if held is not None:
             np.add.at(held, pos, weights[k])
     if dense:
-        present = np.zeros(n, dtype=bool)
-        for pids, _ in parts:
-            present[pids] = True
-        ids = np.flatnonzero(present)
+        ids = union_ids([i for i, _ in parts], n)
         score, held = score[ids], (held[ids] if held is not None else None)
     return ids, score, held
+
+
+def union_ids(id_lists: list[np.ndarray], n: int) -> np.ndarray:
+    """The ascending document numbers in any of the lists: marked in a scratch array of n entries
+    when they are many, else sorted."""
+    if len(id_lists) == 1:
+        return id_lists[0]
+    if not id_lists:
+        return _NO_IDS
+    if _dense(sum(len(i) for i in id_lists), n):
+        present = np.zeros(n, dtype=bool)
+        for ids in id_lists:
+            present[ids] = True
+        return np.flatnonzero(present)
+    return distinct(np.concatenate(id_lists))
 
 
 def intersection(parts: list[Matches], n: int) -> Matches:

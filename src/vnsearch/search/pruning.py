@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from vnsearch.arrays import distinct
 from vnsearch.query import plan as P
 from vnsearch.search import matches as M
 
@@ -82,11 +81,15 @@ def pruned_top(scorer, plan, k: int, min_postings: int = MIN_POSTINGS, count_to:
         cand, part = cand[keep], part[keep]
     found, score = scorer.scores_at(plan, cand)
     top = scorer.top(cand[found], score[found], k)[1]
+    mark = _marked(scorer, ids)
     if count_to is not None:
-        least = max([_count(scorer, [ids])] + [lower_count(scorer, items[i]) for i in weak])
+        least = max([int(np.count_nonzero(mark))] + [lower_count(scorer, items[i]) for i in weak])
         if least >= count_to:
             return least, top, False
-    return _count(scorer, [ids] + [matched(scorer, items[i]) for i in weak]), top, True
+    for i in weak:
+        mark[matched(scorer, items[i])] = True
+    mark &= scorer.snap.live
+    return int(np.count_nonzero(mark)), top, True
 
 
 def _seed_threshold(scorer, plan, items: list, sizes: list, k: int) -> float | None:
@@ -173,15 +176,7 @@ def matched(scorer, p) -> np.ndarray:
     if isinstance(p, P.Maybe):
         return matched(scorer, p.required)
     if isinstance(p, P.Or):  # whatever weighs its items' scores, an OR matches any item's documents
-        parts = [ids for ids in (matched(scorer, i) for i in p.items if i is not P.NOTHING) if len(ids)]
-        if len(parts) < 2:
-            return parts[0] if parts else M.none()[0]
-        if M._dense(sum(len(ids) for ids in parts), scorer.n):
-            mark = np.zeros(scorer.n, dtype=bool)
-            for ids in parts:
-                mark[ids] = True
-            return np.flatnonzero(mark)
-        return distinct(np.concatenate(parts))
+        return M.union_ids([matched(scorer, i) for i in p.items if i is not P.NOTHING], scorer.n)
     if isinstance(p, P.And) and not any(isinstance(i, P.Filter) and isinstance(i.child, P.Dates) for i in p.items):
         parts = sorted((matched(scorer, i) for i in p.items if i is not P.NOTHING), key=len)
         if not parts:
@@ -209,10 +204,9 @@ def lower_count(scorer, p) -> int:
     return 0
 
 
-def _count(scorer, id_lists: list) -> int:
-    """Live documents in any of the lists."""
+def _marked(scorer, ids: np.ndarray) -> np.ndarray:
+    """True at the live documents among `ids`, in an array of the snapshot's size."""
     mark = np.zeros(scorer.n, dtype=bool)
-    for ids in id_lists:
-        mark[ids] = True
+    mark[ids] = True
     mark &= scorer.snap.live
-    return int(np.count_nonzero(mark))
+    return mark
