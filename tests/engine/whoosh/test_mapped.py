@@ -1,6 +1,6 @@
 import io
-import mmap
 import os
+import sys
 import pickle
 
 import pytest
@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vnsearch import Document, Index
-from vnsearch.engine.whoosh.mapped import MappedStorage, ViewFile
+from vnsearch.engine.whoosh.mapped import MappedStorage, ReadAt, ViewFile
 
 ops = st.lists(st.one_of(
     st.tuples(st.just("read"), st.integers(-1, 40)),
@@ -54,19 +54,63 @@ def test_empty_file(tmp_path):
     assert f.read(10) == b"" and f.get(0, 0) == b""
 
 
-def test_index_parts_are_views_of_one_mapping(tmp_path):
-    """Opening an index copies nothing: each part of a segment file is a view of its mapping."""
+def _index(tmp_path):
     ix = Index.open(tmp_path / "ix", create=True)
     ix.add([Document("a", "Hà Nội", "Thủ đô Hà Nội"), Document("b", "Huế", "Cố đô Huế")])
     ix.close()
-    ix = Index.open(tmp_path / "ix")
+    return Index.open(tmp_path / "ix")
+
+
+def test_index_parts_are_views_of_one_file(tmp_path):
+    """Opening an index copies nothing: each part of a segment file is a view of one `ReadAt`."""
+    ix = _index(tmp_path)
     assert ix.search("hà nội").total == 1
     reader = ix._get_snapshot()._reader
     seg = next(iter(reader.leaf_readers()))[0]
     files = [seg._terms._dbfile, seg._terms._postfile]
     for f in files:
         assert isinstance(f, ViewFile)
-        assert isinstance(f._src, mmap.mmap)
+        assert isinstance(f._src, ReadAt)
+    assert files[0]._src is files[1]._src
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/maps")
+def test_a_search_maps_no_index_file(tmp_path):
+    """Index pages a search reads are copied out and freed, not mapped: mapped pages (and the
+    kernel's fault-around neighbours) would count in the process's memory until it exits."""
+    ix = _index(tmp_path)
+    assert ix.search("cố đô").total == 1
+    from vnsearch.search.vocabulary import FILE
+
+    with open("/proc/self/maps") as f:
+        mapped = [line for line in f if str(tmp_path / "ix") in line]
+    # the accent model's arrays are binary-searched in place: a few pages, mapped on purpose
+    assert [line for line in mapped if not line.rstrip().endswith(FILE)] == []
+    assert ix.search("hue").total == 1  # and reads keep working
+
+
+@settings(max_examples=100, deadline=None)
+@given(data=st.binary(max_size=9000), a=st.integers(-20, 9100), b=st.integers(-20, 9100),
+       sub=st.binary(min_size=1, max_size=3))
+def test_read_at_slices_and_finds_as_bytes(tmp_path_factory, data, a, b, sub):
+    p = tmp_path_factory.mktemp("r") / "f"
+    p.write_bytes(data)
+    with open(p, "rb", buffering=0) as f:
+        src = ReadAt(f, len(data))
+        assert len(src) == len(data)
+        assert src[a:b] == data[a:b]
+        lo = max(0, min(a, len(data)))
+        assert src.find(sub, lo, b) == data.find(sub, lo, b if b >= 0 else len(data) + b)
+
+
+def test_a_file_cut_short_after_opening_is_an_error_not_a_short_read(tmp_path):
+    p = tmp_path / "f"
+    p.write_bytes(b"x" * 100)
+    with open(p, "rb", buffering=0) as f:
+        src = ReadAt(f, 100)
+        os.truncate(p, 50)
+        with pytest.raises(OSError, match="50 bytes where 100 were asked"):
+            src[0:100]
 
 
 @pytest.mark.parametrize("page", [1 << 14, 1 << 16])  # written now, and by indexes before 2026-11

@@ -1,4 +1,4 @@
-"""Whoosh's index files read in place through mmap, never copied whole.
+"""Whoosh's index files read where they lie, a part at a time, never copied whole.
 
 Every read goes through `ViewFile.get` or the reader's `read`, which verify
 the pages they touch against the file's checksums (`integrity.py`).
@@ -7,8 +7,13 @@ Whoosh's FileStorage maps a segment file and then wraps each of its parts in
 a BufferFile, whose BytesIO copies the part: opening an index read all of it
 into memory (a 765 MB index: 1.4 s and 1.5 GB resident before the first
 search, ~10 s when the files were not in the page cache).  Here every file,
-and every part of a compound segment file, is a view of one mapping, so a
-search reads only the pages it touches.
+and every part of a compound segment file, is a view of one `ReadAt`, so a
+search reads only the bytes it asks for.  `ReadAt` reads with `os.pread`,
+not through a mapping: the kernel maps the cached pages around each page a
+mapping touches ("fault-around"), and all of them count in the process's
+resident memory until it exits, so a one-shot search over an index of many
+segments held several times the pages it read.  Read bytes are the
+caller's, freed when it is done with them.
 """
 
 from __future__ import annotations
@@ -20,6 +25,55 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.filedb.structfile import BufferFile
 
 from vnsearch.engine.whoosh.integrity import Sums, load_sums
+
+
+class ReadAt:
+    """A file's bytes by offset, as `src[a:b]` (a copy) and `src.find`, read with `os.pread` (an
+    mmap where the system has no pread)."""
+
+    __slots__ = ("_file", "_fd", "_size", "__weakref__")
+
+    def __init__(self, f, size: int):
+        self._file = f  # kept open while any view of it lives; closed when the last one goes
+        self._fd = f.fileno()
+        self._size = size
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __getitem__(self, key: slice) -> bytes:
+        start, stop, _step = key.indices(self._size)
+        if stop <= start:
+            return b""
+        data = os.pread(self._fd, stop - start, start)
+        if len(data) != stop - start:  # the file shrank under us: never hand back a short part
+            raise OSError(f"{self._file.name}: {len(data)} bytes where {stop - start} were asked at {start:,}")
+        return data
+
+    def find(self, sub: bytes, start: int = 0, end: int | None = None) -> int:
+        end = self._size if end is None else min(end, self._size)
+        pos, window = start, 4096
+        while pos < end:
+            chunk = self[pos : min(end, pos + window)]
+            at = chunk.find(sub)
+            if at >= 0:
+                return pos + at
+            pos += max(1, len(chunk) - len(sub) + 1)
+        return -1
+
+
+def _source(path: str):
+    """(a `ReadAt` of the file, or an mmap where there is no pread; its size)."""
+    f = open(path, "rb", buffering=0)
+    try:
+        size = os.fstat(f.fileno()).st_size
+        if hasattr(os, "pread"):
+            return ReadAt(f, size), size
+        with f:
+            return (mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if size else b""), size
+    except BaseException:
+        f.close()
+        raise
 
 
 class _Reader:
@@ -78,7 +132,7 @@ class ViewFile(BufferFile):
                  sums: Sums | None = None):
         self._src = src
         self._start = start
-        self._buf = memoryview(src)[start : start + length] if length else b""
+        self._len = length
         self._name = name
         self._sums = sums
         self.file = _Reader(src, start, length, sums)
@@ -90,9 +144,12 @@ class ViewFile(BufferFile):
         return ViewFile(self._src, self._start + position, length, name=name or self._name, sums=self._sums)
 
     def get(self, position: int, length: int) -> bytes:
+        end = min(position + length, self._len)
+        if end <= position:
+            return b""
         if self._sums is not None:
-            self._sums.verify(self._start + position, self._start + position + length)
-        return bytes(self._buf[position : position + length])
+            self._sums.verify(self._start + position, self._start + end)
+        return self._src[self._start + position : self._start + end]
 
     def close(self) -> None:
         if self.is_closed:
@@ -100,7 +157,7 @@ class ViewFile(BufferFile):
         self.is_closed = True
         if self.onclose:
             self.onclose(self)
-        self._buf = b""  # the mapping closes when no view is left
+        self._src = b""  # the file closes when no view of it is left
 
 
 class MappedStorage(FileStorage):
@@ -113,7 +170,5 @@ class MappedStorage(FileStorage):
 
     def open_file(self, name: str, onclose=None, **kwargs) -> ViewFile:
         """A view of the whole file, its pages verified against its checksums as they are read."""
-        with open(self._fpath(name), "rb") as f:
-            size = os.fstat(f.fileno()).st_size
-            src = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+        src, size = _source(self._fpath(name))
         return ViewFile(src, 0, size, name=name, onclose=onclose, sums=load_sums(self.folder, name, src))

@@ -71,12 +71,41 @@ class PostingCache:
             hit = _EMPTY
         if seg is None:  # a reader with no segment (an empty index): nothing to key the entry by
             return hit
+        self._put(key, hit)
+        return hit
+
+    def joined(self, keyed: list, field: str, btext: bytes, segments: str | None) -> tuple[np.ndarray, np.ndarray]:
+        """The term's lists in the segments `keyed` ((reader, first document number, key) each) as
+        one list over global document numbers, cached whole under `segments` (their keys joined).
+        A search looks a common word up several times (seed, threshold, each weak item): joining
+        its segments' lists once, not at every look-up, is what an index of many segments costs
+        beyond one of a single segment."""
+        key = (segments, field, btext)
+        hit = self._items.get(key) if segments is not None else None
+        if hit is not None:
+            self._items.move_to_end(key)
+            return hit
+        parts = []
+        for seg, offset, _segkey in keyed:
+            got = read_postings(seg, field, btext)
+            if got is not None and len(got[0]):
+                parts.append((got[0] + offset if offset else got[0], got[1]))
+        if not parts:
+            hit = _EMPTY
+        elif len(parts) == 1:
+            hit = parts[0]
+        else:
+            hit = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+        if segments is not None:
+            self._put(key, hit)
+        return hit
+
+    def _put(self, key: tuple, hit: tuple[np.ndarray, np.ndarray]) -> None:
         self._items[key] = hit
         self._size += _bytes(hit)
         while self._size > self.max_bytes and len(self._items) > 1:
             _, old = self._items.popitem(last=False)
             self._size -= _bytes(old)
-        return hit
 
 
 def _bytes(entry: tuple[np.ndarray, np.ndarray]) -> int:
@@ -92,6 +121,9 @@ class IndexView:
         self.cache = cache
         self.leaves = list(self.reader.leaf_readers())
         self._keyed = [(seg, offset, _segment_key(seg)) for seg, offset in self.leaves]
+        # what joined lists are cached under; None (no caching) if a segment has no key
+        keys = [key for _seg, _offset, key in self._keyed]
+        self._segments = None if None in keys else " ".join(keys)
         self.n = self.reader.doc_count_all()
         self._live: np.ndarray | None = None
         self._lengths: dict[str, np.ndarray] = {}
@@ -111,17 +143,12 @@ class IndexView:
 
     def postings(self, field: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
         """(global document numbers, weights) of a term over all segments."""
-        parts = []
-        get = self.cache.get
-        for seg, offset, key in self._keyed:
-            ids, w = get(seg, field, btext, key)
-            if len(ids):
-                parts.append((ids + offset if offset else ids, w))
-        if not parts:
+        if len(self._keyed) == 1:
+            seg, _offset, key = self._keyed[0]
+            return self.cache.get(seg, field, btext, key)
+        if not self._keyed:
             return _EMPTY
-        if len(parts) == 1:
-            return parts[0]
-        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+        return self.cache.joined(self._keyed, field, btext, self._segments)
 
     def doc_frequency(self, field: str, btext: bytes) -> int:
         return sum(self.cache.doc_frequency(seg, field, btext) for seg, _offset in self.leaves)

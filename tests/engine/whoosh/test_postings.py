@@ -1,0 +1,43 @@
+import numpy as np
+
+from vnsearch import Document, Index
+from vnsearch.engine.whoosh.codec import read_postings
+from vnsearch.engine.whoosh.postings import PostingCache
+
+
+def _three_segments(tmp_path) -> Index:
+    ix = Index.open(tmp_path / "ix", create=True)
+    for batch in range(3):  # one commit each: a segment each
+        ix.add([Document(f"{batch}-{i}", f"Bài {i}", f"Hà Nội là thủ đô. Tin số {batch * 10 + i} về Huế")
+                for i in range(1 + batch)])
+    return ix
+
+
+def test_a_term_of_several_segments_is_joined_once_and_cached(tmp_path):
+    """A common word's segment lists are joined over global document numbers once, then served whole."""
+    ix = _three_segments(tmp_path)
+    snap = ix._get_snapshot()
+    view = snap._view
+    assert len(view.leaves) == 3
+    btext = b"th\xe1\xbb\xa7"  # "thủ"
+    expected_ids, expected_tf = [], []
+    for seg, offset in view.leaves:
+        got = read_postings(seg, "syllables", btext)
+        expected_ids.append(got[0] + offset)
+        expected_tf.append(got[1])
+    ids, tf = snap.postings("syllables", "thủ")
+    assert ids.tolist() == np.concatenate(expected_ids).tolist() == list(range(6))
+    assert tf.tolist() == np.concatenate(expected_tf).tolist()
+    again = snap.postings("syllables", "thủ")
+    assert again[0] is ids and again[1] is tf  # served from the cache, not joined again
+    assert snap.doc_frequency("syllables", "thủ") == 6
+
+
+def test_joined_lists_within_a_tiny_budget_are_still_right(tmp_path):
+    ix = _three_segments(tmp_path)
+    snap = ix._get_snapshot()
+    snap._view.cache = PostingCache(max_bytes=1)  # every entry evicted by the next
+    for _ in range(2):
+        assert snap.postings("syllables", "huế")[0].tolist() == list(range(6))
+        assert snap.postings("syllables", "nội")[0].tolist() == list(range(6))
+        assert len(snap.postings("syllables", "khôngcó")[0]) == 0
