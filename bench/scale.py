@@ -16,7 +16,7 @@ XQuAD dev questions and N three-word title keywords.  Per size:
 * a session in one process: every question and keyword cold (their posting
   lists read for the first time), then all again warm: p50 / p95 of each, and
   the session's peak RSS, split into the process's own memory (anonymous) and
-  mapped index pages (page cache the system can take back);
+  mapped files (libraries; index files are read with pread, not mapped);
 * the same session again, in a fresh process, without fragments (ranked hits
   and their stored fields, no snippets): what the tantivy column measures;
 * tantivy (default tokenizer) indexing the same documents and answering the same
@@ -225,7 +225,7 @@ def print_size(size: str, r: dict) -> None:
           f"{r['open_first_search_s']:.2f} s, one-shot peak RSS {r['oneshot_peak_rss_mb']:.0f} MB "
           f"({r['oneshot_anon_mb']:.0f} MB own)")
     print(f"   session of {s['searches']:,} searches: peak RSS {s['peak_mb']:.0f} MB "
-          f"(now {s.get('anon_mb', 0):.0f} MB own + {s.get('file_mb', 0):.0f} MB mapped index pages)")
+          f"(now {s.get('anon_mb', 0):.0f} MB own + {s.get('file_mb', 0):.0f} MB mapped files)")
     t = r.get("tantivy")
     print(f"   {'ms':32s} {'p50 cold':>9s} {'p95 cold':>9s} {'p50 warm':>9s} {'p95 warm':>9s}"
           + (f" {'tantivy p95':>12s} {'ratio':>6s}" if t else ""))

@@ -275,7 +275,7 @@ class Index:
         """The snapshot of the operation in progress, else one of the latest commit.
 
         A new snapshot is opened whenever another commit has landed (opening costs little:
-        index files are mapped, not read).
+        index files are read a part at a time, when asked).
         """
         if self._pinned is not None:
             return self._pinned

@@ -98,6 +98,27 @@ def test_lists_packed_in_blocks_of_any_size_read_back(streams, base, limit, aske
         assert [p.tolist() for p in packed.positions(raw, docs)] == [held.get(d, []) for d in docs.tolist()]
 
 
+@settings(max_examples=60, deadline=None)
+@given(segments=st.lists(st.tuples(streams_st, st.sampled_from([1, 3, 16384])), min_size=1, max_size=4))
+def test_lists_of_several_segments_decode_as_one(segments):
+    """`packed.decode_lists`: each segment's list raised by its base, one after another, as the
+    decoded lists concatenated (a multi-segment index's look-up)."""
+    parts, want_ids, want_tfs, base = [], [], [], 0
+    for streams, limit in segments:
+        posts = _naive(streams, 0).get("a", [])
+        if posts:
+            ids = np.array([d for d, _, _ in posts])
+            tfs = np.array([int(w) for _, w, _ in posts])
+            raw = packed.encode(ids, tfs, None, np.zeros(len(ids), dtype=np.uint8), limit)
+            parts.append((raw, base))
+            want_ids += (ids + base).tolist()
+            want_tfs += tfs.tolist()
+        base += len(streams)
+    ids, tfs = packed.decode_lists(parts)
+    assert ids.tolist() == want_ids and tfs.tolist() == want_tfs
+    assert ids.dtype == np.intp and tfs.dtype == np.float32
+
+
 def test_widths_of_one_two_and_four_bytes():
     """Gaps past 255 and 65,535 (positions, document numbers), frequencies past 255."""
     gaps = ["a"] + ["b"] * 70_000 + ["a"] + ["c"] * 300 + ["a"]

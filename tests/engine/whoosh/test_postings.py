@@ -41,3 +41,14 @@ def test_joined_lists_within_a_tiny_budget_are_still_right(tmp_path):
         assert snap.postings("syllables", "huế")[0].tolist() == list(range(6))
         assert snap.postings("syllables", "nội")[0].tolist() == list(range(6))
         assert len(snap.postings("syllables", "khôngcó")[0]) == 0
+
+
+def test_a_term_read_before_a_commit_is_read_whole_after_it(tmp_path):
+    """What the cache keeps of a segment (infos, lists) outlives the snapshot that read it, never
+    the snapshot's open files: the next commit's search reads the old segment through its own."""
+    ix = Index.open(tmp_path / "ix", create=True)
+    ix.add([Document("first", "Đầu tiên", "Hà Nội là thủ đô")])
+    assert ix.search("thủ đô").total == 1
+    ix.add([Document(f"m{i}", f"Thêm {i}", "Hà Nội là thủ đô") for i in range(5)])
+    assert ix.search("thủ đô").total == 6
+    assert ix._get_snapshot().postings("syllables", "thủ")[0].tolist() == list(range(6))

@@ -159,41 +159,49 @@ def term_info(stats: tuple, start: int, length: int) -> bytes:
 # -- reading ---------------------------------------------------------------------------
 
 
-def _term_info(segreader, field: str, btext: bytes):
-    """(the segment's terms reader, the term's info); None when the segment lacks the term."""
+def find_term_info(segreader, field: str, btext: bytes):
+    """The term's info in the segment (a reader of the current commit); None when it lacks the term.
+    `list_bytes` and `read_postings` take it as `ti`, so a caller that keeps it (for the term's
+    document frequency) spares them the dictionary look-up.  It holds positions in the segment's
+    files, never the files: it stays valid for any later reader of the same segment."""
     terms = getattr(segreader, "_terms", None)
     if terms is None:  # an empty index's reader holds no term
         return None
     try:
-        return terms, terms.term_info(field, btext)
+        return terms.term_info(field, btext)
     except TermNotFound:
         return None
 
 
-def list_bytes(segreader, field: str, btext: bytes) -> bytes | None:
+_LOOK_UP = object()
+
+
+def list_bytes(segreader, field: str, btext: bytes, ti=_LOOK_UP) -> bytes | None:
     """The bytes of a term's packed list in one segment; None when the segment lacks the term."""
-    found = _term_info(segreader, field, btext)
-    if found is None:
+    if ti is _LOOK_UP:
+        ti = find_term_info(segreader, field, btext)
+    if ti is None:
         return None
-    terms, ti = found
     if ti.is_inlined():
         raise packed.DamagedList(f"{field}:{btext!r} has its postings inlined in its term info")
     offset, length = ti.extent()
     if isinstance(length, tuple):  # W3TermInfo.from_bytes stores unpack_int's 1-tuple
         length = length[0]
-    return terms._postfile.get(offset, length)
+    return segreader._terms._postfile.get(offset, length)
 
 
-def read_postings(segreader, field: str, btext: bytes) -> tuple[np.ndarray, np.ndarray] | None:
+def read_postings(segreader, field: str, btext: bytes, ti=_LOOK_UP) -> tuple[np.ndarray, np.ndarray] | None:
     """(document numbers, frequencies as weights) of a term in one segment (`segreader`: a leaf
-    reader), deleted documents included; None when the segment lacks it."""
+    reader), deleted documents included; None when the segment lacks it.  `ti`: the term's
+    `find_term_info`, when the caller has it."""
     if field in INVERTED_FIELDS:
-        raw = list_bytes(segreader, field, btext)
+        raw = list_bytes(segreader, field, btext, ti)
         return None if raw is None else packed.decode(raw)
-    found = _term_info(segreader, field, btext)
-    if found is None:
+    if ti is _LOOK_UP:
+        ti = find_term_info(segreader, field, btext)
+    if ti is None:
         return None
-    terms, ti = found
+    terms = segreader._terms
     # not segreader.postings(): its deletion filter has already stepped past leading deleted documents
     return read_matcher(terms._codec.postings_reader(terms._postfile, ti, segreader.schema[field].format))
 

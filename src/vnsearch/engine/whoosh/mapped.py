@@ -144,6 +144,8 @@ class ViewFile(BufferFile):
         return ViewFile(self._src, self._start + position, length, name=name or self._name, sums=self._sums)
 
     def get(self, position: int, length: int) -> bytes:
+        if self.is_closed:  # never an empty answer that reads as "no such list"
+            raise ValueError(f"{self._name}: read after the file was closed")
         end = min(position + length, self._len)
         if end <= position:
             return b""

@@ -103,23 +103,42 @@ def decode(raw, start: int = 0, end: int | None = None) -> tuple[np.ndarray, np.
     if len(heads) == 1:
         b = heads[0]
         return _ids(raw, b).astype(np.intp, copy=False), _tfs(raw, b).astype(np.float32)
-    return _joined(raw, heads, False)[:2]
+    return _joined([raw] * len(heads), heads, [0] * len(heads), False)[:2]
 
 
-def _joined(raw, heads: list[Block], with_gaps: bool):
-    """(ids, frequencies, position gaps or None) of several blocks: each run read in place, then one
-    concatenation and one cumulative sum for all (Python time is per block, not per posting)."""
+def decode_lists(parts: list[tuple[bytes, int]]) -> tuple[np.ndarray, np.ndarray]:
+    """(document numbers, frequencies) of several lists as one, each list's numbers raised by its
+    base (`parts`: (list bytes, base), bases ascending, as `decode` of each then concatenated):
+    one segment's lists after another's, decoded with one set of array operations, not one each."""
+    raws, heads, bases = [], [], []
+    for raw, base in parts:
+        for b in blocks(raw):
+            raws.append(raw)
+            heads.append(b)
+            bases.append(base)
+    if not heads:
+        return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.float32)
+    return _joined(raws, heads, bases, False)[:2]
+
+
+def _joined(raws: list, heads: list[Block], bases: list[int], with_gaps: bool):
+    """(ids, frequencies, position gaps or None) of several blocks (block i in raws[i], its numbers
+    raised by bases[i]): each run read in place, then one concatenation and one cumulative sum for
+    all (Python time is per block, not per posting)."""
     counts = [b.n for b in heads]
-    gaps = np.concatenate([np.frombuffer(raw, _DTYPES[b.id_width], b.n, b.body) for b in heads])
+    gaps = np.concatenate([np.frombuffer(raw, _DTYPES[b.id_width], b.n, b.body) for raw, b in zip(raws, heads)])
     ids = np.cumsum(gaps, dtype=np.int64)
     starts = np.cumsum(counts) - counts
     # each block's first gap is 0: move its run to start at its header's first document
-    ids += np.repeat(np.array([b.first for b in heads], dtype=np.int64) - ids[starts], counts)
+    firsts = np.array([b.first + base for b, base in zip(heads, bases)], dtype=np.int64)
+    ids += np.repeat(firsts - ids[starts], counts)
     tfs = np.concatenate([np.frombuffer(raw, _DTYPES[b.tf_width], b.n, b.body + b.n * b.id_width) if b.tf_width
-                          else _ONES[: b.n] if b.n <= len(_ONES) else np.ones(b.n, dtype=np.uint8) for b in heads])
+                          else _ONES[: b.n] if b.n <= len(_ONES) else np.ones(b.n, dtype=np.uint8)
+                          for raw, b in zip(raws, heads)])
     pos = None
     if with_gaps:
-        pos = np.concatenate([_gaps(raw, b) for b in heads if b.pos_width] or [np.zeros(0, dtype=np.uint8)])
+        pos = np.concatenate([_gaps(raw, b) for raw, b in zip(raws, heads) if b.pos_width]
+                             or [np.zeros(0, dtype=np.uint8)])
     return ids.astype(np.intp, copy=False), tfs.astype(np.float32), pos
 
 
@@ -130,7 +149,7 @@ def unpack(raw, start: int = 0, end: int | None = None) -> tuple[np.ndarray, np.
     """(document numbers, frequencies as int64, gap-coded positions or None) of a list, unchecked
     (for a merge: `decode_all` checks)."""
     heads = list(blocks(raw, start, end))
-    ids, tfs, pos = _joined(raw, heads, any(b.pos_width for b in heads))
+    ids, tfs, pos = _joined([raw] * len(heads), heads, [0] * len(heads), any(b.pos_width for b in heads))
     return ids.astype(np.int64, copy=False), tfs.astype(np.int64), (None if pos is None else pos.astype(np.int64))
 
 

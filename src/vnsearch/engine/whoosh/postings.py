@@ -13,7 +13,9 @@ from collections import OrderedDict
 
 import numpy as np
 
-from vnsearch.engine.whoosh.codec import LENGTH_OF_BYTE, length_bytes, read_postings
+from vnsearch.engine.whoosh import packed
+from vnsearch.engine.whoosh.codec import LENGTH_OF_BYTE, length_bytes, find_term_info, list_bytes, read_postings
+from vnsearch.engine.whoosh.schema import INVERTED_FIELDS
 
 _EMPTY = (np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.float32))
 
@@ -36,26 +38,37 @@ class PostingCache:
         self.max_bytes = max_bytes
         self._items: OrderedDict[tuple, tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._size = 0  # bytes held
-        self._dfs: dict[tuple, int] = {}  # document frequencies looked up without decoding
+        # terms' infos in each segment (None: not in it), looked up once for their document frequency
+        # and again to read their lists; positions in a segment's files, valid while it exists
+        self._infos: dict[tuple, object | None] = {}
 
-    DF_ENTRIES = 100_000  # ~20 MB at most, besides the budget; the table starts over when full
+    INFOS = 100_000  # ~25 MB at most, besides the budget; the table starts over when full
+
+    def info(self, segreader, field: str, btext: bytes, seg: str | None = None):
+        """The term's `codec.find_term_info` in the segment, remembered (`seg`: the segment's key)."""
+        if seg is None:
+            seg = _segment_key(segreader)
+        key = (seg, field, btext)
+        try:
+            return self._infos[key]
+        except KeyError:
+            pass
+        ti = find_term_info(segreader, field, btext)
+        if seg is not None:
+            if len(self._infos) >= self.INFOS:
+                self._infos.clear()
+            self._infos[key] = ti
+        return ti
 
     def doc_frequency(self, segreader, field: str, btext: bytes) -> int:
         """How many documents of the segment (deleted ones included) hold the term: the decoded
-        list's length when cached, else the term dictionary's count, remembered."""
+        list's length when cached, else the term dictionary's count."""
         seg = _segment_key(segreader)
-        key = (seg, field, btext)
-        hit = self._items.get(key)
+        hit = self._items.get((seg, field, btext))
         if hit is not None:
             return len(hit[0])
-        df = self._dfs.get(key)
-        if df is None:
-            df = segreader.doc_frequency(field, btext)
-            if seg is not None:
-                if len(self._dfs) >= self.DF_ENTRIES:
-                    self._dfs.clear()
-                self._dfs[key] = df
-        return df
+        ti = self.info(segreader, field, btext, seg)
+        return 0 if ti is None else ti.doc_frequency()
 
     def get(self, segreader, field: str, btext: bytes, seg: str | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The segment's decoded list (`seg`: its key, when the caller knows it already)."""
@@ -66,7 +79,7 @@ class PostingCache:
         if hit is not None:
             self._items.move_to_end(key)
             return hit
-        hit = read_postings(segreader, field, btext)
+        hit = read_postings(segreader, field, btext, self.info(segreader, field, btext, seg))
         if hit is None:  # most words are missing from most segments: remember that too
             hit = _EMPTY
         if seg is None:  # a reader with no segment (an empty index): nothing to key the entry by
@@ -85,17 +98,21 @@ class PostingCache:
         if hit is not None:
             self._items.move_to_end(key)
             return hit
-        parts = []
-        for seg, offset, _segkey in keyed:
-            got = read_postings(seg, field, btext)
-            if got is not None and len(got[0]):
-                parts.append((got[0] + offset if offset else got[0], got[1]))
-        if not parts:
-            hit = _EMPTY
-        elif len(parts) == 1:
-            hit = parts[0]
+        if field in INVERTED_FIELDS:  # vnsearch's own lists: decoded together
+            raws = []
+            for seg, offset, segkey in keyed:
+                raw = list_bytes(seg, field, btext, self.info(seg, field, btext, segkey))
+                if raw:
+                    raws.append((raw, offset))
+            hit = packed.decode_lists(raws) if raws else _EMPTY
         else:
-            hit = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+            parts = []
+            for seg, offset, segkey in keyed:
+                got = read_postings(seg, field, btext, self.info(seg, field, btext, segkey))
+                if got is not None and len(got[0]):
+                    parts.append((got[0] + offset if offset else got[0], got[1]))
+            hit = (_EMPTY if not parts else parts[0] if len(parts) == 1 else
+                   (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])))
         if segments is not None:
             self._put(key, hit)
         return hit
