@@ -86,3 +86,23 @@ def test_what_to_highlight_leaves_out_what_is_excluded():
     p = _plan("mưa NOT nắng")
     leaves = list(P.positive_leaves(p))
     assert leaves and all("nắng" not in repr(x) and "nang" not in repr(x) for x in leaves)
+
+
+def test_node_hashes_are_remembered_and_never_pickled():
+    """A node's hash is computed once (plans are deduplicated and memoized by node) and stays in
+    its process: a plan sent to a cluster worker hashes its strings there, with that process's seed."""
+    import pickle
+
+    def node():
+        return P.Or((P.Maybe(P.Term("words", "hà_nội"), P.Adjacent((("ha", "noi"),), 0.5)),
+                     P.Term("words", "thủ_đô")), coverage=0.5)
+
+    a, b = node(), node()
+    assert a == b and hash(a) == hash(b) and hash(a) == hash(a)
+    assert "_hash" in a.__dict__  # remembered
+    assert {a: 1}[b] == 1
+    data = pickle.dumps(a)
+    assert b"_hash" not in data
+    c = pickle.loads(data)
+    assert c == a and hash(c) == hash(a) and {c: 2}[a] == 2
+    assert P.Or((P.Term("words", "a"),)) != P.Or((P.Term("words", "b"),))

@@ -85,6 +85,30 @@ class Ranking:
 # -- plan nodes ------------------------------------------------------------------------
 
 
+def _hashed_once(cls):
+    """A frozen node class whose hash is computed once: plans are deduplicated and memoized by
+    node, and a dataclass hashes every descendant each time it is asked (a question's OR of
+    thirty items was hashed thousands of times a search).  The remembered hash stays in its
+    process: pickling drops it (string hashes differ between processes)."""
+    computed = cls.__hash__
+
+    def __hash__(self):
+        try:
+            return self.__dict__["_hash"]
+        except KeyError:
+            h = self.__dict__["_hash"] = computed(self)
+            return h
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.pop("_hash", None)
+        return state
+
+    cls.__hash__ = __hash__
+    cls.__getstate__ = __getstate__
+    return cls
+
+
 @dataclass(frozen=True)
 class Term:
     field: str
@@ -92,6 +116,7 @@ class Term:
     boost: float = 1.0
 
 
+@_hashed_once
 @dataclass(frozen=True)
 class Phrase:
     field: str
@@ -125,12 +150,14 @@ class Dates:
     boost: float = 1.0
 
 
+@_hashed_once
 @dataclass(frozen=True)
 class And:
     items: tuple
     boost: float = 1.0
 
 
+@_hashed_once
 @dataclass(frozen=True)
 class Or:
     items: tuple
@@ -139,6 +166,7 @@ class Or:
     best: bool = False  # score a document by its best item, not the sum (forms of one meaning)
 
 
+@_hashed_once
 @dataclass(frozen=True)
 class Adjacent:
     """Proximity: for each pair of folded syllables, documents holding it side by side score
@@ -148,6 +176,7 @@ class Adjacent:
     weight: float
 
 
+@_hashed_once
 @dataclass(frozen=True)
 class Maybe:
     """Matches of `required`, scored with `optional` where it also matches."""
@@ -156,12 +185,14 @@ class Maybe:
     optional: object
 
 
+@_hashed_once
 @dataclass(frozen=True)
 class AndNot:
     positive: object
     negative: object
 
 
+@_hashed_once
 @dataclass(frozen=True)
 class Not:
     child: object
@@ -172,6 +203,7 @@ class Every:
     boost: float = 1.0
 
 
+@_hashed_once
 @dataclass(frozen=True)
 class Filter:
     """Matches of `child`, adding nothing to the score."""
