@@ -229,3 +229,19 @@ def test_pruned_shards_rank_as_one_index(pair, monkeypatch):
                 assert sharded.best(plan, k) == (*sharded.top(*sharded.evaluate(plan), k), True), (q, k)
             finally:
                 sharded.forget()
+
+
+@pytest.mark.parametrize("k", [1, 10, 40])
+def test_date_sorted_shards_send_only_their_newest(pair, k):
+    """Sorted by date, each shard answers with its own newest k (pruned, `dated_top`), joined by
+    date, score and document number: the same hits, scores and totals as ordering every match."""
+    _one, three = pair
+    sc = three._get_scorer()
+    for q in QUERIES:
+        plan = three.build_query(q).query
+        sc.remember()
+        try:
+            whole = sc.top(*sc.evaluate(plan), k, by_date=True)
+            assert sc.best(plan, k, by_date=True) == (*whole, True), q
+        finally:
+            sc.forget()

@@ -94,6 +94,19 @@ def test_every_document_and_the_same_results_as_one_index(indexes, articles):
     assert cix.check() == []
 
 
+def test_sorted_by_date_as_one_index(indexes, articles):
+    """Sorted by date, each worker sends its shards' newest k with their dates: the same page as one
+    index (these articles are undated, so this is the round trip through the workers; the order of
+    dated hits across shards is `tests/test_shards.py`'s)."""
+    cix, single = indexes
+    _, records = articles
+    for q in queries(records)[:24]:
+        a, b = cix.search(q, limit=10, sort="date"), single.search(q, limit=10, sort="date")
+        assert a.total == b.total, q
+        assert [h.date for h in a.hits] == [h.date for h in b.hits], q
+        assert [h.score for h in a.hits] == pytest.approx([h.score for h in b.hits], rel=1e-9, abs=1e-12), q
+
+
 def test_location_spelling_and_json_phases(cluster, indexes):
     cix, _ = indexes
     host = cluster.scheduler_address.removeprefix("tcp://")

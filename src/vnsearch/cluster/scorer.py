@@ -92,11 +92,12 @@ class ClusterScorer:
 
     def best(self, plan, k: int, by_date: bool = False, count_to: int | None = None):
         """(live matches, the best `k`, whether the count is exact) as `top(*evaluate(plan), k)`:
-        each worker sends its shards' best `k` (pruned where `Scorer.best` can) and its count, not
-        every match."""
-        if by_date or _coverage_ors(plan):
+        each worker sends its shards' best `k` (pruned where `Scorer.best` can; sorted by date, the
+        newest, with their dates) and its count, not every match."""
+        if _coverage_ors(plan):
             return *self.top(*self.evaluate(plan), k, by_date), True
-        results = self._round("scores_ms", "best", plan, self.statistics(plan), {}, k, count_to)
+        results = self._round("scores_ms", "best_by_date" if by_date else "best", plan, self.statistics(plan),
+                              {}, k, count_to)
         merge_expansions(self.expansions, [r[-1] for r in results])
         return joined_best([r[:3] for r in results], self.offsets, k)
 

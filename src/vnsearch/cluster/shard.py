@@ -47,7 +47,8 @@ def shard_round(path: str, generation: int, key: tuple, params: dict, round_: st
     """One round for one shard: "frequencies" (its document frequencies of the plan's terms),
     "maxima" (an OR's items' best scores, `plan` being the OR), "evaluate" (its matches and
     scores) or "best" (its live matches, best `k` and whether that count is exact, pruned where
-    `Scorer.best` can, counting exactly up to `count_to`), with the terms its patterns stood for."""
+    `Scorer.best` can, counting exactly up to `count_to`; "best_by_date": its newest `k`, each
+    with its date), with the terms its patterns stood for."""
     sc = _scorer(path, generation, key, params)
     if stats is not None:
         sc.stats, sc.collection = stats, stats.n
@@ -58,9 +59,13 @@ def shard_round(path: str, generation: int, key: tuple, params: dict, round_: st
             return sc.frequencies(plan)
         if round_ == "maxima":
             return sc.item_maxima(plan)
-        if round_ == "best":
-            total, top, exact = sc.best(plan, k, count_to=count_to)
-            return total, top, exact, {node: list(terms) for node, terms in sc.expansions.items()}
+        if round_ in ("best", "best_by_date"):
+            from vnsearch.search.sharded import dated
+
+            by_date = round_ == "best_by_date"
+            total, top, exact = sc.best(plan, k, by_date=by_date, count_to=count_to)
+            return (total, dated(top, sc.snap) if by_date else top, exact,
+                    {node: list(terms) for node, terms in sc.expansions.items()})
         ids, scores = sc.evaluate(plan)
         return ids, scores, {node: list(terms) for node, terms in sc.expansions.items()}
     finally:

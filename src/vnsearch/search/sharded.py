@@ -95,15 +95,21 @@ class ShardedScorer:
 
     def best(self, plan, k: int, by_date: bool = False, count_to: int | None = None):
         """(live matches, the best `k`, whether the count is exact) as `top(*evaluate(plan), k)`: each
-        shard's own best `k` (its `Scorer.best`) with the collection's statistics, then the best of
-        those (the order is scores, then document numbers, in every shard as over all).  Sorting by
-        date and ORs weighed by their items' best scores anywhere take every match."""
-        if by_date or _coverage_ors(plan):
+        shard's own best `k` (its `Scorer.best`: sorted by date, its newest) with the collection's
+        statistics, then the best of those (the order is dates, scores, then document numbers, in
+        every shard as over all).  ORs weighed by their items' best scores anywhere take every
+        match."""
+        if _coverage_ors(plan):
             return *self.top(*self.evaluate(plan), k, by_date), True
         stats = self.statistics(plan)
         for sc in self.parts:
             sc.stats, sc.coverage_weights = stats, {}
-        results = list(self._pool.map(lambda sc: sc.best(plan, k, count_to=count_to), self.parts))
+
+        def one(sc):
+            total, top, exact = sc.best(plan, k, by_date=by_date, count_to=count_to)
+            return total, (dated(top, sc.snap) if by_date else top), exact
+
+        results = list(self._pool.map(one, self.parts))
         merge_expansions(self.expansions, [sc.expansions for sc in self.parts])
         return joined_best(results, self.snap.offsets, k)
 
@@ -116,13 +122,24 @@ def merge_expansions(known: dict, found: list[dict]) -> None:
             have.extend(t for t in terms if t not in have)
 
 
+def dated(top: list[tuple[int, float]], snap) -> list[tuple[int, float, int]]:
+    """A shard's best (docnum, score) with each document's date (`date_value`; 0: none), for
+    `joined_best` to order shards' newest by date."""
+    if not top:
+        return []
+    dates = snap.column("date")[np.array([d for d, _ in top], dtype=np.intp)]
+    return [(d, s, int(v)) for (d, s), v in zip(top, dates.tolist())]
+
+
 def joined_best(results: list, offsets, k: int) -> tuple[int, list[tuple[int, float]], bool]:
     """One answer from each shard's (live matches, best k by local document number, whether the
     count is exact): the total (a lower bound when any shard's is), the best k over all, by score
-    then global document number, as `Scorer.top` orders them, and whether every count was exact."""
-    hits = sorted(((d + int(off), s) for (_, top, _), off in zip(results, offsets) for d, s in top),
-                  key=lambda h: (-h[1], h[0]))
-    return sum(r[0] for r in results), hits[:k], all(r[2] for r in results)
+    then global document number, as `Scorer.top` orders them, and whether every count was exact.
+    Hits given as (docnum, score, date) (`dated`) are ordered newest first, then as above."""
+    hits = [(h[0] + int(off), h[1], h[2] if len(h) > 2 else 0) for (_, top, _), off in zip(results, offsets)
+            for h in top]
+    hits.sort(key=lambda h: (-h[2], -h[1], h[0]))
+    return sum(r[0] for r in results), [(d, s) for d, s, _ in hits[:k]], all(r[2] for r in results)
 
 
 def summed(n: int, counts, total_length) -> CollectionStats:
