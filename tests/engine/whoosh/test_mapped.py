@@ -89,6 +89,19 @@ def test_a_search_maps_no_index_file(tmp_path):
     assert ix.search("hue").total == 1  # and reads keep working
 
 
+def test_without_pread_files_are_mapped_and_read_the_same(tmp_path, monkeypatch):
+    """Where the system has no `os.pread` (Windows), files are views of an mmap, as before."""
+    import mmap
+
+    ix = _index(tmp_path)
+    ix.close()
+    monkeypatch.delattr(os, "pread")
+    ix = Index.open(tmp_path / "ix")
+    assert ix.search("cố đô").total == 1 and ix.search("hue").total == 1
+    seg = next(iter(ix._get_snapshot()._reader.leaf_readers()))[0]
+    assert isinstance(seg._terms._postfile._src, mmap.mmap)
+
+
 @settings(max_examples=100, deadline=None)
 @given(data=st.binary(max_size=9000), a=st.integers(-20, 9100), b=st.integers(-20, 9100),
        sub=st.binary(min_size=1, max_size=3))

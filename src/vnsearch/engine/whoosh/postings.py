@@ -138,9 +138,10 @@ class IndexView:
         self.cache = cache
         self.leaves = list(self.reader.leaf_readers())
         self._keyed = [(seg, offset, _segment_key(seg)) for seg, offset in self.leaves]
-        # what joined lists are cached under; None (no caching) if a segment has no key
         keys = [key for _seg, _offset, key in self._keyed]
-        self._segments = None if None in keys else " ".join(keys)
+        #: the segments this commit is made of (what its joined lists are cached under)
+        self.segments: str = " ".join(key for key in keys if key)
+        self._joined_key = None if None in keys else self.segments  # None: a segment has no key, no caching
         self.n = self.reader.doc_count_all()
         self._live: np.ndarray | None = None
         self._lengths: dict[str, np.ndarray] = {}
@@ -165,7 +166,7 @@ class IndexView:
             return self.cache.get(seg, field, btext, key)
         if not self._keyed:
             return _EMPTY
-        return self.cache.joined(self._keyed, field, btext, self._segments)
+        return self.cache.joined(self._keyed, field, btext, self._joined_key)
 
     def doc_frequency(self, field: str, btext: bytes) -> int:
         return sum(self.cache.doc_frequency(seg, field, btext) for seg, _offset in self.leaves)

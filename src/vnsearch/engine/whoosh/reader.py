@@ -43,7 +43,7 @@ class Snapshot:
         self._view = IndexView(self._searcher, cache)
         self.generation: int = ix.latest_generation()
         #: the segments this commit is made of: two commits with the same ones differ only in deletions
-        self.segments: str = " ".join(key for _seg, _offset, key in self._view._keyed if key)
+        self.segments: str = self._view.segments
         self.n: int = self._view.n
         self._kinds: dict[str, str | None] = {}
         self._dfs: dict[tuple[str, str], int] = {}  # a search asks a term's frequency many times
