@@ -149,3 +149,29 @@ def test_sums_of_an_odd_page_size_are_refused():
     struct.pack_into("<I", raw, 6, 3000)  # the page size, after the magic
     with pytest.raises(DamagedFile, match="not a checksum file"):
         Sums("f", b"x" * 100, bytes(raw))
+
+
+@settings(max_examples=150, deadline=None)
+@given(a=st.integers(0, 20_000), n=st.integers(0, 9_000), checked=st.lists(st.integers(0, 5), max_size=4),
+       damage=st.one_of(st.none(), st.integers(0, 20_479)))
+def test_a_read_verifies_its_pages_once_and_answers_their_bytes(a, n, checked, damage):
+    """`Sums.read` answers the bytes asked, whichever of their pages were checked before, and never
+    answers from a damaged page (4 KiB pages: a read spans up to four)."""
+    from vnsearch.engine.whoosh.integrity import DamagedFile, Sums, encode_sums
+
+    good = bytes(range(251)) * 82  # 20,582 bytes: 6 pages, the last one short
+    data = bytearray(good)
+    if damage is not None:
+        data[damage] ^= 0xFF
+    sums = Sums("f", bytes(data), encode_sums(good, 1 << 12))
+    for p in checked:  # pages a search read before
+        if damage is None or damage >> 12 != p:
+            sums.ok[p] = 1
+    b = min(a + n, len(good))
+    hit = damage is not None and b > a and a >> 12 <= damage >> 12 <= (b - 1) >> 12  # a damaged page touched
+    if hit:
+        with pytest.raises(DamagedFile, match="checksum mismatch"):
+            sums.read(a, b)
+    else:
+        assert sums.read(a, b) == bytes(data[a:b])
+        assert all(sums.ok[p] for p in range(a >> 12, ((b - 1) >> 12) + 1)) or b <= a

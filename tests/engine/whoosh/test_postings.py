@@ -52,3 +52,26 @@ def test_a_term_read_before_a_commit_is_read_whole_after_it(tmp_path):
     ix.add([Document(f"m{i}", f"Thêm {i}", "Hà Nội là thủ đô") for i in range(5)])
     assert ix.search("thủ đô").total == 6
     assert ix._get_snapshot().postings("syllables", "thủ")[0].tolist() == list(range(6))
+
+
+def test_term_infos_are_found_as_whoosh_finds_them(tmp_path):
+    """`codec.hash_value` (two reads a look-up) answers every key of a segment's term index as
+    Whoosh's own hash reader does, and None for keys it lacks, whatever their hash collides with."""
+    from vnsearch.engine.whoosh.codec import find_term_info, hash_value
+
+    ix = Index.open(tmp_path / "ix", create=True)
+    ix.add([Document(f"d{i}", f"Bài {i}", f"Hà Nội số {i} tin {i * 7} về Huế và Đà Nẵng, mã {i:04x}")
+            for i in range(300)])
+    seg = next(iter(ix._get_snapshot()._view.leaves))[0]
+    tindex = seg._terms._tindex
+    keys = list(tindex.keys())
+    assert len(keys) > 1000
+    for key in keys:
+        assert hash_value(tindex, key) == tindex[key]
+    for key in keys[::7]:
+        for missing in (key + b"\x00", key[:-1] + b"\xff", b"\x00" + key):
+            if missing not in tindex:
+                assert hash_value(tindex, missing) is None
+    info = find_term_info(seg, "syllables", "huế".encode())
+    assert info is not None and info.doc_frequency() == 300
+    assert find_term_info(seg, "syllables", b"no-such-word") is None

@@ -89,6 +89,30 @@ class Sums:
                 ok[p] = 1
             p += 1
 
+    def read(self, start: int, end: int) -> bytes:
+        """Bytes [start, end) of the file, their pages verified: pages not checked yet are read
+        whole once, checked and answered from, not read a second time for the answer."""
+        if end <= start:
+            return b""
+        ok, bits = self.ok, self.bits
+        p = start >> bits
+        if (end - 1) >> bits == p < len(ok) and ok[p]:
+            return self.src[start:end]  # most reads: a few bytes of one page already checked
+        last = min(end - 1, len(self.src) - 1) >> bits
+        if ok.find(0, p, last + 1) < 0:  # every page checked before: read just the bytes asked
+            return self.src[start:end]
+        a, page = p << bits, 1 << bits
+        data = self.src[a : min((last + 1) << bits, len(self.src))]
+        view = memoryview(data)
+        for q in range(p, last + 1):
+            if not ok[q]:
+                o = (q - p) << bits
+                if zlib.crc32(view[o : o + page]) != self.crcs[q]:
+                    raise DamagedFile(f"{self.name}: damaged bytes between offsets {q << bits:,} and "
+                                      f"{(q << bits) + page:,} (checksum mismatch)")
+                ok[q] = 1
+        return data[start - a : end - a] if (start - a or end - a != len(data)) else data
+
     def verify_all(self) -> None:
         self.verify(0, len(self.src))
 

@@ -95,7 +95,7 @@ class _Reader:
             return b""
         self._pos = end
         if self._sums is not None:
-            self._sums.verify(self._start + p, self._start + end)
+            return self._sums.read(self._start + p, self._start + end)
         return self._src[self._start + p : self._start + end]
 
     def readline(self, limit: int = -1) -> bytes:
@@ -150,7 +150,7 @@ class ViewFile(BufferFile):
         if end <= position:
             return b""
         if self._sums is not None:
-            self._sums.verify(self._start + position, self._start + end)
+            return self._sums.read(self._start + position, self._start + end)
         return self._src[self._start + position : self._start + end]
 
     def close(self) -> None:
