@@ -603,7 +603,7 @@ class Index:
             page = top[offset : offset + limit]
             fetch = getattr(scorer, "fetch", None)  # on a cluster: read and highlighted where they live
             rows = fetch([d for d, _ in page], terms, fragments_per_hit, highlight) if fetch else \
-                [shown(s.stored(docnum), terms, fragments_per_hit, highlight) for docnum, _ in page]
+                [shown(s.stored(docnum, body=highlight), terms, fragments_per_hit, highlight) for docnum, _ in page]
             for rank, ((_docnum, score), d) in enumerate(zip(page, rows), offset + 1):
                 hit = Hit(rank, d.get("id", ""), d.get("title") or "", d.get("path", ""), d.get("date"), score,
                           type=d.get("type") or "", fields=unpack_fields(d.get("meta")))

@@ -157,7 +157,7 @@ def test_errors_are_one_line(runner, tmp_path, indexed):
 def test_stats(runner, indexed):
     r = run(runner, indexed, "stats", "--json")
     st = json.loads(r.output)
-    assert st["documents"] == 2 and st["schema_version"] == 4 and st["terms"]["words"] > 100
+    assert st["documents"] == 2 and st["schema_version"] == 5 and st["terms"]["words"] > 100
     r = run(runner, indexed, "stats")
     assert "documents" in r.output and "schema version" in r.output
 

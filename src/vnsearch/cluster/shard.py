@@ -78,4 +78,4 @@ def shard_fetch(path: str, generation: int, docnums: list[int], terms, per_hit: 
     from vnsearch.index import shown
 
     snap = _opened(path, generation)[1]
-    return [shown(snap.stored(d), terms, per_hit, highlight) for d in docnums]
+    return [shown(snap.stored(d, body=highlight), terms, per_hit, highlight) for d in docnums]

@@ -230,9 +230,9 @@ class ShardedSnapshot:
     def doc_count(self) -> int:
         return sum(s.doc_count() for s in self.shards)
 
-    def stored(self, docnum: int) -> dict:
+    def stored(self, docnum: int, body: bool = True) -> dict:
         i, d = self._local(docnum)
-        return self.shards[i].stored(d)
+        return self.shards[i].stored(d, body)
 
     def doc_number(self, doc_id: str) -> int | None:
         i = shard_of(doc_id, len(self.shards))

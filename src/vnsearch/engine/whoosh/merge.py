@@ -170,6 +170,8 @@ def merge_segments(ix, readers: list, limitmb: int = 256) -> None:
 def _documents(r, deleted: list[int]) -> list[dict]:
     """Each live document's stored fields, columns and field lengths, as the indexer hands them over."""
     hashes = r.column_reader("hash") if r.has_column("hash") else None
+    # the body, where the schema keeps it in a column (else it is among the stored fields)
+    bodies = r.column_reader("body") if r.schema["body"].column_type is not None and r.has_column("body") else None
     gone = set(deleted)
     docs = []
     for n in range(r.doc_count_all()):
@@ -178,6 +180,8 @@ def _documents(r, deleted: list[int]) -> list[dict]:
         d = dict(r.stored_fields(n))
         if hashes is not None:
             d["hash"] = hashes[n]
+        if bodies is not None:
+            d["body"] = bodies[n]
         d["_lengths"] = {f: r.doc_field_length(n, f) for f in INVERTED_FIELDS}
         docs.append(d)
     return docs

@@ -8,6 +8,7 @@ No Whoosh object leaves this class.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from datetime import datetime
 from typing import Iterator
 
@@ -47,6 +48,12 @@ class Snapshot:
         self.n: int = self._view.n
         self._kinds: dict[str, str | None] = {}
         self._dfs: dict[tuple[str, str], int] = {}  # a search asks a term's frequency many times
+        body = self._schema["body"] if "body" in self._schema else None
+        #: the body field when it is a column (schema 5 on), else None (it is a stored field)
+        self._body_field = body if body is not None and body.column_type is not None else None
+        self._body_column = self._body_field is not None
+        self._offsets = [offset for _seg, offset in self._view.leaves]
+        self._bodies: dict[int, object] = {}  # leaf -> its body column reader, opened when first read
 
     # -- lifetime -----------------------------------------------------------------
     def is_current(self) -> bool:
@@ -83,8 +90,21 @@ class Snapshot:
     def doc_count(self) -> int:
         return self._reader.doc_count()
 
-    def stored(self, docnum: int) -> dict:
-        return self._reader.stored_fields(docnum)
+    def stored(self, docnum: int, body: bool = True) -> dict:
+        """The document's stored fields; with `body`, its body too (a column of its own since
+        schema 5, read only when asked: most results shown need no snippet)."""
+        d = self._reader.stored_fields(docnum)
+        if body and self._body_column:
+            d["body"] = self._body(docnum)
+        return d
+
+    def _body(self, docnum: int) -> str:
+        i = bisect_right(self._offsets, docnum) - 1
+        seg, offset = self._view.leaves[i]
+        col = self._bodies.get(i)
+        if col is None:
+            col = self._bodies[i] = seg.column_reader("body", translate=False)
+        return self._body_field.from_column_value(col[docnum - offset])
 
     def doc_number(self, doc_id: str) -> int | None:
         return self._searcher.document_number(id=doc_id)

@@ -8,6 +8,11 @@ syllables side by side (``ha noi``), so "these syllables next to each other" is 
 not a walk over positions.  ``title`` and
 ``title_folded`` serve ``title:`` filters.  Highlighting re-analyzes the
 stored body, so no field stores character offsets.
+
+The body is kept in a compressed column of its own (`TextColumn`), not
+among the stored fields: a hit's stored fields are read for every result
+shown, the body only for snippets and `Index.get`.  Indexes of schema 4
+keep it among the stored fields, and stay readable (`READABLE_VERSIONS`).
 """
 
 from __future__ import annotations
@@ -17,10 +22,27 @@ from whoosh import columns, fields
 from vnsearch.engine.whoosh.analyzers import (folded_analyzer, meta_analyzer, pair_analyzer, path_analyzer,
                                               syllable_analyzer, word_analyzer)
 
-SCHEMA_VERSION = 4  # 2: the pairs field; 3: packed posting lists; 4: path folders, type, meta
+SCHEMA_VERSION = 5  # 2: the pairs field; 3: packed posting lists; 4: path folders, type, meta; 5: body column
+#: versions this vnsearch reads: an index's own pickled schema says where its body is
+READABLE_VERSIONS = (4, 5)
 
 #: fields whose postings worker processes build (see `prepare` and `bulkwriter`)
 INVERTED_FIELDS = ("title", "title_folded", "words", "syllables", "folded", "pairs")
+
+
+class TextColumn(fields.COLUMN):
+    """Text in a zlib-compressed column, one value a document, read only when asked for."""
+
+    __module__ = "vnsearch.analysis"  # the path pickled into every index schema
+
+    def __init__(self):
+        super().__init__(columns.CompressedBytesColumn())
+
+    def to_column_value(self, value) -> bytes:
+        return (value or "").encode("utf-8")
+
+    def from_column_value(self, value) -> str:
+        return value.decode("utf-8") if value else ""
 
 
 def build_schema() -> fields.Schema:
@@ -35,7 +57,7 @@ def build_schema() -> fields.Schema:
         source=fields.ID(stored=True, sortable=True),
         title=fields.TEXT(analyzer=syllable_analyzer(), stored=True, phrase=True),
         title_folded=fields.TEXT(analyzer=folded_analyzer(), phrase=True),
-        body=fields.STORED(),
+        body=TextColumn(),
         words=fields.TEXT(analyzer=word_analyzer(), phrase=False),
         syllables=fields.TEXT(analyzer=syllable_analyzer(), phrase=True),
         folded=fields.TEXT(analyzer=folded_analyzer(), phrase=True),

@@ -23,7 +23,7 @@ from vnsearch.errors import IndexCorruptError, IndexLockedError, IndexNotFoundEr
 from vnsearch.engine.whoosh.integrity import clean_toc_sums, write_toc
 from vnsearch.engine.whoosh.mapped import MappedStorage
 from vnsearch.engine.whoosh.safepickle import UnsafeIndexFile, install as _restrict_unpickling
-from vnsearch.engine.whoosh.schema import SCHEMA_VERSION, build_schema
+from vnsearch.engine.whoosh.schema import READABLE_VERSIONS, SCHEMA_VERSION, build_schema
 
 META = "vnsearch.json"
 _restrict_unpickling()  # index files are data: before any index is opened
@@ -68,10 +68,10 @@ def write_meta(path: Path, meta: dict) -> None:
 
 def check_version(path: Path, meta: dict) -> None:
     version = meta.get("schema_version")
-    if version != SCHEMA_VERSION:
+    if version not in READABLE_VERSIONS:
         raise IndexVersionError(
-            f"{path} was written with index schema version {version}; this vnsearch reads version "
-            f"{SCHEMA_VERSION}. Rebuild it: vnsearch --index {path} index --rebuild SOURCE..."
+            f"{path} was written with index schema version {version}; this vnsearch reads versions "
+            f"{', '.join(map(str, READABLE_VERSIONS))}. Rebuild it: vnsearch --index {path} index --rebuild SOURCE..."
         )
 
 
