@@ -13,7 +13,7 @@ module nothing knows how postings are laid out on disk.
   ones included; ``live`` says which are not): ``postings(field, term)`` ->
   (doc numbers, frequencies), ``positions(field, term, docs)``,
   ``lengths(field)``, ``total_length(field)``, ``column(field)``,
-  ``stored(docnum)``, ``doc_number(id)``, ``terms(field, start, prefix)``,
+  ``stored(docnum, body=True)`` (the body only when asked), ``doc_number(id)``, ``terms(field, start, prefix)``,
   ``terms_within(field, text, maxdist, prefix)``, ``term_frequencies(field)``,
   ``kind(field)``, ``is_current()``, ``close()``.
 * The folder around it: ``META`` and ``read_meta``/``write_meta``,
