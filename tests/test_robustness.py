@@ -364,20 +364,25 @@ def test_check_reads_inside_posting_blocks(tmp_path):
         Index.open(path).search("Hà Nội")
 
 
-def test_damaged_packed_blocks_are_reported_without_checksums(tmp_path):
-    """An index without checksum files (older ones had none): the packed lists' own checks find a
-    block whose header no longer agrees with its runs, in `check` and in a search."""
-    from vnsearch.engine.whoosh.packed import MAGIC
-
-    path = tmp_path / "ix"
+def _without_checksums(path, docs):
+    """An index of `docs` as indexes before checksums were written: no sums, healthy."""
     ix = Index.open(path, create=True)
-    ix.add([Document(f"d{i}", f"Tin {i}", VI + f" số {i}") for i in range(50)])
+    ix.add(docs)
     ix.close()
     for sums in path.glob("*.sum"):
         sums.unlink()
     meta = json.loads((path / "vnsearch.json").read_text())
     (path / "vnsearch.json").write_text(json.dumps({**meta, "checksums": False}))
     assert not Index.open(path).check()
+    return path
+
+
+def test_damaged_packed_blocks_are_reported_without_checksums(tmp_path):
+    """An index without checksum files (older ones had none): the packed lists' own checks find a
+    block whose header no longer agrees with its runs, in `check` and in a search."""
+    from vnsearch.engine.whoosh.packed import MAGIC
+
+    path = _without_checksums(tmp_path / "ix", [Document(f"d{i}", f"Tin {i}", VI + f" số {i}") for i in range(50)])
     seg = next(p for p in path.iterdir() if p.suffix == ".seg")
     data = bytearray(seg.read_bytes())
     for m in re.finditer(re.escape(MAGIC), bytes(data)):
@@ -394,15 +399,8 @@ def test_a_damaged_body_is_reported_without_checksums(tmp_path):
     so a damaged body is found even in an index without checksum files."""
     import zlib
 
-    path = tmp_path / "ix"
-    ix = Index.open(path, create=True)
-    ix.add([Document(f"d{i}", f"Tin {i}", f"Thân bài số {i}. " + VI * 3) for i in range(20)])
-    ix.close()
-    for sums in path.glob("*.sum"):
-        sums.unlink()
-    meta = json.loads((path / "vnsearch.json").read_text())
-    (path / "vnsearch.json").write_text(json.dumps({**meta, "checksums": False}))
-    assert not Index.open(path).check()
+    path = _without_checksums(tmp_path / "ix", [Document(f"d{i}", f"Tin {i}", f"Thân bài số {i}. " + VI * 3)
+                                                 for i in range(20)])
     seg = next(p for p in path.iterdir() if p.suffix == ".seg")
     data = bytearray(seg.read_bytes())
     bodies = 0

@@ -27,7 +27,9 @@ def _check(ix: Index, ids: list[str]) -> None:
 
 def test_a_result_without_snippets_reads_no_body(tmp_path):
     ix = Index.open(tmp_path / "ix", create=True)
+    assert not ix.check()  # an empty index has no body column to read
     ix.add(_docs(30))
+    assert not ix.check()
     snap = ix._get_snapshot()
     assert "body" not in snap.stored(0, body=False)
     assert snap.stored(0)["body"].startswith("Mở đầu")

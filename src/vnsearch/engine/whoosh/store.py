@@ -139,11 +139,13 @@ class Store:
                             if n != info.doc_frequency():
                                 problems.append(f"{field}:{term.decode(errors='replace')} has {n} postings, "
                                                 f"its term info says {info.doc_frequency()}")
-                bodies = r.column_reader("body") if r.schema["body"].column_type is not None else None
                 for d in r.all_doc_ids():
                     r.stored_fields(d)
-                    if bodies is not None:  # schema 5: the body's own compressed column
-                        bodies[d]
+                if r.doc_count_all() and r.schema["body"].column_type is not None:  # schema 5: the body's column
+                    for seg, _offset in r.leaf_readers():
+                        bodies = seg.column_reader("body")
+                        for d in seg.all_doc_ids():
+                            bodies[d]
         except Exception as e:  # noqa: BLE001 - whatever reading damaged files raises is the finding
             problems.append(f"cannot read the index ({type(e).__name__}: {e})")
         return problems
