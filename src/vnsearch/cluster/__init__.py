@@ -15,10 +15,15 @@ from __future__ import annotations
 import os
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from vnsearch.errors import StaleShard, VnsearchError
 
 __all__ = ["Cluster", "ClusterError", "split_location", "connect_timeout"]
+
+
+#: seconds a worker a round could not reach is left out, while the scheduler still lists it
+GONE_FOR = 60.0
 
 
 class ClusterError(VnsearchError):
@@ -50,8 +55,7 @@ class Cluster:
         self.address = address if "://" in address else f"tcp://{address}"
         timeout = connect_timeout() if timeout is None else timeout
         self.call_timeout = call_timeout or float(os.environ.get("VNSEARCH_CLUSTER_CALL_TIMEOUT", "120"))
-        from concurrent.futures import ThreadPoolExecutor
-
+        self._gone: dict[str, float] = {}  # workers a round could not reach -> when
         self._waiter = ThreadPoolExecutor(1, thread_name_prefix="vnsearch-cluster")
         try:
             self.client = Client(self.address, timeout=timeout, set_as_default=False)
@@ -68,7 +72,13 @@ class Cluster:
                 raise ClusterError(f"the Dask scheduler at {self.address} has no workers")
 
     def workers(self) -> list[str]:
-        return sorted(self.client.scheduler_info().get("workers", {}))
+        """The workers the scheduler lists, less those this client found gone within `GONE_FOR`
+        seconds (the scheduler can list a killed worker for a while: a round sent there waits for
+        the connection timeout)."""
+        listed = sorted(self.client.scheduler_info().get("workers", {}))
+        now = time.monotonic()
+        self._gone = {w: t for w, t in self._gone.items() if w in listed and now - t < GONE_FOR}
+        return [w for w in listed if w not in self._gone]
 
     def threads(self) -> int:
         """Worker threads in the cluster: how many tasks run at once."""
@@ -83,55 +93,71 @@ class Cluster:
         """`fn(*args)` for each (shard, args), on the worker that owns the shard, all workers at once;
         the results in order.  A search round goes straight to the workers (`Client.run`: one
         message each way, ~1.5 ms here, where a scheduled task cost ~15 ms), so a worker that is
-        gone is not replaced by the scheduler: its shards go to the workers left, once, and a
-        shard that still fails or does not answer within the call timeout is named."""
-        owners = self._owners(len(calls) and max(shard for shard, _ in calls) + 1)
-        try:
-            return self._run(fn, calls, owners)
-        except ClusterError:
-            raise
-        except Exception as first:  # a worker gone mid-round: its shards to the others, once
-            owners = self._owners(max(shard for shard, _ in calls) + 1)
+        gone is not replaced by the scheduler: its shards (only those) go to the workers left, once,
+        and the next rounds leave it out; a shard that still fails or does not answer within the
+        call timeout is named."""
+        out: list = [None] * len(calls)
+        todo = list(range(len(calls)))
+        for _ in range(2):
+            owners = self._owners(max(calls[i][0] for i in todo) + 1)
             if not owners:
-                raise ClusterError(f"no worker left to search the shards ({type(first).__name__})") from None
+                raise ClusterError(f"no worker left to search the shards of the {what} round")
             try:
-                return self._run(fn, calls, owners)
-            except ClusterError:
+                gone = self._run(fn, calls, todo, owners, out)
+            except (ClusterError, StaleShard):
                 raise
-            except Exception as e:
-                shards = ", ".join(str(shard) for shard, _ in calls)
-                raise ClusterError(f"the {what} round over shards {shards} failed on the cluster "
-                                   f"({type(e).__name__}: {str(e)[:200]})") from None
+            except Exception as e:  # the scheduler itself failed the call
+                raise ClusterError(f"the {what} round failed on the cluster ({type(e).__name__}: {str(e)[:200]})") from None
+            if not gone:
+                return out
+            now = time.monotonic()
+            self._gone.update((w, now) for w in gone)
+            todo = [i for i in todo if owners[calls[i][0]] in gone]
+        shards = ", ".join(str(calls[i][0]) for i in todo)
+        w, e = next(iter(gone.items()))
+        raise ClusterError(f"the {what} round over shards {shards} failed on the cluster "
+                           f"(worker {w}: {type(e).__name__}: {str(e)[:200]})")
 
     def _owners(self, count: int) -> dict[int, str]:
         workers = self.workers()
         return {i: workers[i % len(workers)] for i in range(count)} if workers else {}
 
-    def _run(self, fn, calls, owners: dict[int, str]) -> list:
+    def _run(self, fn, calls, todo: list[int], owners: dict[int, str], out: list) -> dict[str, BaseException]:
+        """Runs calls[i] for i in `todo` on their owners, filling `out`; returns the workers that could
+        not be reached (their calls' answers stay None) with what went wrong."""
         from concurrent.futures import TimeoutError as Late
 
-        mine = {w: [(i, shard, args) for i, (shard, args) in enumerate(calls) if owners.get(shard) == w]
-                for w in set(owners.values())}
+        mine: dict[str, list] = {}
+        for i in todo:
+            shard, args = calls[i]
+            mine.setdefault(owners[shard], []).append((i, shard, args))
         # in a thread of its own, so that a round that never answers can be given up on
-        job = self._waiter.submit(self.client.run, _run_shards, fn, mine, workers=sorted(mine))
+        job = self._waiter.submit(self.client.run, _run_shards, fn, mine, workers=sorted(mine), on_error="return")
         try:
             answers = job.result(timeout=self.call_timeout)
         except Late:
-            late = sorted(shard for shard, _ in calls)
+            # the stuck call keeps its thread: later rounds get a new one
+            self._waiter.shutdown(wait=False)
+            self._waiter = ThreadPoolExecutor(1, thread_name_prefix="vnsearch-cluster")
+            late = sorted(calls[i][0] for i in todo)
             raise ClusterError(f"shards {', '.join(map(str, late))} did not answer within {self.call_timeout:g} s "
                                f"(VNSEARCH_CLUSTER_CALL_TIMEOUT); is a worker down?") from None
-        out = [None] * len(calls)
-        for w, results in answers.items():
+        gone: dict[str, BaseException] = {}
+        for w in mine:
+            results = answers.get(w, OSError("no answer"))
+            if isinstance(results, OSError):  # unreachable (`_run_shards` returns its calls' own errors)
+                gone[w] = results
+                continue
+            if isinstance(results, BaseException):
+                raise ClusterError(f"shards {', '.join(str(s) for _, s, _ in mine[w])} failed on worker {w}: "
+                                   f"{type(results).__name__}: {str(results)[:200]}")
             for i, result in results:
                 if isinstance(result, _Failed):
                     if result.kind == "StaleShard":
                         raise StaleShard(result.message)
                     raise ClusterError(f"shard {calls[i][0]} failed on worker {w}: {result.kind}: {result.message}")
                 out[i] = result
-        missing = [calls[i][0] for i, r in enumerate(out) if r is None]
-        if missing:
-            raise RuntimeError(f"no answer for shards {missing}")
-        return out
+        return gone
 
     def close(self) -> None:
         self._waiter.shutdown(wait=False)
