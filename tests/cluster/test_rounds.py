@@ -52,6 +52,7 @@ def test_a_gone_worker_s_shards_go_to_the_others_and_later_rounds_leave_it_out()
     assert c.on_shards(where, calls, "test") == [0, 10, 20, 30]
     assert client.sent == [["tcp://a:1"]]  # the scheduler still lists b: not asked again
     assert c.owner(1) == "tcp://a:1"
+    assert c.on_shards(where, [], "test") == [] and client.sent == [["tcp://a:1"]]  # nothing to ask: no round
 
 
 def test_every_worker_gone_is_one_clear_error():

@@ -96,6 +96,8 @@ class Cluster:
         gone is not replaced by the scheduler: its shards (only those) go to the workers left, once,
         and the next rounds leave it out; a shard that still fails or does not answer within the
         call timeout is named."""
+        if not calls:
+            return []
         out: list = [None] * len(calls)
         todo = list(range(len(calls)))
         for _ in range(2):
