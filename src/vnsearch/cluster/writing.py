@@ -36,11 +36,11 @@ def write_segment(path: str, chunks: list, replace: list[bool], limitmb: int) ->
     return pos
 
 
-def merge_shard(path: str, limitmb: int) -> bool:
-    """On a worker: the shard's tiered merge (`Store.merge`), beside the other shards' merges."""
+def merge_shard(path: str, limitmb: int, written: int = 0) -> bool:
+    """On a worker: the shard's tiered merge and fold (`Store.merge`), beside the other shards' merges."""
     from vnsearch import engine
 
-    return engine.Store.open(Path(path)).merge(limitmb)
+    return engine.Store.open(Path(path)).merge(limitmb, written)
 
 
 class ClusterPool:
@@ -67,9 +67,11 @@ class ClusterPool:
                                   f"{str(e)[:200]}); what was committed before is kept: run the same command "
                                   f"again to finish") from None
 
-    def merge(self, paths: list, limitmb: int) -> bool:
-        """Each shard's merge (`paths` in shard order) on its owner, all at once."""
-        futures = [self.client.submit(merge_shard, str(p), limitmb, pure=False, retries=0,
+    def merge(self, paths: list, limitmb: int, written: int = 0) -> bool:
+        """Each shard's merge (`paths` in shard order) on its owner, all at once; `written`: the
+        run's documents, about an equal share a shard."""
+        share = -(-written // len(paths)) if paths else 0
+        futures = [self.client.submit(merge_shard, str(p), limitmb, share, pure=False, retries=0,
                                       workers=[self.cluster.owner(i)], allow_other_workers=True)
                    for i, p in enumerate(paths)]
         return any([f.result() for f in futures])

@@ -428,8 +428,9 @@ class Indexer:
     def _merge_if_needed(self) -> None:
         t0 = time.perf_counter()
         remote = getattr(self.executor, "merge", None)
+        written = self.report.indexed  # what a fold may copy (`engine/whoosh/merge.py`)
         if remote is not None:  # on a cluster: each shard merged by its owner, all at once
-            remote([s.path.resolve() for s in self.stores], self.limitmb)
+            remote([s.path.resolve() for s in self.stores], self.limitmb, written)
         else:
-            self.store.merge(self.limitmb)
+            self.store.merge(self.limitmb, written)
         self.report.merge_seconds = time.perf_counter() - t0

@@ -168,6 +168,40 @@ def test_plan_groups_ten_of_a_size_class():
     assert M.plan_merges([("x", 0, 0, True)] * 9) == []
 
 
+def test_a_fold_takes_the_smallest_segments_within_what_the_run_wrote():
+    segs = [("big", 500, 500, True), ("a", 30, 30, True), ("b", 10, 12, True), ("c", 20, 20, True),
+            ("x", 5, 5, False), ("d", 40, 40, True)]
+    assert M.plan_fold(segs, written=60) == ["a", "b", "c"]  # 10 + 20 + 30, in index order; 40 more would pass 60
+    assert M.plan_fold(segs, written=35) == ["b", "c"]
+    assert M.plan_fold(segs, written=15) is None  # one segment is no fold
+    assert M.plan_fold(segs, written=10_000) == ["big", "a", "b", "c", "d"]  # the segment not ours stays out
+    assert M.plan_fold(segs, written=10_000, below=100) == ["a", "b", "c", "d"]  # 500 is not small
+    assert M.plan_fold(segs, written=10_000, below=90) == ["a", "b", "c"]  # nor is a fold past 90
+    assert M.plan_fold([], written=100) is None
+
+
+def test_a_run_folds_its_segments_and_a_small_run_copies_little(tmp_path):
+    from vnsearch.index import _ListSource
+
+    folded = Index.open(tmp_path / "folded", create=True)
+    report = folded.add_from([_ListSource(_docs(0, 90))], jobs=1, batch_docs=20)  # five commits
+    assert report.commits == 5 and folded._store.segment_count() == 1 and report.merge_seconds > 0
+    monkey = pytest.MonkeyPatch()
+    monkey.setattr(Store, "merge", lambda self, *a, **k: False)
+    try:
+        plain = Index.open(tmp_path / "plain", create=True)
+        plain.add_from([_ListSource(_docs(0, 90))], jobs=1, batch_docs=20)
+        assert plain._store.segment_count() == 5
+    finally:
+        monkey.undo()
+    assert _answers(Index.open(folded.path)) == _answers(plain)
+    big = Index.open(folded.path)._get_snapshot().segments
+    folded.add(_docs(90, 5))  # a run of five documents: the 90 are not copied again
+    after = Index.open(folded.path)
+    assert after._store.segment_count() == 2 and big in after._get_snapshot().segments
+    assert after.check() == [] and len(after) == 95
+
+
 def test_a_segment_whose_lists_are_not_packed_is_left_as_it_is(unmerged, monkeypatch):
     ix = unmerged
     before = _answers(ix)

@@ -17,7 +17,8 @@ Tiered: a run ends by merging, ten at a time, segments of the same size
 class (live documents within a power of ten), so their number grows with
 the logarithm of the collection and each document is copied once a class;
 a segment with more than a third of its documents deleted is rewritten
-alone.
+alone.  Then the run folds its small segments into one, copying at most as
+many documents as it wrote (`plan_fold`).
 """
 
 from __future__ import annotations
@@ -74,6 +75,34 @@ def plan_merges(counts: list[tuple[object, int, int, bool]], factor: int = MERGE
     groups += [[seg] for seg, live, every, ok in counts
                if ok and id(seg) not in grouped and every and (every - live) > EXPUNGE_SHARE * every]
     return groups
+
+
+#: a fold never writes a segment of more than this many live documents (see `plan_fold`)
+FOLD_BELOW = 100_000
+
+
+def plan_fold(counts: list[tuple[object, int, int, bool]], written: int, below: int = FOLD_BELOW) -> list | None:
+    """The smallest segments (by live documents; `counts` as `plan_merges` takes them), taken while
+    their sum stays within both the documents this run wrote (`written`) and `below`, when that
+    is at least two of them; else None.
+
+    A search pays a term look-up, a list read and a decode a segment, in Python, for every
+    term (bench/README.md has what that costs).  Tiered merging leaves up to nine segments a size class; a fold copies small ones into one,
+    at most as many documents as the run itself wrote (so its cost is a share of the run's,
+    however small the run: a run adding ten documents to a large index copies at most ten),
+    and never more than `below` (a bounded merge, not a rewrite of a large index)."""
+    small = sorted(((live, i, seg) for i, (seg, live, _all, ok) in enumerate(counts) if ok and live < below),
+                   key=lambda t: (t[0], t[1]))
+    budget = min(written, below)
+    taken, total = [], 0
+    for live, i, seg in small:
+        if total + live > budget:
+            break
+        total += live
+        taken.append((i, seg))
+    if len(taken) < 2:
+        return None
+    return [seg for _i, seg in sorted(taken, key=lambda t: t[0])]  # index order, as merge_segments takes them
 
 
 def mergeable(reader) -> bool:

@@ -9,7 +9,7 @@ from typing import Iterable
 from vnsearch.engine.whoosh import storage
 from vnsearch.engine.whoosh.bulkwriter import BulkWriter
 from vnsearch.engine.whoosh.integrity import remove_leftovers, segment_files, verify_folder
-from vnsearch.engine.whoosh.merge import NotBulkWritten, merge_segments, mergeable, plan_merges
+from vnsearch.engine.whoosh.merge import NotBulkWritten, merge_segments, mergeable, plan_fold, plan_merges
 from vnsearch.engine.whoosh.codec import check_list
 from vnsearch.engine.whoosh.postings import PostingCache
 from vnsearch.engine.whoosh.reader import Snapshot
@@ -61,12 +61,15 @@ class Store:
         """Delete documents by id in one commit; how many existed."""
         return delete_ids(self._ix, ids)
 
-    def merge(self, limitmb: int = 256) -> bool:
+    def merge(self, limitmb: int = 256, written: int = 0) -> bool:
         """Keep the number of segments logarithmic and drop deleted documents: segments are merged
-        ten of a size class at a time, a segment with many deletions alone (`merge.py`).  True
-        when anything was merged.  (Whoosh's own merge cannot read packed lists: never used.)"""
+        ten of a size class at a time, a segment with many deletions alone; then small segments
+        are folded into one, copying at most `written` documents (what the run wrote: `merge.py`).
+        True when anything was merged.  (Whoosh's own merge cannot read packed lists: never used.)"""
         merged = False
         while self._merge_planned(lambda counts: (plan_merges(counts) or [None])[0], limitmb):
+            merged = True
+        if written > 0 and self._merge_planned(lambda counts: plan_fold(counts, written), limitmb):
             merged = True
         return merged
 
