@@ -168,6 +168,36 @@ def test_plan_groups_ten_of_a_size_class():
     assert M.plan_merges([("x", 0, 0, True)] * 9) == []
 
 
+@pytest.mark.parametrize("window", [1, 7, 64, 1 << 20])
+def test_a_term_index_walked_a_window_at_a_time_gives_whoosh_items(unmerged, window):
+    from vnsearch.engine.whoosh.codec import ordered_items, term_key
+
+    seg = next(iter(unmerged._get_snapshot()._view.leaves))[0]
+    tindex = seg._terms._tindex
+    for start in (b"", term_key(seg._terms._fieldmap["syllables"], b"h"), b"\xff\xff"):
+        assert list(ordered_items(tindex, start, window)) == list(tindex.items_from(start))
+    assert len(list(ordered_items(tindex, b"", window))) > 100
+
+
+def test_a_damaged_term_index_is_reported_not_walked(unmerged, monkeypatch):
+    from vnsearch.engine.whoosh import packed
+    from vnsearch.engine.whoosh.codec import ordered_items
+
+    seg = next(iter(unmerged._get_snapshot()._view.leaves))[0]
+    tindex = seg._terms._tindex
+    real = tindex.dbfile.get
+
+    def lengths_gone_wrong(pos, length):  # a window's first item says its key is longer than the file
+        raw = bytearray(real(pos, length))
+        if length >= 256:  # a window, not the look-up of the first key
+            raw[:4] = (1 << 30).to_bytes(4, "big")
+        return bytes(raw)
+
+    monkeypatch.setattr(tindex.dbfile, "get", lengths_gone_wrong)
+    with pytest.raises(packed.DamagedList):
+        list(ordered_items(tindex, b""))
+
+
 def test_a_fold_takes_the_smallest_segments_within_what_the_run_wrote():
     segs = [("big", 500, 500, True), ("a", 30, 30, True), ("b", 10, 12, True), ("c", 20, 20, True),
             ("x", 5, 5, False), ("d", 40, 40, True)]

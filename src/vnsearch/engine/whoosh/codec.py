@@ -212,6 +212,34 @@ def hash_value(tindex, key: bytes) -> bytes | None:
     return None
 
 
+def ordered_items(tindex, start: bytes, window: int = 1 << 20):
+    """(key, value) of each item of Whoosh's ordered hash file `tindex` (a term index), from the
+    first key at or after `start`, in key order, as `tindex.items_from(start)` gives them: read a
+    window of items at a time, where Whoosh makes three reads an item (a merge walked millions)."""
+    pos = tindex.closest_key_pos(start)
+    if pos is None:
+        return
+    end, f, unpack, head = tindex.endofdata, tindex.dbfile, _LENGTHS.unpack_from, _LENGTHS.size
+    while pos < end:
+        buf = f.get(pos, min(window, end - pos))
+        at, n = 0, len(buf)
+        while at + head <= n:
+            kl, vl = unpack(buf, at)
+            stop = at + head + kl + vl
+            if stop > n:
+                break
+            yield buf[at + head : at + head + kl], buf[at + head + kl : stop]
+            at = stop
+        if at:
+            pos += at
+            continue
+        # not one whole item in the window: an item longer than it (read again with room), or damage
+        kl, vl = unpack(buf, 0) if n >= head else (0, 0)
+        if kl < 0 or vl < 0 or pos + head + kl + vl > end:
+            raise packed.DamagedList(f"the term index is damaged at byte {pos:,}")
+        window = head + kl + vl
+
+
 _LOOK_UP = object()
 
 
@@ -350,7 +378,7 @@ def word_frequencies(reader, field: str = "words") -> dict[bytes, int]:
             continue
         prefix = pack_ushort(fieldmap[field])
         get = df.get
-        for key, value in terms._tindex.items_from(prefix):
+        for key, value in ordered_items(terms._tindex, prefix):
             if not key.startswith(prefix):
                 break
             t = key[2:]

@@ -36,7 +36,7 @@ from whoosh.util.numeric import byte_to_length
 
 from vnsearch.engine.whoosh.bulkwriter import BulkWriter
 from vnsearch.engine.whoosh import packed
-from vnsearch.engine.whoosh.codec import FieldBlocks, length_bytes, list_bytes, term_key
+from vnsearch.engine.whoosh.codec import FieldBlocks, length_bytes, list_bytes, ordered_items, term_key
 from vnsearch.engine.whoosh.schema import INVERTED_FIELDS
 
 #: segments of one size class merged at once
@@ -236,7 +236,7 @@ def _field_lists(src: _Source, field: str):
     window: list = []
     span = None
     lists = _Lists(src, field)
-    for key, value in terms_reader._tindex.items_from(prefix):
+    for key, value in ordered_items(terms_reader._tindex, prefix):
         if not key.startswith(prefix):
             break
         if value[0] or len(value) != _TERM_INFO.size:
