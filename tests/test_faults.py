@@ -347,7 +347,7 @@ def test_damaged_bytes_are_reported_never_answered_from(tmp_path):
     src = synthetic_jsonl(tmp_path / "a.jsonl", 300, words=60)
     good = tmp_path / "good"
     ix = Index.open(good, create=True)
-    ix.add_sources([str(src)], jobs=1, batch_docs=150)  # two segments
+    ix.add_sources([str(src)], jobs=1, batch_docs=150)  # two commits, folded into one segment
     ix.delete(["doc7", "doc200"])
     runner = CliRunner()
 

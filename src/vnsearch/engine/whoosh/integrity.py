@@ -54,7 +54,7 @@ class Sums:
     __slots__ = ("name", "src", "crcs", "ok", "bits")
 
     def __init__(self, name: str, src, raw: bytes):
-        if len(raw) < _HEAD.size:
+        if len(raw) < _HEAD.size or (len(raw) - _HEAD.size) % 4:
             raise DamagedFile(f"{name}{SUFFIX}: checksum file cut short")
         magic, page, size = _HEAD.unpack_from(raw)
         crcs = np.frombuffer(raw, dtype="<u4", offset=_HEAD.size)
