@@ -87,10 +87,11 @@ def plan_fold(counts: list[tuple[object, int, int, bool]], written: int, below: 
     is at least two of them; else None.
 
     A search pays a term look-up, a list read and a decode a segment, in Python, for every
-    term (bench/README.md has what that costs).  Tiered merging leaves up to nine segments a size class; a fold copies small ones into one,
-    at most as many documents as the run itself wrote (so its cost is a share of the run's,
-    however small the run: a run adding ten documents to a large index copies at most ten),
-    and never more than `below` (a bounded merge, not a rewrite of a large index)."""
+    term (bench/README.md has what that costs).  Tiered merging leaves up to nine segments a
+    size class; a fold copies small ones into one, at most as many documents as the run itself
+    wrote (so its cost is a share of the run's, however small the run: a run adding ten
+    documents to a large index copies at most ten), and never more than `below` (a bounded
+    merge, not a rewrite of a large index)."""
     small = sorted(((live, i, seg) for i, (seg, live, _all, ok) in enumerate(counts) if ok and live < below),
                    key=lambda t: (t[0], t[1]))
     budget = min(written, below)
