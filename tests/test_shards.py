@@ -60,6 +60,16 @@ def test_routing_is_stable_and_spreads():
     assert min(spread.values()) > 900
 
 
+def test_each_shard_folds_its_part_of_a_run(tmp_path):
+    from vnsearch.index import _ListSource
+
+    ix = Index.open(tmp_path / "ix", create=True, shards=2)
+    docs = [Document(f"d{i}", f"Tin {i}", f"Hà Nội mưa lớn {i}. Giá vàng hôm nay.") for i in range(80)]
+    report = ix.add_from([_ListSource(docs)], jobs=1, batch_docs=20)  # four commits a shard
+    assert report.commits >= 4 and [s.segment_count() for s in ix._store.shards] == [1, 1]
+    assert ix.search("Hà Nội", limit=100).total == 80 and ix.check() == []
+
+
 def test_each_document_lives_in_its_shard(pair):
     _one, three = pair
     assert three.shard_count == 3 and len(three) == len(DOCS)

@@ -109,7 +109,8 @@ class Cluster:
             except (ClusterError, StaleShard):
                 raise
             except Exception as e:  # the scheduler itself failed the call
-                raise ClusterError(f"the {what} round failed on the cluster ({type(e).__name__}: {str(e)[:200]})") from None
+                raise ClusterError(f"the {what} round failed on the cluster "
+                                   f"({type(e).__name__}: {str(e)[:200]})") from None
             if not gone:
                 return out
             now = time.monotonic()

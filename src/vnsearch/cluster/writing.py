@@ -67,11 +67,25 @@ class ClusterPool:
                                   f"{str(e)[:200]}); what was committed before is kept: run the same command "
                                   f"again to finish") from None
 
-    def merge(self, paths: list, limitmb: int, written: int = 0) -> bool:
+    def merge(self, paths: list, limitmb: int, written: list[int]) -> bool:
         """Each shard's merge (`paths` in shard order) on its owner, all at once; `written`: the
-        run's documents, about an equal share a shard."""
-        share = -(-written // len(paths)) if paths else 0
-        futures = [self.client.submit(merge_shard, str(p), limitmb, share, pure=False, retries=0,
+        documents the run wrote to each shard (what its fold may copy)."""
+        futures = [self.client.submit(merge_shard, str(p), limitmb, written[i], pure=False, retries=0,
                                       workers=[self.cluster.owner(i)], allow_other_workers=True)
                    for i, p in enumerate(paths)]
-        return any([f.result() for f in futures])
+        merged, failed = False, []
+        for p, f in zip(paths, futures):  # every merge ended before anything is cleaned up
+            try:
+                merged = bool(f.result()) or merged
+            except Exception as e:  # a worker killed mid-merge: its half-written segment is left behind
+                failed.append((p, e))
+        if failed:
+            from vnsearch import engine
+
+            for p, _e in failed:
+                engine.Store.open(Path(p)).remove_leftovers()
+            p, e = failed[0]
+            raise IndexWriteError(f"the merge of {p} failed on the cluster ({type(e).__name__}: {str(e)[:200]}); "
+                                  f"every batch of this run was committed and is kept, and the next run merges "
+                                  f"again") from None
+        return merged

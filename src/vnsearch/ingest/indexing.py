@@ -173,6 +173,7 @@ class Indexer:
         self.limitmb = limitmb
         self.progress = progress
         self.report = IndexReport()
+        self.written = [0] * len(self.stores)  # documents this run committed to each shard (what its fold may copy)
         self.t0 = time.perf_counter()
         self.seen_items = 0
         self.keep: dict[str, list[str]] = {}  # source -> ids and id prefixes ("dir/") not to remove
@@ -320,9 +321,10 @@ class Indexer:
         except BaseException:
             w.cancel()
             raise
-        self._counted(batch)
+        self._counted(batch, shard)
 
-    def _counted(self, batch) -> None:
+    def _counted(self, batch, shard: int) -> None:
+        self.written[shard] += len(batch)
         rep = self.report
         for doc, _h, is_new in batch:
             if is_new:
@@ -401,7 +403,7 @@ class Indexer:
             return
         # on a cluster: the shard's owner writes it, with the chunks straight from the workers
         remote(shard, self.stores[shard].path.resolve(), futures, [not is_new for _, _, is_new in batch], self.limitmb)
-        self._counted(batch)
+        self._counted(batch, shard)
 
     def _remove_missing(self, sources: list[Source], seen: dict[str, str]) -> None:
         """Delete documents of fully listed sources (folders) that this run did not see."""
@@ -428,9 +430,9 @@ class Indexer:
     def _merge_if_needed(self) -> None:
         t0 = time.perf_counter()
         remote = getattr(self.executor, "merge", None)
-        written = self.report.indexed  # what a fold may copy (`engine/whoosh/merge.py`)
         if remote is not None:  # on a cluster: each shard merged by its owner, all at once
-            remote([s.path.resolve() for s in self.stores], self.limitmb, written)
-        else:
-            self.store.merge(self.limitmb, written)
+            remote([s.path.resolve() for s in self.stores], self.limitmb, self.written)
+        else:  # each shard folds at most what this run wrote to it (`engine/whoosh/merge.py`)
+            for store, written in zip(self.stores, self.written):
+                store.merge(self.limitmb, written)
         self.report.merge_seconds = time.perf_counter() - t0
