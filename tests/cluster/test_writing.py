@@ -41,7 +41,7 @@ def test_a_merge_killed_on_a_worker_is_one_line_and_leaves_no_half_segment(tmp_p
         ix.add([Document(f"d{part}-{i}", f"Tin {i}", f"Hà Nội mưa lớn {i}.") for i in range(10)])
     paths = [str(s.path.resolve()) for s in ix._store.shards]
     pool = ClusterPool(_Cluster(_Client(killed=paths[1])))
-    with pytest.raises(IndexWriteError, match="the merge of .* failed on the cluster .*KilledWorker.* next run merges again"):
+    with pytest.raises(IndexWriteError, match="the merge of .* failed on the cluster .*KilledWorker.* run the same command again to merge"):
         pool.merge(paths, 64, [20, 20])
     fresh = Index.open(ix.path)
     assert [s.segment_count() for s in fresh._store.shards] == [1, 2]  # shard 0 folded; shard 1 as it was

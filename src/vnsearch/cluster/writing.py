@@ -86,6 +86,6 @@ class ClusterPool:
                 engine.Store.open(Path(p)).remove_leftovers()
             p, e = failed[0]
             raise IndexWriteError(f"the merge of {p} failed on the cluster ({type(e).__name__}: {str(e)[:200]}); "
-                                  f"every batch of this run was committed and is kept, and the next run merges "
-                                  f"again") from None
+                                  f"every batch of this run was committed and is kept: run the same command again "
+                                  f"to merge") from None
         return merged
