@@ -83,6 +83,31 @@ def test_pruned_top_equals_scoring_every_match(ix, k):
     assert pruned >= 20  # most of these ORs have common words to prune
 
 
+def test_no_document_is_scored_exactly_twice(ix, monkeypatch):
+    """The documents a pruned search scores with the whole plan (thresholds, the last candidates)
+    are each scored once: those scored for a threshold are kept with their scores."""
+    sc = _scorer(ix)
+    asked: list[list[int]] = []
+    whole_plan = None
+    real = Scorer.scores_at
+
+    def scores_at(self, p, ids):
+        if p is whole_plan:
+            asked.append(ids.tolist())
+        return real(self, p, ids)
+
+    monkeypatch.setattr(Scorer, "scores_at", scores_at)
+    pruned = 0
+    for q in _questions(5, 40):
+        whole_plan = ix.build_query(q, operator="or").query
+        asked.clear()
+        if _same(sc, whole_plan, 3):
+            pruned += 1
+            every = [d for ids in asked for d in ids]
+            assert len(every) == len(set(every)) and len(asked) >= 2
+    assert pruned >= 10
+
+
 def test_weak_items_are_bounded_and_matched_exactly(ix):
     """Bounds are at least every score of the item; `matched` gives the documents evaluation does."""
     sc = _scorer(ix)

@@ -11,7 +11,9 @@ candidates, and each non-essential item is looked up at the candidates left
 (most bounds in first), dropping those that can no longer reach theta.  The
 few left are scored exactly with the whole plan (`scores_at`: the
 evaluation's own arithmetic in plan order), so scores and order are equal
-to the exhaustive ones to the last bit.  The hit count is exact up to
+to the exhaustive ones to the last bit.  Every document scored exactly
+(for a threshold or at the end) is kept with its score: thresholds come
+from all of them, and none is scored again.  The hit count is exact up to
 `count_to` matches: past it, a lower bound is enough (the strong items'
 documents, or the most common weak word's), as "at least N", so the weak
 items' lists need not be read whole just to be counted; without
@@ -36,6 +38,8 @@ MIN_POSTINGS = 100_000
 #: searches count their matches exactly up to this many; past it they may say "at least N" (as Lucene
 #: and Elasticsearch do by default), unless asked for the exact count
 COUNT_TO = 10_000
+#: thresholds are the k-th best exact score of this many times k likely documents
+SEED_DEPTH = 4
 
 
 def pruned_top(scorer, plan, k: int, min_postings: int = MIN_POSTINGS, count_to: int | None = None):
@@ -52,7 +56,8 @@ def pruned_top(scorer, plan, k: int, min_postings: int = MIN_POSTINGS, count_to:
     sizes = [scorer.size(i) for i in items]
     if len(items) < 2 or sum(sizes) < min_postings:
         return None
-    theta = _seed_threshold(scorer, plan, items, sizes, k)
+    known = _Exact()  # documents scored exactly already: never looked up or scored again
+    theta = _seed_threshold(scorer, plan, items, sizes, k, known)
     if theta is None:
         return None
     bounds = [bound(scorer, i) for i in items]
@@ -68,9 +73,10 @@ def pruned_top(scorer, plan, k: int, min_postings: int = MIN_POSTINGS, count_to:
         return None
     strong = [i for i in range(len(items)) if i not in weak]
     ids, part, _ = M.union([scorer.evaluate(items[i]) for i in strong], scorer.n)
-    theta = max(theta, _kth_exact(scorer, plan, ids, part, k) or 0.0)  # the strong items' best documents
+    theta = max(theta, _kth_exact(scorer, plan, ids, part, k, known) or 0.0)  # the strong items' best documents
     floor = theta * (1.0 - MARGIN)
     keep = part + rest >= floor
+    keep[M.member(known.ids, ids, scorer.n)] = False
     cand, part = ids[keep], part[keep]
     for i in sorted(weak, key=lambda i: -bounds[i]):  # most potential first: the candidates shrink fastest
         if not len(cand):
@@ -79,8 +85,8 @@ def pruned_top(scorer, plan, k: int, min_postings: int = MIN_POSTINGS, count_to:
         rest -= bounds[i]
         keep = part + rest >= floor
         cand, part = cand[keep], part[keep]
-    found, score = scorer.scores_at(plan, cand)
-    top = scorer.top(cand[found], score[found], k)[1]
+    known.score(scorer, plan, cand)
+    top = scorer.top(known.ids, known.scores, k)[1]
     mark = _marked(scorer, ids)
     if count_to is not None:
         least = max([int(np.count_nonzero(mark))] + [lower_count(scorer, items[i]) for i in weak])
@@ -92,22 +98,42 @@ def pruned_top(scorer, plan, k: int, min_postings: int = MIN_POSTINGS, count_to:
     return int(np.count_nonzero(mark)), top, True
 
 
-def _seed_threshold(scorer, plan, items: list, sizes: list, k: int) -> float | None:
+class _Exact:
+    """The live documents a search has scored exactly so far, with their scores: thresholds are
+    taken from all of them, and none is scored twice (`scores_at` of the whole plan gives a
+    document the same score whichever documents it is asked with)."""
+
+    def __init__(self):
+        self.ids = np.zeros(0, dtype=np.intp)  # ascending
+        self.scores = np.zeros(0)
+
+    def score(self, scorer, plan, ids: np.ndarray) -> None:
+        """Score the live matches among the ascending `ids` that are not known yet."""
+        ids = ids[scorer.snap.live[ids] & ~M.member(self.ids, ids, scorer.n)]
+        found, exact = scorer.scores_at(plan, ids)
+        ids, exact = ids[found], exact[found]
+        if len(ids):
+            both = np.concatenate([self.ids, ids])
+            order = np.argsort(both, kind="stable")
+            self.ids, self.scores = both[order], np.concatenate([self.scores, exact])[order]
+
+
+def _seed_threshold(scorer, plan, items: list, sizes: list, k: int, known: _Exact) -> float | None:
     """The k-th best exact score among the best documents of the rare items: at most the true k-th best."""
     rare = [i for i, s in enumerate(sizes) if not M._dense(s, scorer.n)] or [int(np.argmin(sizes))]
     ids, part, _ = M.union([scorer.evaluate(items[i]) for i in rare], scorer.n)
-    return _kth_exact(scorer, plan, ids, part, k)
+    return _kth_exact(scorer, plan, ids, part, k, known)
 
 
-def _kth_exact(scorer, plan, ids: np.ndarray, part: np.ndarray, k: int) -> float | None:
-    """The k-th best exact score of the k live documents among `ids` with the best partial scores `part`."""
+def _kth_exact(scorer, plan, ids: np.ndarray, part: np.ndarray, k: int, known: _Exact) -> float | None:
+    """The k-th best exact score known once the `SEED_DEPTH` x k live documents of `ids` with the
+    best partial scores `part` are scored (the best k by a partial score, which misses the
+    common words, are seldom the best k; a few more cost little once their lists are read)."""
     live = scorer.snap.live[ids]
     ids, part = ids[live], part[live]
-    if len(ids) < k:
-        return None
-    seed = np.sort(ids[np.argpartition(-part, k - 1)[:k]])
-    found, exact = scorer.scores_at(plan, seed)
-    exact = exact[found]
+    depth = SEED_DEPTH * k
+    known.score(scorer, plan, ids if len(ids) <= depth else np.sort(ids[np.argpartition(-part, depth - 1)[:depth]]))
+    exact = known.scores
     if len(exact) < k:
         return None
     return float(np.partition(exact, len(exact) - k)[len(exact) - k])
