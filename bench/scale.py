@@ -20,8 +20,12 @@ XQuAD dev questions and N three-word title keywords.  Per size:
 * the same session again, in a fresh process, without fragments (ranked hits
   and their stored fields, no snippets): what the tantivy column measures;
 * tantivy (default tokenizer) indexing the same documents and answering the same
-  queries (questions ORed, keywords ANDed) in the same run: the ratios are the
-  figures to compare across machines.
+  queries (questions ORed, keywords ANDed) in the same run, in --rounds rounds
+  interleaved with vnsearch's session without fragments (each round a fresh
+  process, cold then warm): each round's ratio of vnsearch's cold p95 to
+  tantivy's p95, and their median, the figure to compare across machines (this
+  machine's speed drifts over minutes; two measurements minutes apart do not
+  give a ratio that holds still).
 
 Ends with one JSON line.
 """
@@ -30,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 import time
@@ -118,7 +123,8 @@ def collection(work: Path, size: str, records: list[dict]) -> tuple[Path, int, f
     return path, docs, text_mb
 
 
-def tantivy_figures(jsonl: Path, queries: dict) -> dict:
+def tantivy_peer(jsonl: Path):
+    """(tantivy over the collection's documents, seconds it took to index them)."""
     from peers import Tantivy
 
     docs = []
@@ -129,18 +135,35 @@ def tantivy_figures(jsonl: Path, queries: dict) -> dict:
             docs.append((r["name"], title, body))
     t0 = time.perf_counter()
     peer = Tantivy(docs, name="tantivy")
-    built = time.perf_counter() - t0
-    del docs
-    out = {"index_seconds": built}
+    return peer, time.perf_counter() - t0
+
+
+def tantivy_pass(peer, queries: dict) -> dict:
+    """p50 / p95 of one pass of every question (ORed) and keyword query (ANDed)."""
+    out = {}
     for kind, mode in (("questions", "or"), ("keywords", "and")):
-        for rnd in ("cold", "warm"):
-            times = []
-            for q in queries[kind]:
-                t = time.perf_counter()
-                peer.search(q, 10, mode)
-                times.append((time.perf_counter() - t) * 1000)
-            out[f"{kind}_{rnd}_p50_ms"] = percentile(times, 50)
-            out[f"{kind}_{rnd}_p95_ms"] = percentile(times, 95)
+        times = []
+        for q in queries[kind]:
+            t = time.perf_counter()
+            peer.search(q, 10, mode)
+            times.append((time.perf_counter() - t) * 1000)
+        out[f"{kind}_p50_ms"] = percentile(times, 50)
+        out[f"{kind}_p95_ms"] = percentile(times, 95)
+    return out
+
+
+def interleaved(index: Path, qfile: Path, peer, queries: dict, rounds: int) -> list[dict]:
+    """`rounds` of: vnsearch's session without fragments in a fresh process (cold, then warm), then
+    one tantivy pass; each round's ratios of vnsearch's cold p95 to tantivy's.  This machine's
+    speed drifts by up to 2x over minutes: measured side by side, round by round, the ratio
+    holds still where two measurements minutes apart do not."""
+    out = []
+    for _ in range(rounds):
+        ours = run_child("--mode", "session", "--index", str(index), "--queries-file", str(qfile), "--no-fragments")
+        theirs = tantivy_pass(peer, queries)
+        out.append({"vnsearch": ours, "tantivy": theirs,
+                    **{f"{kind}_ratio": ours[f"{kind}_cold_p95_ms"] / max(theirs[f"{kind}_p95_ms"], 1e-9)
+                       for kind in ("questions", "keywords")}})
     return out
 
 
@@ -153,6 +176,7 @@ def main() -> None:
     ap.add_argument("--shards", type=int, default=1, help="shards of the indexes built (index-SIZE-sN when N > 1)")
     ap.add_argument("--batch-docs", type=int, help="documents a batch when indexing (default: the library's)")
     ap.add_argument("--no-peers", action="store_true", help="skip tantivy")
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds of vnsearch and tantivy searches")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--mode", help=argparse.SUPPRESS)
     ap.add_argument("--index", help=argparse.SUPPRESS)
@@ -195,18 +219,27 @@ def main() -> None:
         oneshots = [run_child("--mode", "oneshot", "--index", str(index), "--query", q)
                     for q in (queries["questions"][0], queries["keywords"][0])]
         session = run_child("--mode", "session", "--index", str(index), "--queries-file", str(qfile))
-        # the same searches in a fresh process without fragments: ranked hits and their stored fields,
-        # which is what the tantivy column measures (it makes no snippets)
-        ranked = run_child("--mode", "session", "--index", str(index), "--queries-file", str(qfile), "--no-fragments")
         r = {"documents": docs, "text_mb": text_mb, "index_mb": index_mb, "index_x_text": index_mb / text_mb,
              "open_first_search_s": max(o["seconds"] for o in oneshots),
              "oneshot_peak_rss_mb": max(o["peak_mb"] for o in oneshots),
              "oneshot_anon_mb": max(o.get("anon_mb", 0) for o in oneshots),
-             "session": session, "session_no_fragments": ranked}
+             "session": session}
         if built:
             r["indexing"] = {**built, "mb_per_s": text_mb / built["seconds"]}
-        if not args.no_peers:
-            r["tantivy"] = tantivy_figures(jsonl, queries)
+        # the same searches in fresh processes without fragments: ranked hits and their stored fields,
+        # which is what tantivy's figures measure (it makes no snippets), interleaved with tantivy's
+        if args.no_peers:
+            r["session_no_fragments"] = run_child("--mode", "session", "--index", str(index), "--queries-file",
+                                                  str(qfile), "--no-fragments")
+        else:
+            peer, seconds = tantivy_peer(jsonl)
+            rounds = interleaved(index, qfile, peer, queries, args.rounds)
+            del peer
+            r["rounds"] = rounds
+            r["session_no_fragments"] = rounds[0]["vnsearch"]
+            r["tantivy"] = {"index_seconds": seconds, **rounds[0]["tantivy"]}
+            r["ratios"] = {kind: statistics.median(x[f"{kind}_ratio"] for x in rounds)
+                           for kind in ("questions", "keywords")}
         results[size] = r
         print_size(size, r)
 
@@ -227,18 +260,20 @@ def print_size(size: str, r: dict) -> None:
     print(f"   session of {s['searches']:,} searches: peak RSS {s['peak_mb']:.0f} MB "
           f"(now {s.get('anon_mb', 0):.0f} MB own + {s.get('file_mb', 0):.0f} MB mapped files)")
     t = r.get("tantivy")
-    print(f"   {'ms':32s} {'p50 cold':>9s} {'p95 cold':>9s} {'p50 warm':>9s} {'p95 warm':>9s}"
-          + (f" {'tantivy p95':>12s} {'ratio':>6s}" if t else ""))
+    print(f"   {'ms':32s} {'p50 cold':>9s} {'p95 cold':>9s} {'p50 warm':>9s} {'p95 warm':>9s}")
     for label, sess in (("", s), (" (no fragments)", r.get("session_no_fragments"))):
         if not sess:
             continue
         for kind in ("questions", "keywords"):
-            row = f"   {kind + label:32s}" + "".join(f" {sess[f'{kind}_{rnd}_{p}_ms']:9.1f}" for rnd in ("cold", "warm")
-                                                  for p in ("p50", "p95"))
-            if t:
-                row += (f" {t[f'{kind}_cold_p95_ms']:12.2f}"
-                        f" {sess[f'{kind}_cold_p95_ms'] / max(t[f'{kind}_cold_p95_ms'], 1e-9):5.1f}x")
-            print(row, flush=True)
+            print(f"   {kind + label:32s}" + "".join(f" {sess[f'{kind}_{rnd}_{p}_ms']:9.1f}" for rnd in ("cold", "warm")
+                                                    for p in ("p50", "p95")), flush=True)
+    if t:
+        print(f"   tantivy indexed in {t['index_seconds']:.1f} s; {len(r['rounds'])} rounds of vnsearch (no "
+              f"fragments, a fresh process) then tantivy, p95 ms:")
+        for kind in ("questions", "keywords"):
+            rounds = "  ".join(f"{x['vnsearch'][f'{kind}_cold_p95_ms']:.1f}/{x['tantivy'][f'{kind}_p95_ms']:.2f}"
+                               f" = {x[f'{kind}_ratio']:.1f}x" for x in r["rounds"])
+            print(f"   {kind:12s} {rounds}   median {r['ratios'][kind]:.1f}x", flush=True)
 
 
 if __name__ == "__main__":
