@@ -79,6 +79,26 @@ def _postings_by_id(ix) -> dict:
     return out
 
 
+def test_bodies_are_copied_as_they_are_stored(unmerged, monkeypatch):
+    """A merge copies each body's compressed bytes: none is compressed again, and every body reads
+    back as it was (an empty one too)."""
+    import zlib
+
+    ix = unmerged
+    ix.add([Document("empty", "Không có nội dung", "")])
+    bodies = {d: ix.get(d)["body"] for d in [f"d{i}" for i in range(len(ix) - 1)] + ["empty"]}
+    compressed = []
+    real = zlib.compress
+    monkeypatch.setattr(zlib, "compress", lambda data, *a, **k: compressed.append(bytes(data)) or real(data, *a, **k))
+    assert ix._store.optimize()
+    assert compressed  # the stored fields are
+    assert not {b.encode("utf-8") for b in bodies.values()} & set(compressed)
+    fresh = Index.open(ix.path)
+    assert fresh._store.segment_count() == 1
+    assert {d: fresh.get(d)["body"] for d in bodies} == bodies and bodies["empty"] == ""
+    assert fresh.check() == []
+
+
 def test_a_merge_drops_deleted_documents_and_keeps_every_live_posting(unmerged, tmp_path):
     ix = unmerged
     gone = ["d1", "d3", "d4", "d5", "d40", "d45", "d100", "d202", "d203"]  # d3-d5: a whole segment

@@ -14,8 +14,10 @@ extent its term info names.
 from __future__ import annotations
 
 from itertools import groupby
+from typing import NamedTuple
 
 from whoosh.codec.whoosh3 import W3Codec
+from whoosh.columns import CompressedBytesColumn, VarBytesColumn
 
 from vnsearch.engine.whoosh.codec import FieldBlocks, term_info, term_key
 from vnsearch.engine.whoosh.integrity import SealedWriter
@@ -24,6 +26,13 @@ from vnsearch.engine.whoosh.schema import INVERTED_FIELDS
 
 def merge_stats(a: tuple, b: tuple) -> tuple:
     return (a[0] + b[0], a[1] + b[1], min(a[2], b[2]), max(a[3], b[3]), max(a[4], b[4]), a[5], b[6])
+
+
+class Compressed(NamedTuple):
+    """A compressed column's value as it is stored (a merge copies a body without decompressing
+    it and compressing it again)."""
+
+    raw: bytes
 
 
 class BulkWriter(SealedWriter):
@@ -96,7 +105,11 @@ class BulkWriter(SealedWriter):
                             length += freq
                         add_post((name, tbytes, docnum, weight, vbytes))
                 pdw.add_field(name, field, value if field.stored else None, length)
-                if field.column_type:
+                if isinstance(value, Compressed) and isinstance(field.column_type, CompressedBytesColumn):
+                    if not pdw._has_column(name):
+                        pdw._create_column(name, field.column_type)
+                    VarBytesColumn.Writer.add(pdw._get_column(name), docnum, value.raw)  # as it was
+                elif field.column_type:
                     pdw.add_column_value(name, field.column_type, field.to_column_value(value))
         except BaseException:
             pdw.cancel_doc()

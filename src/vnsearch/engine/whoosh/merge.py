@@ -32,9 +32,10 @@ from typing import NamedTuple
 
 import numpy as np
 
+from whoosh.columns import CompressedBytesColumn, VarBytesColumn
 from whoosh.util.numeric import byte_to_length
 
-from vnsearch.engine.whoosh.bulkwriter import BulkWriter
+from vnsearch.engine.whoosh.bulkwriter import BulkWriter, Compressed
 from vnsearch.engine.whoosh import packed
 from vnsearch.engine.whoosh.codec import FieldBlocks, length_bytes, list_bytes, ordered_items, term_key
 from vnsearch.engine.whoosh.schema import INVERTED_FIELDS
@@ -200,8 +201,13 @@ def merge_segments(ix, readers: list, limitmb: int = 256) -> None:
 def _documents(r, deleted: list[int]) -> list[dict]:
     """Each live document's stored fields, columns and field lengths, as the indexer hands them over."""
     hashes = r.column_reader("hash") if r.has_column("hash") else None
-    # the body, where the schema keeps it in a column (else it is among the stored fields)
-    bodies = r.column_reader("body") if r.schema["body"].column_type is not None and r.has_column("body") else None
+    # the body, where the schema keeps it in a column (else it is among the stored fields): its
+    # compressed bytes, copied as they are
+    column = r.schema["body"].column_type
+    bodies = raw = None
+    if column is not None and r.has_column("body"):
+        raw = isinstance(column, CompressedBytesColumn)
+        bodies = r.column_reader("body", translate=not raw)
     gone = set(deleted)
     docs = []
     for n in range(r.doc_count_all()):
@@ -211,7 +217,7 @@ def _documents(r, deleted: list[int]) -> list[dict]:
         if hashes is not None:
             d["hash"] = hashes[n]
         if bodies is not None:
-            d["body"] = bodies[n]
+            d["body"] = Compressed(VarBytesColumn.Reader.__getitem__(bodies, n)) if raw else bodies[n]
         d["_lengths"] = {f: r.doc_field_length(n, f) for f in INVERTED_FIELDS}
         docs.append(d)
     return docs
