@@ -9,7 +9,8 @@ to the documents' new numbers, and re-packs a long list into blocks of up to
 `JOINED_BLOCK` postings (reading a list costs Python time a block).  A list
 with a deleted document is re-packed without it.  The result goes to
 `BulkWriter` as if each old segment were a chunk of new documents, with
-each live document's stored fields, columns and lengths.  Scores of a merge
+each live document's stored fields, columns and lengths (its compressed body
+copied as it is stored, not decompressed and compressed again).  Scores of a merge
 without deletions do not move: the same postings, the same length bytes,
 the same field totals.
 
