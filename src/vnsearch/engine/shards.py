@@ -169,10 +169,10 @@ class ShardedStore:
             routed.setdefault(self.route(doc_id), []).append(doc_id)
         return sum(self.shards[i].delete(group) for i, group in sorted(routed.items()))
 
-    def merge(self, limitmb: int = 256, written: list[int] | None = None) -> bool:
-        """Every shard's merge; `written`: the documents a run wrote to each shard (what its fold may copy)."""
-        written = written or [0] * len(self.shards)
-        return any([s.merge(limitmb, n) for s, n in zip(self.shards, written)])  # a list: every shard merges
+    def merge(self, limitmb: int = 256) -> bool:
+        """Every shard's tiered merge.  A run folds each shard by what it wrote there: the indexer
+        calls each shard's own `Store.merge` with its count."""
+        return any([s.merge(limitmb) for s in self.shards])  # a list: every shard merges
 
     def optimize(self, limitmb: int = 256) -> bool:
         return any([s.optimize(limitmb) for s in self.shards])
