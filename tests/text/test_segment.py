@@ -6,7 +6,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vnsearch.text.normalize import normalize
-from vnsearch.text.segment import Token, segment, syllable_spans, tokenize
+from vnsearch.text import segment as segment_module
+from vnsearch.text.segment import (MAX_TOKEN, Token, segment, syllable_spans, syllables, tokenize,
+                                   words_from_syllables, words_of)
 
 
 @pytest.fixture(scope="module")
@@ -86,3 +88,30 @@ def test_same_as_pyvi_on_500_baomoi_articles(pyvi_tokenize, baomoi_texts):
     texts = [unicodedata.normalize("NFC", t) for t in baomoi_texts(500)]
     differing = [i for i, t in enumerate(texts) if tokenize(t) != pyvi_tokenize(t)]
     assert differing == []
+
+
+@given(st.text(max_size=300) | st.sampled_from(SAMPLES))
+@settings(max_examples=300, deadline=None)
+def test_offset_free_path_gives_the_same_tokens_and_words(x):
+    """Indexing reads `syllables` and `words_of`, queries and highlights the spans: the same words."""
+    text = normalize(x)
+    toks, starts, ends = syllable_spans(text)
+    assert syllables(text) == toks
+    assert words_of(toks) == words_from_syllables(toks, starts, ends)[0]
+
+
+def test_long_tokens_are_cut_the_same_way_without_offsets():
+    text = "a" * (2 * MAX_TOKEN + 7) + " Hà Nội " + "https://x.vn/" + "b" * 600
+    assert syllables(text) == syllable_spans(text)[0]
+    assert max(map(len, syllables(text))) == MAX_TOKEN
+
+
+def test_labels_the_same_when_the_syllable_table_starts_over(pyvi_tokenize, monkeypatch):
+    """The model's per-syllable rows are bounded: starting them over mid-stream changes nothing."""
+    text = "Chủ tịch UBND TP. Pleiku, ông Đỗ Việt Hưng, đã ký kết ngày 26-7-2003 ở Hà Nội."
+    monkeypatch.setattr(segment_module._Model, "MAX_ROWS", 8)
+    model = segment_module._Model()
+    monkeypatch.setattr(segment_module, "_model", model)
+    for _ in range(3):
+        assert tokenize(text) == pyvi_tokenize(text)
+        assert len(model.rows) <= max(8, len(syllables(text)))

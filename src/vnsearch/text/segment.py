@@ -22,9 +22,11 @@ import re
 import string
 from typing import NamedTuple
 
+import numpy as np
+
 from vnsearch.text.crfmodel import load_pyvi_model
 
-__all__ = ["Token", "syllable_spans", "word_spans", "words_from_syllables", "segment", "tokenize", "render"]
+__all__ = ["Token", "syllable_spans", "syllables", "word_spans", "words_from_syllables", "words_of", "segment", "tokenize", "render"]
 
 
 class Token(NamedTuple):
@@ -59,11 +61,18 @@ _SYLLABLE = re.compile(
 
 
 class _Model:
-    """Per-process scoring tables, built on first use (Whoosh pickles analyzers: keep them light)."""
+    """Per-process scoring tables, built on first use (Whoosh pickles analyzers: keep them light).
+
+    Each distinct syllable gets a row of numbers once (`record`); a text's per-syllable
+    scores are then gathered and summed with array operations, in CRFsuite's order (the
+    same float additions, so the same labels), and only the two-label Viterbi runs in Python.
+    """
+
+    #: syllables remembered at most; the tables start over when a text would pass it
+    MAX_ROWS = 300_000
 
     def __init__(self):
-        weights, self.bigrams, self.trigrams = load_pyvi_model()
-        self.tri_first = frozenset(t.split(" ")[0] for t in self.trigrams)
+        weights, bigrams, trigrams = load_pyvi_model()
         st = weights.state
         zero = (0.0, 0.0)
         self.w = lambda name: st.get(name.split("\x00", 1)[0], zero)
@@ -75,7 +84,26 @@ class _Model:
         self.bg_next = w("+1:word.bi_gram()")
         self.tg_prev = w("-2:word.tri_gram()")
         self.tg_next = w("+2:word.tri_gram()")
-        self.cache: dict[str, tuple] = {}
+        # n-grams as integer keys over the lower-case syllables they name (0: in none of them);
+        # syllables hold no space, so an entry that does not split into n parts never matches
+        grams = [g.split(" ") for g in (*bigrams, *trigrams)]
+        self.vocab = {p: i + 1 for i, p in enumerate(sorted({p for g in grams for p in g}))}
+        self.K = k = len(self.vocab) + 1
+        v = self.vocab
+        self.bigram_keys = np.unique(np.array(
+            [v[a] * k + v[b] for a, b in (g.split(" ") for g in bigrams if g.count(" ") == 1)] or [-1], dtype=np.int64))
+        self.trigram_keys = np.unique(np.array(
+            [(v[a] * k + v[b]) * k + v[c] for a, b, c in (g.split(" ") for g in trigrams if g.count(" ") == 2)] or [-1],
+            dtype=np.int64))
+        self._clear()
+
+    def _clear(self) -> None:
+        self.rows: dict[str, int] = {}
+        # per row: state scores (B, I) of the syllable itself, as the previous one, as the next
+        # one; its lower case's n-gram vocabulary number; joinable; title case
+        self.table = np.zeros((1024, 6), dtype=np.float64)
+        self.gram = np.zeros(1024, dtype=np.int64)
+        self.flags = np.zeros((1024, 2), dtype=bool)
 
     def record(self, tok: str) -> tuple:
         """Everything the CRF needs about one syllable, whatever its neighbours."""
@@ -102,45 +130,67 @@ class _Model:
         joinable = tok not in string.punctuation and not c0.isdigit()
         return (low, cur[0], cur[1], prev[0], prev[1], nxt[0], nxt[1], joinable, c0.istitle())
 
-    def records(self, toks: list[str]) -> list[tuple]:
-        cache = self.cache
-        get = cache.get
-        recs = [get(t) for t in toks]
-        if None in recs:
-            for i, r in enumerate(recs):
+    def row_ids(self, toks: list[str]) -> np.ndarray:
+        """Each syllable's row in the tables, adding rows for syllables not seen before."""
+        rows = self.rows
+        ids = list(map(rows.get, toks))
+        if None in ids:
+            if len(rows) + len(toks) > self.MAX_ROWS:
+                self._clear()
+                rows = self.rows
+                ids = [None] * len(toks)
+            for i, r in enumerate(ids):
                 if r is None:
-                    r = recs[i] = self.record(toks[i])
-                    if len(cache) < 300_000:
-                        cache[toks[i]] = r
-        return recs
+                    tok = toks[i]
+                    r = rows.get(tok)
+                    if r is None:
+                        r = rows[tok] = self._add_row(tok)
+                    ids[i] = r
+        return np.fromiter(ids, dtype=np.intp, count=len(ids))
 
-    def labels(self, recs: list[tuple]) -> list[bool]:
+    def _add_row(self, tok: str) -> int:
+        r = len(self.rows)
+        if r == len(self.gram):
+            grow = r * 2
+            self.table = np.resize(self.table, (grow, 6))
+            self.gram = np.resize(self.gram, grow)
+            self.flags = np.resize(self.flags, (grow, 2))
+        rec = self.record(tok)
+        self.table[r] = rec[1:7]
+        self.gram[r] = self.vocab.get(rec[0], 0)
+        self.flags[r] = rec[7:9]
+        return r
+
+    def labels(self, ids: np.ndarray) -> list[bool]:
         """True where the CRF labels a syllable I_W, by Viterbi as CRFsuite does."""
-        n = len(recs)
-        lows = [r[0] for r in recs]
-        bi, tri, tri_first = self.bigrams, self.trigrams, self.tri_first
-        bg = [False] + [a + " " + b in bi for a, b in zip(lows, lows[1:])]
-        tg = [False, False] + [
-            a in tri_first and a + " " + b + " " + c in tri for a, b, c in zip(lows, lows[1:], lows[2:])
-        ]
-        bpB, bpI = self.bg_prev
-        bnB, bnI = self.bg_next
-        tpB, tpI = self.tg_prev
-        tnB, tnI = self.tg_next
-        z = (None, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
-        prevs = [z] + recs[:-1]
-        nexts = recs[1:] + [z]
-        bgn = bg[1:] + [False]
-        tgn = tg[2:] + [False, False]
-        # Per-syllable state scores, summed in CRFsuite's attribute order (left context, then right).
-        sB = [
-            r[1] + p[3] + (bpB if g else 0.0) + (tpB if h else 0.0) + q[5] + (bnB if gn else 0.0) + (tnB if hn else 0.0)
-            for r, p, q, g, h, gn, hn in zip(recs, prevs, nexts, bg, tg, bgn, tgn)
-        ]
-        sI = [
-            r[2] + p[4] + (bpI if g else 0.0) + (tpI if h else 0.0) + q[6] + (bnI if gn else 0.0) + (tnI if hn else 0.0)
-            for r, p, q, g, h, gn, hn in zip(recs, prevs, nexts, bg, tg, bgn, tgn)
-        ]
+        n = len(ids)
+        rec = self.table[ids]
+        g = self.gram[ids]
+        k = self.K
+        bg = np.zeros(n, dtype=bool)  # the syllable and the one before form a known bigram
+        tg = np.zeros(n, dtype=bool)  # ... and the two before, a trigram
+        if n > 1:
+            pair = g[:-1] * k + g[1:]
+            bg[1:] = _member(pair, self.bigram_keys)
+            if n > 2:
+                tg[2:] = _member(pair[:-1] * k + g[2:], self.trigram_keys)
+        bgn = np.zeros(n, dtype=bool)
+        bgn[:-1] = bg[1:]
+        tgn = np.zeros(n, dtype=bool)
+        tgn[:-2] = tg[2:]
+        # Per-syllable state scores, summed in CRFsuite's attribute order (left context, then
+        # right): the same additions, in the same order, as one syllable at a time.
+        scores = []
+        for lab in (0, 1):
+            s = rec[:, lab].copy()
+            s[1:] += rec[:-1, 2 + lab]
+            s += np.where(bg, self.bg_prev[lab], 0.0)
+            s += np.where(tg, self.tg_prev[lab], 0.0)
+            s[:-1] += rec[1:, 4 + lab]
+            s += np.where(bgn, self.bg_next[lab], 0.0)
+            s += np.where(tgn, self.tg_next[lab], 0.0)
+            scores.append(s.tolist())
+        sB, sI = scores
         # Viterbi over two labels; ties go to the lower label index, as in CRFsuite.
         tBB, tBI, tIB, tII = self.tBB, self.tBI, self.tIB, self.tII
         dB, dI = sB[0], sI[0]
@@ -165,6 +215,13 @@ class _Model:
         return out
 
 
+def _member(keys: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """keys[i] in `table` (sorted, not empty), for each i."""
+    at = np.searchsorted(table, keys)
+    np.minimum(at, len(table) - 1, out=at)
+    return table[at] == keys
+
+
 _model: _Model | None = None
 
 
@@ -180,16 +237,15 @@ def _join_flags(toks: list[str]) -> list[bool]:
     if not toks:
         return []
     m = _get_model()
-    recs = m.records(toks)
-    inside = m.labels(recs)
+    ids = m.row_ids(toks)
+    inside = np.array(m.labels(ids), dtype=bool)
     # pyvi joins I_W only between non-punctuation, non-digit-initial syllables,
     # and never when a capitalised syllable follows a lower-case one.
-    out = [
-        ins and r[7] and p[7] and not (r[8] and not p[8])
-        for ins, r, p in zip(inside[1:], recs[1:], recs)
-    ]
-    out.insert(0, False)
-    return out
+    flags = m.flags[ids]
+    joinable, title = flags[:, 0], flags[:, 1]
+    out = np.zeros(len(toks), dtype=bool)
+    out[1:] = inside[1:] & joinable[1:] & joinable[:-1] & ~(title[1:] & ~title[:-1])
+    return out.tolist()
 
 
 #: the longest token kept whole (Lucene's default maximum too); longer runs are cut into pieces
@@ -230,16 +286,33 @@ def _cut_long(sylls: list[str], starts: list[int], ends: list[int]) -> tuple[lis
     return out_t, out_s, out_e
 
 
+def syllables(text: str) -> list[str]:
+    """The tokens of `syllable_spans` without their offsets (what indexing needs)."""
+    sylls = _SYLLABLE.findall(text)
+    if sylls and max(map(len, sylls)) > MAX_TOKEN:
+        return [tok[k : k + MAX_TOKEN] for tok in sylls for k in range(0, max(1, len(tok)), MAX_TOKEN)]
+    return sylls
+
+
+def _joined(sylls: list[str], joins: list[bool]) -> list[str]:
+    parts = []
+    for tok, join in zip(sylls, joins):
+        parts.append("_" if join else " ")
+        parts.append(tok)
+    return "".join(parts)[1:].split(" ")
+
+
+def words_of(sylls: list[str]) -> list[str]:
+    """pyvi's words (``_``-joined) of a text's `syllables`, without offsets."""
+    return _joined(sylls, _join_flags(sylls)) if sylls else []
+
+
 def words_from_syllables(sylls: list[str], starts: list[int], ends: list[int]) -> tuple[list[str], list[int], list[int]]:
     """Join syllables into pyvi's words: parallel lists (``_``-joined word, start, end)."""
     if not sylls:
         return [], [], []
     joins = _join_flags(sylls)
-    parts = []
-    for tok, join in zip(sylls, joins):
-        parts.append("_" if join else " ")
-        parts.append(tok)
-    words = "".join(parts)[1:].split(" ")
+    words = _joined(sylls, joins)
     wstarts = [s for s, j in zip(starts, joins) if not j]
     nxt = joins[1:]
     nxt.append(False)

@@ -16,7 +16,7 @@ import numpy as np
 
 from vnsearch.arrays import distinct
 from vnsearch.text.normalize import fold_list, normalize
-from vnsearch.text.segment import syllable_spans, words_from_syllables
+from vnsearch.text.segment import syllable_spans, syllables, words_from_syllables, words_of
 
 __all__ = ["Analysis", "analyze", "index_terms", "index_streams", "pair_key", "pair_terms", "syllable_terms",
            "syllables_of", "pieces"]
@@ -87,8 +87,8 @@ def index_terms(text: str) -> tuple[list[str], list[str]]:
 
 
 def _piece_terms(text: str) -> tuple[list[str], list[str]]:
-    toks, starts, ends = syllable_spans(text)
-    return _term_list(words_from_syllables(toks, starts, ends)[0]), _syllable_list(toks)
+    toks = syllables(text)
+    return _term_list(words_of(toks)), _syllable_list(toks)
 
 
 def index_streams(text: str) -> tuple[list[str], list[str], list[str]]:
@@ -97,8 +97,8 @@ def index_streams(text: str) -> tuple[list[str], list[str], list[str]]:
     sylls: list[str] = []
     pairs: list[str] = []
     for piece in pieces(text, PIECE_CHARS) if len(text) > PIECE_CHARS else (text,):
-        toks, starts, ends = syllable_spans(piece)
-        words += _term_list(words_from_syllables(toks, starts, ends)[0])
+        toks = syllables(piece)
+        words += _term_list(words_of(toks))
         syl, breaks = _syllables_and_breaks(toks)
         sylls += syl
         pairs += _pairs(syl, breaks)
@@ -165,7 +165,7 @@ def _pairs(syl: list[str], breaks: list[bool]) -> list[str]:
 
 def syllable_terms(text: str) -> list[str]:
     """Syllable terms of a normalized text, without offsets."""
-    return _syllable_list(syllable_spans(text)[0])
+    return _syllable_list(syllables(text))
 
 
 def _syllable_list(toks: list[str]) -> list[str]:
