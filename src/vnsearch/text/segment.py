@@ -294,11 +294,13 @@ def syllables(text: str) -> list[str]:
     return sylls
 
 
+_SEPARATOR = {True: "_", False: " "}.__getitem__
+
+
 def _joined(sylls: list[str], joins: list[bool]) -> list[str]:
-    parts = []
-    for tok, join in zip(sylls, joins):
-        parts.append("_" if join else " ")
-        parts.append(tok)
+    parts = [""] * (2 * len(sylls))
+    parts[0::2] = map(_SEPARATOR, joins)
+    parts[1::2] = sylls
     return "".join(parts)[1:].split(" ")
 
 

@@ -113,22 +113,18 @@ def pair_terms(text: str) -> list[str]:
 
 def _syllables_and_breaks(toks: list[str]) -> tuple[list[str], list[bool]]:
     """Syllable terms, and for each whether punctuation stood right before it."""
-    if any("_" in t for t in toks):
+    if "_" in "".join(toks):
         toks = [p for t in toks for p in t.split("_") if p]
     terms = list(map(_term_cache.get, toks))
     if None in terms:
         terms = [t if t is not None else (_term(tok) or "") for t, tok in zip(terms, toks)]
-    syl: list[str] = []
-    breaks: list[bool] = []
-    gap = False
-    for t in terms:
-        if t:
-            syl.append(t)
-            breaks.append(gap)
-            gap = False
-        else:
-            gap = True
-    return syl, breaks
+    syl = [t for t in terms if t]
+    if len(syl) == len(terms):
+        return syl, [False] * len(syl)
+    # a syllable follows punctuation when the token before it was one (no term)
+    after_gap = [False]
+    after_gap += [not t for t in terms[:-1]]
+    return syl, [gap for gap, t in zip(after_gap, terms) if t]
 
 
 #: pairs are filed under one of this many buckets (a hash): every term costs a block per chunk of
@@ -169,7 +165,7 @@ def syllable_terms(text: str) -> list[str]:
 
 
 def _syllable_list(toks: list[str]) -> list[str]:
-    if any("_" in t for t in toks):
+    if "_" in "".join(toks):
         toks = [p for t in toks for p in t.split("_") if p]
     return _term_list(toks)
 
