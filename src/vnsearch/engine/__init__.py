@@ -7,7 +7,7 @@ module nothing knows how postings are laid out on disk.
 * ``Store.create(path)`` / ``Store.open(path)``: an index folder.
   ``store.snapshot()`` reads the latest commit; ``store.segment_writer()``
   files one new segment from chunks `encode_postings` prepared (in worker
-  processes); ``store.delete(ids)``, ``store.merge(limitmb, written)``,
+  processes); ``store.delete(ids)``, ``store.merge(limitmb, written, submit)``,
   ``store.check(checksums)``, ``store.existing()`` (id -> (hash, source)).
 * ``Snapshot``: one commit as arrays over global document numbers (deleted
   ones included; ``live`` says which are not): ``postings(field, term)`` ->

@@ -96,6 +96,14 @@ def _worker_init() -> None:
         threading.Thread(target=_exit_with, args=(parent,), daemon=True, name="vnsearch-parent-watch").start()
 
 
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """End a local pool now (Ctrl-C, a failure): queued work cancelled, and running work too, which
+    a plain shutdown would wait for (a merge can take a minute); what it wrote is never committed."""
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.terminate()
+
+
 def _exit_with(parent) -> None:
     parent.join()
     os._exit(3)
@@ -353,10 +361,21 @@ class Indexer:
                 batches = self._routed(self._batches(self._extracted(self._pending(sources, seen), seen)))
                 for shard, batch in batches:
                     self._commit(batch, [prepare_chunk(p, base) for p, base in self._parts(batch)], shard)
+                self._remove_missing(sources, seen)
+                self._merge_if_needed()
+            elif self.executor is not None:
+                self._run_parallel(sources, seen, self.executor)
+                self._remove_missing(sources, seen)
+                self._merge_if_needed()
             else:
-                self._run_parallel(sources, seen)
-            self._remove_missing(sources, seen)
-            self._merge_if_needed()
+                with worker_pool(self.jobs) as pool:
+                    try:
+                        self._run_parallel(sources, seen, pool)
+                        self._remove_missing(sources, seen)
+                        self._merge_if_needed(pool)  # the workers write the end's merges side by side
+                    except BaseException:
+                        _stop(pool)
+                        raise
         except KeyboardInterrupt:
             self.report.interrupted = True
         except BrokenExecutor:
@@ -377,24 +396,18 @@ class Indexer:
         self.report.seconds = time.perf_counter() - self.t0
         return self.report
 
-    def _run_parallel(self, sources: list[Source], seen: dict[str, str]) -> None:
+    def _run_parallel(self, sources: list[Source], seen: dict[str, str], pool) -> None:
         # Workers extract files and prepare batch N+1 while this process writes batch N.
-        with (nullcontext(self.executor) if self.executor is not None else worker_pool(self.jobs)) as pool:
-            batches = self._routed(self._batches(self._extracted(self._pending(sources, seen), seen, pool)))
-            try:
-                inflight = None
-                for shard, batch in batches:
-                    with _main_module_hidden():  # workers are spawned inside submit()
-                        futures = [pool.submit(prepare_chunk, p, base) for p, base in self._parts(batch)]
-                    if inflight is not None:
-                        self._finish(*inflight)
-                    inflight = (batch, futures, shard)
-                if inflight is not None:
-                    self._finish(*inflight)
-            except BaseException:
-                if self.executor is None:  # a cluster's executor is not this run's to stop
-                    pool.shutdown(wait=False, cancel_futures=True)
-                raise
+        batches = self._routed(self._batches(self._extracted(self._pending(sources, seen), seen, pool)))
+        inflight = None
+        for shard, batch in batches:
+            with _main_module_hidden():  # workers are spawned inside submit()
+                futures = [pool.submit(prepare_chunk, p, base) for p, base in self._parts(batch)]
+            if inflight is not None:
+                self._finish(*inflight)
+            inflight = (batch, futures, shard)
+        if inflight is not None:
+            self._finish(*inflight)
 
     def _finish(self, batch, futures, shard: int) -> None:
         remote = getattr(self.executor, "commit_segment", None)
@@ -427,12 +440,17 @@ class Indexer:
         return any(doc_id == k or (k.endswith("/") and doc_id.startswith(k)) or k == ""
                    or doc_id.startswith(k + PART) for k in self.keep.get(source, ()))
 
-    def _merge_if_needed(self) -> None:
+    def _merge_if_needed(self, pool=None) -> None:
         t0 = time.perf_counter()
         remote = getattr(self.executor, "merge", None)
         if remote is not None:  # on a cluster: each shard merged by its owner, all at once
             remote([s.path.resolve() for s in self.stores], self.limitmb, self.written)
         else:  # each shard folds at most what this run wrote to it (`engine/whoosh/merge.py`)
+            submit = None
+            if pool is not None:
+                def submit(fn, *args):
+                    with _main_module_hidden():
+                        return pool.submit(fn, *args)
             for store, written in zip(self.stores, self.written):
-                store.merge(self.limitmb, written)
+                store.merge(self.limitmb, written, submit)
         self.report.merge_seconds = time.perf_counter() - t0

@@ -268,3 +268,83 @@ def test_a_segment_whose_lists_are_not_packed_is_left_as_it_is(unmerged, monkeyp
     assert not ix._store.merge()  # no error: the group is skipped, its half-written segment removed
     fresh = Index.open(ix.path)
     assert _answers(fresh) == before and fresh.check() == [] and fresh._store.segment_count() == 23
+
+
+def _spawned_pool():
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn"))
+
+
+def test_a_rounds_merges_written_side_by_side_equal_the_same_merges_one_by_one(unmerged, tmp_path):
+    """The end of a run: tier groups and the fold written by worker processes, one commit."""
+    import shutil
+
+    ix = unmerged
+    before, stored = _answers(ix), [ix.get(f"d{i}") for i in range(len(ix))]
+    shutil.copytree(ix.path, tmp_path / "serial")
+    serial = Index.open(tmp_path / "serial")
+    assert serial._store.merge(written=200)
+    submitted = []
+    with _spawned_pool() as pool:
+        def submit(fn, *args):
+            submitted.append(args[1])
+            return pool.submit(fn, *args)
+
+        assert ix._store.merge(written=200, submit=submit)
+    # round one: ten of 3, ten of 12 and the fold of the rest (12, 40, 5) side by side
+    assert [len(ids) for ids in submitted] == [10, 10, 3]
+    fresh = Index.open(ix.path)
+    assert fresh._store.segment_count() == Index.open(serial.path)._store.segment_count() == 3
+    assert _answers(fresh) == _answers(Index.open(serial.path)) == before
+    assert [fresh.get(f"d{i}") for i in range(len(stored))] == stored
+    assert fresh.check() == []
+    assert not [p.name for p in ix.path.iterdir() if ".tmp" in p.name]  # no merge's scratch folder left
+
+
+def test_a_failed_merge_among_side_by_side_ones_leaves_the_index_as_it_was(unmerged):
+    from concurrent.futures import Future
+
+    ix = unmerged
+    before = _answers(ix)
+    files = sorted(p.name for p in ix.path.iterdir())
+    calls = []
+
+    def submit(fn, *args):  # the first merge is written (its files land in the folder), the second fails
+        calls.append(args)
+        done = Future()
+        if len(calls) == 1:
+            done.set_result(fn(*args))
+        else:
+            done.set_exception(OSError(28, "No space left on device"))
+        return done
+
+    with pytest.raises(OSError):
+        ix._store.merge(written=200, submit=submit)
+    fresh = Index.open(ix.path)
+    assert fresh._store.segment_count() == 23 and _answers(fresh) == before
+    assert sorted(p.name for p in ix.path.iterdir()) == files  # the written segment removed with its sums
+
+
+def test_a_parallel_run_has_its_workers_write_the_end_merges(tmp_path, monkeypatch):
+    from vnsearch.index import _ListSource
+
+    rounds = []
+    real = Store._merge_groups
+
+    def recorded(self, groups, limitmb, submit):
+        rounds.append((len(groups), submit is not None))
+        return real(self, groups, limitmb, submit)
+
+    monkeypatch.setattr(Store, "_merge_groups", recorded)
+    two = Index.open(tmp_path / "two", create=True)
+    report = two.add_from([_ListSource(_docs(0, 39))], jobs=2, batch_docs=3)  # 13 commits of 3
+    assert report.commits == 13 and rounds == [(2, True)]  # ten of 3 beside the fold of the other three
+    one = Index.open(tmp_path / "one", create=True)
+    one.add_from([_ListSource(_docs(0, 39))], jobs=1, batch_docs=3)
+    assert rounds[1:] == [(2, False)]  # one process: the same merges, one after the other
+    assert two._store.segment_count() == one._store.segment_count() == 2
+    assert _answers(Index.open(two.path)) == _answers(Index.open(one.path))
+    assert Index.open(two.path).check() == [] and len(two) == 39
+    assert not [p.name for p in two.path.iterdir() if ".tmp" in p.name]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import mmap
 import os
 import re
+import shutil
 import struct
 from contextlib import contextmanager
 import zlib
@@ -191,9 +192,12 @@ def remove_leftovers(folder: str, indexname: str) -> None:
     clean_files(storage, indexname, toc.generation, toc.segments)
     clean_toc_sums(folder, indexname)
     temp = re.compile(rf"^_{re.escape(indexname)}_\d+\.toc(?:\.sum)?\.[\d.]+(?:tmp)?$")
+    scratch = re.compile(rf"^{re.escape(indexname)}\.tmp\.[0-9a-f]{{32}}$")  # merges' own (`merge._private_temp`)
     for n in os.listdir(folder):
         if temp.match(n):
             _remove(folder, n)
+        elif scratch.match(n):
+            shutil.rmtree(os.path.join(folder, n), ignore_errors=True)
 
 
 def _remove(folder: str, name: str) -> None:

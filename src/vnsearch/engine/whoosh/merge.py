@@ -19,14 +19,19 @@ class (live documents within a power of ten), so their number grows with
 the logarithm of the collection and each document is copied once a class;
 a segment with more than a third of its documents deleted is rewritten
 alone.  Then the run folds its small segments into one, copying at most as
-many documents as it wrote (`plan_fold`).
+many documents as it wrote (`plan_fold`).  A round's groups share no segment: where the
+indexer has worker processes they write them side by side, committed together.
 """
 
 from __future__ import annotations
 
 import heapq
 import math
+import shutil
 import struct
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
 from bisect import bisect_left, bisect_right
 from itertools import groupby
 from typing import NamedTuple
@@ -36,7 +41,9 @@ import numpy as np
 from whoosh.columns import CompressedBytesColumn, VarBytesColumn
 from whoosh.util.numeric import byte_to_length
 
+from vnsearch.engine.whoosh import storage
 from vnsearch.engine.whoosh.bulkwriter import BulkWriter, Compressed
+from vnsearch.engine.whoosh.integrity import SealedWriter, seal_segments
 from vnsearch.engine.whoosh import packed
 from vnsearch.engine.whoosh.codec import FieldBlocks, length_bytes, list_bytes, ordered_items, term_key
 from vnsearch.engine.whoosh.schema import INVERTED_FIELDS
@@ -153,8 +160,12 @@ class _MergeWriter(BulkWriter):
     lists, read term by term from every segment as the field is written (a merge holds a
     window of each segment's lists, not a field of all of them)."""
 
-    def __init__(self, ix, limitmb: int):
-        super().__init__(ix, limitmb=limitmb)
+    def __init__(self, ix, limitmb: int, lock: bool = True):
+        if lock:
+            super().__init__(ix, limitmb=limitmb)
+        else:  # one of several merges written side by side, under the lock their caller holds
+            with _private_temp(ix.storage):
+                super().__init__(ix, limitmb=limitmb, _lk=False)
         self._sources: list[_Source] = []
 
     def add_segment(self, r) -> _Source:
@@ -186,17 +197,70 @@ def merge_segments(ix, readers: list, limitmb: int = 256) -> None:
     try:
         merged = {r.segment().segment_id() for r in readers}
         w.segments = [s for s in w.segments if s.segment_id() not in merged]
-        sources = [w.add_segment(r) for r in readers]
-        # the length bytes are approximate: keep the fields' totals exact, as they were, less the
-        # (approximate) lengths of the documents dropped
-        lengths = w.perdocwriter._fieldlengths
-        for f in INVERTED_FIELDS:
-            lengths[f] = sum(src.reader.field_length(f) - sum(src.reader.doc_field_length(d, f) for d in src.deleted)
-                             for src in sources)
+        _fill(w, readers)
         w.commit()
     except BaseException:
         w.cancel()
         raise
+
+
+def _fill(w: _MergeWriter, readers: list) -> None:
+    sources = [w.add_segment(r) for r in readers]
+    # the length bytes are approximate: keep the fields' totals exact, as they were, less the
+    # (approximate) lengths of the documents dropped
+    lengths = w.perdocwriter._fieldlengths
+    for f in INVERTED_FIELDS:
+        lengths[f] = sum(src.reader.field_length(f) - sum(src.reader.doc_field_length(d, f) for d in src.deleted)
+                         for src in sources)
+
+
+def write_merged(path: str, segment_ids: list[str], limitmb: int = 256):
+    """A worker process's task: write (and seal) the merge of the named segments of the index at
+    `path` as a new segment, without committing it; its Whoosh segment, for `commit_merged`.
+    Its caller holds the index's write lock, and commits the merges of one round together."""
+    ix = storage.open_existing(Path(path))
+    reader = ix.reader()
+    try:
+        by_id = {seg.segment().segment_id(): seg for seg, _offset in reader.leaf_readers()}
+        w = _MergeWriter(ix, limitmb, lock=False)
+        try:
+            _fill(w, [by_id[i] for i in segment_ids])
+            segment = w._finalize_segment()
+        except BaseException:
+            w._close_segment()
+            raise
+        finally:
+            w._finish()
+            shutil.rmtree(w._tempstorage.folder, ignore_errors=True)  # Whoosh leaves the folder itself
+        seal_segments(path, [segment])
+        return segment
+    finally:
+        reader.close()
+
+
+def commit_merged(ix, merged: list[list[str]], segments: list) -> None:
+    """One commit replacing each group of segment ids in `merged` by the segment written for it."""
+    gone = {i for group in merged for i in group}
+    w = SealedWriter(ix)
+    try:
+        w.segments = [s for s in w.segments if s.segment_id() not in gone] + list(segments)
+        w.commit(merge=False)
+    except BaseException:
+        w.cancel()
+        raise
+
+
+@contextmanager
+def _private_temp(st):
+    """Whoosh names every writer's scratch folder after the index ("MAIN.tmp") and removes it when
+    the writer ends: merges written side by side each get their own (created while the writer is
+    set up, removed by `write_merged`)."""
+    own = f"{uuid.uuid4().hex}"  # the writer and its per-document writer share one, as they share "MAIN.tmp"
+    st.temp_storage = lambda name=None: type(st).temp_storage(st, f"{name or 'merge'}.{own}")
+    try:
+        yield
+    finally:
+        del st.temp_storage
 
 
 def _documents(r, deleted: list[int]) -> list[dict]:

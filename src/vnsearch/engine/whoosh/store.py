@@ -9,7 +9,8 @@ from typing import Iterable
 from vnsearch.engine.whoosh import storage
 from vnsearch.engine.whoosh.bulkwriter import BulkWriter
 from vnsearch.engine.whoosh.integrity import remove_leftovers, segment_files, verify_folder
-from vnsearch.engine.whoosh.merge import NotBulkWritten, merge_segments, mergeable, plan_fold, plan_merges
+from vnsearch.engine.whoosh.merge import (NotBulkWritten, commit_merged, merge_segments, mergeable, plan_fold,
+                                          plan_merges, write_merged)
 from vnsearch.engine.whoosh.codec import check_list
 from vnsearch.engine.whoosh.postings import PostingCache
 from vnsearch.engine.whoosh.reader import Snapshot
@@ -61,17 +62,50 @@ class Store:
         """Delete documents by id in one commit; how many existed."""
         return delete_ids(self._ix, ids)
 
-    def merge(self, limitmb: int = 256, written: int = 0) -> bool:
+    def merge(self, limitmb: int = 256, written: int = 0, submit=None) -> bool:
         """Keep the number of segments logarithmic and drop deleted documents: segments are merged
-        ten of a size class at a time, a segment with many deletions alone; then small segments
-        are folded into one, copying at most `written` documents (what the run wrote: `merge.py`).
-        True when anything was merged.  (Whoosh's own merge cannot read packed lists: never used.)"""
+        ten of a size class at a time, a segment with many deletions alone; small segments are
+        folded into one, copying at most `written` documents (what the run wrote: `merge.py`).
+        `submit(fn, *args) -> Future`, when given, runs a round's merges side by side in other
+        processes (the tier groups and the fold are disjoint), committed together.  True when
+        anything was merged.  (Whoosh's own merge cannot read packed lists: never used.)"""
         merged = False
-        while self._merge_planned(lambda counts: (plan_merges(counts) or [None])[0], limitmb):
-            merged = True
-        if written > 0 and self._merge_planned(lambda counts: plan_fold(counts, written), limitmb):
-            merged = True
-        return merged
+        fold = written > 0
+        while True:
+            reader = self._ix.reader()
+            try:
+                counts = [(seg, seg.doc_count(), seg.doc_count_all(), mergeable(seg))
+                          for seg, _offset in reader.leaf_readers()]
+                groups = plan_merges(counts)
+                if fold:  # once, beside the first round's tier merges
+                    fold = False
+                    grouped = {id(seg) for group in groups for seg in group}
+                    small = plan_fold([c for c in counts if id(c[0]) not in grouped], written)
+                    groups += [small] if small else []
+                if not groups or not self._merge_groups(groups, limitmb, submit):
+                    return merged
+                merged = True
+            finally:
+                reader.close()
+
+    def _merge_groups(self, groups: list[list], limitmb: int, submit) -> bool:
+        """Merge each group of segment readers into one segment; False when their lists are not
+        packed (then nothing changed)."""
+        try:
+            if submit is None or len(groups) == 1:
+                for group in groups:
+                    merge_segments(self._ix, group, limitmb)
+                return True
+            ids = [[r.segment().segment_id() for r in group] for group in groups]
+            futures = [submit(write_merged, str(self.path), group, limitmb) for group in ids]
+            commit_merged(self._ix, ids, [f.result() for f in futures])
+            return True
+        except NotBulkWritten:  # lists not packed: left as they are
+            self.remove_leftovers()
+            return False
+        except BaseException:
+            self.remove_leftovers()  # the half-written segments: the index is as it was
+            raise
 
     def optimize(self, limitmb: int = 256) -> bool:
         """Merge every segment into one (deleted documents dropped), as Lucene's force-merge: a
@@ -81,26 +115,11 @@ class Store:
             segs = [seg for seg, _live, _all, ok in counts if ok]
             return segs if len(segs) > 1 or (segs and segs[0].has_deletions()) else None
 
-        return self._merge_planned(everything, limitmb)
-
-    def _merge_planned(self, plan, limitmb: int) -> bool:
-        """Merge the group of segments `plan` picks from (segment, live, all, mergeable) of each
-        segment, in one commit; False when it picks none or their lists are not packed."""
         reader = self._ix.reader()
         try:
-            group = plan([(seg, seg.doc_count(), seg.doc_count_all(), mergeable(seg))
-                          for seg, _offset in reader.leaf_readers()])
-            if not group:
-                return False
-            try:
-                merge_segments(self._ix, group, limitmb)
-            except NotBulkWritten:  # lists not packed: left as they are
-                self.remove_leftovers()
-                return False
-            except BaseException:
-                self.remove_leftovers()  # the half-written segment: the index is as it was
-                raise
-            return True
+            group = everything([(seg, seg.doc_count(), seg.doc_count_all(), mergeable(seg))
+                                for seg, _offset in reader.leaf_readers()])
+            return bool(group) and self._merge_groups([group], limitmb, None)
         finally:
             reader.close()
 
