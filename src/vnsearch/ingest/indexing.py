@@ -18,6 +18,7 @@ import threading
 from contextlib import contextmanager, nullcontext
 import time
 from collections import deque
+from functools import partial
 from concurrent.futures import BrokenExecutor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
@@ -94,6 +95,12 @@ def _worker_init() -> None:
         # The parent's sentinel becomes ready when it dies, on every platform (SIGKILL and the
         # OOM killer included): end at once rather than keep computing for nobody.
         threading.Thread(target=_exit_with, args=(parent,), daemon=True, name="vnsearch-parent-watch").start()
+
+
+def _submit(pool, fn, *args):
+    """`pool.submit`, with the main script hidden from workers it spawns (`_main_module_hidden`)."""
+    with _main_module_hidden():
+        return pool.submit(fn, *args)
 
 
 def _stop(pool: ProcessPoolExecutor) -> None:
@@ -243,8 +250,7 @@ class Indexer:
             item = entry[0]
             fut = None
             if isinstance(item, FileItem) and pool is not None:
-                with _main_module_hidden():
-                    fut = pool.submit(extract_file, item, self.limits)
+                fut = _submit(pool, extract_file, item, self.limits)
             window.append((entry, fut))
             while window and (len(window) > ahead or window[0][1] is None or window[0][1].done()):
                 yield from self._expand(*window.popleft(), seen)
@@ -357,25 +363,21 @@ class Indexer:
         self.gone = list(gone)
         self._window: deque = deque()
         try:
-            if self.jobs == 1 and self.executor is None:
-                batches = self._routed(self._batches(self._extracted(self._pending(sources, seen), seen)))
-                for shard, batch in batches:
-                    self._commit(batch, [prepare_chunk(p, base) for p, base in self._parts(batch)], shard)
-                self._remove_missing(sources, seen)
-                self._merge_if_needed()
-            elif self.executor is not None:
-                self._run_parallel(sources, seen, self.executor)
-                self._remove_missing(sources, seen)
-                self._merge_if_needed()
-            else:
-                with worker_pool(self.jobs) as pool:
-                    try:
+            local = self.executor is None and self.jobs > 1  # a pool of this run's own
+            with worker_pool(self.jobs) if local else nullcontext(self.executor) as pool:
+                try:
+                    if pool is None:
+                        batches = self._routed(self._batches(self._extracted(self._pending(sources, seen), seen)))
+                        for shard, batch in batches:
+                            self._commit(batch, [prepare_chunk(p, base) for p, base in self._parts(batch)], shard)
+                    else:
                         self._run_parallel(sources, seen, pool)
-                        self._remove_missing(sources, seen)
-                        self._merge_if_needed(pool)  # the workers write the end's merges side by side
-                    except BaseException:
+                    self._remove_missing(sources, seen)
+                    self._merge_if_needed(pool if local else None)  # the workers write the end's merges side by side
+                except BaseException:
+                    if local:  # a cluster's executor is not this run's to stop
                         _stop(pool)
-                        raise
+                    raise
         except KeyboardInterrupt:
             self.report.interrupted = True
         except BrokenExecutor:
@@ -401,8 +403,7 @@ class Indexer:
         batches = self._routed(self._batches(self._extracted(self._pending(sources, seen), seen, pool)))
         inflight = None
         for shard, batch in batches:
-            with _main_module_hidden():  # workers are spawned inside submit()
-                futures = [pool.submit(prepare_chunk, p, base) for p, base in self._parts(batch)]
+            futures = [_submit(pool, prepare_chunk, p, base) for p, base in self._parts(batch)]
             if inflight is not None:
                 self._finish(*inflight)
             inflight = (batch, futures, shard)
@@ -446,11 +447,7 @@ class Indexer:
         if remote is not None:  # on a cluster: each shard merged by its owner, all at once
             remote([s.path.resolve() for s in self.stores], self.limitmb, self.written)
         else:  # each shard folds at most what this run wrote to it (`engine/whoosh/merge.py`)
-            submit = None
-            if pool is not None:
-                def submit(fn, *args):
-                    with _main_module_hidden():
-                        return pool.submit(fn, *args)
+            submit = partial(_submit, pool) if pool is not None else None
             for store, written in zip(self.stores, self.written):
                 store.merge(self.limitmb, written, submit)
         self.report.merge_seconds = time.perf_counter() - t0

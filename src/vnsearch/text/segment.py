@@ -290,7 +290,7 @@ def syllables(text: str) -> list[str]:
     """The tokens of `syllable_spans` without their offsets (what indexing needs)."""
     sylls = _SYLLABLE.findall(text)
     if sylls and max(map(len, sylls)) > MAX_TOKEN:
-        return [tok[k : k + MAX_TOKEN] for tok in sylls for k in range(0, max(1, len(tok)), MAX_TOKEN)]
+        return [tok[k : k + MAX_TOKEN] for tok in sylls for k in range(0, len(tok), MAX_TOKEN)]
     return sylls
 
 

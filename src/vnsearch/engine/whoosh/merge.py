@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import heapq
 import math
-import shutil
 import struct
 import uuid
 from contextlib import contextmanager
@@ -231,7 +230,6 @@ def write_merged(path: str, segment_ids: list[str], limitmb: int = 256):
             raise
         finally:
             w._finish()
-            shutil.rmtree(w._tempstorage.folder, ignore_errors=True)  # Whoosh leaves the folder itself
         seal_segments(path, [segment])
         return segment
     finally:
@@ -254,8 +252,8 @@ def commit_merged(ix, merged: list[list[str]], segments: list) -> None:
 def _private_temp(st):
     """Whoosh names every writer's scratch folder after the index ("MAIN.tmp") and removes it when
     the writer ends: merges written side by side each get their own (created while the writer is
-    set up, removed by `write_merged`)."""
-    own = f"{uuid.uuid4().hex}"  # the writer and its per-document writer share one, as they share "MAIN.tmp"
+    set up, removed with the writer)."""
+    own = uuid.uuid4().hex  # the writer and its per-document writer share one, as they share "MAIN.tmp"
     st.temp_storage = lambda name=None: type(st).temp_storage(st, f"{name or 'merge'}.{own}")
     try:
         yield
